@@ -1,0 +1,242 @@
+// Package status implements `coda status`: what coda holds, offline unless
+// --check asks the workspace.
+package status
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/coda-cli/coda/internal/cmdutil"
+	"github.com/coda-cli/coda/internal/exit"
+	"github.com/coda-cli/coda/internal/redact"
+	"github.com/coda-cli/coda/internal/store"
+	"github.com/coda-cli/coda/internal/workspace"
+)
+
+// Options are status's dependencies and flags.
+type Options struct {
+	F *cmdutil.Factory
+
+	Check bool
+	All   bool
+}
+
+// NewCmdStatus builds the command; runF replaces the run function in tests.
+func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{F: f}
+	cmd := &cobra.Command{
+		Use:   "status [--check] [--all]",
+		Short: "Show the profile's token, pending deletions and watcher",
+		Long: `Show what coda holds for the profile: host, user, token id (last 4
+characters), when it was created and expires, the last rotation, old tokens
+waiting to be deleted, and whether a watcher runs. Offline by default;
+--check also asks the workspace whether the token is valid. --all shows
+every profile.
+
+Exits 0 when the token is valid, 4 when it is absent, expired or (with
+--check) rejected. With -o json it prints a versioned object with an array
+of profiles; times are RFC 3339 UTC and no token value is ever included.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Check, "check", false, "also validate the token online")
+	cmd.Flags().BoolVar(&opts.All, "all", false, "show every profile")
+	return cmd
+}
+
+type pendingJSON struct {
+	TokenID     string    `json:"token_id"`
+	DeleteAfter time.Time `json:"delete_after"`
+	Attempts    int       `json:"attempts"`
+	LastError   string    `json:"last_error,omitempty"`
+}
+
+type watcherJSON struct {
+	Running bool `json:"running"`
+	PID     int  `json:"pid,omitempty"`
+}
+
+type checkJSON struct {
+	Valid bool   `json:"valid"`
+	User  string `json:"user,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+type profileJSON struct {
+	Name             string        `json:"name"`
+	LoggedIn         bool          `json:"logged_in"`
+	Valid            bool          `json:"valid"`
+	Host             string        `json:"host,omitempty"`
+	User             string        `json:"user,omitempty"`
+	TokenID          string        `json:"token_id,omitempty"`
+	CreatedAt        *time.Time    `json:"created_at,omitempty"`
+	ExpiresAt        *time.Time    `json:"expires_at,omitempty"`
+	ExpiresInSeconds int64         `json:"expires_in_seconds"`
+	LastRotation     *time.Time    `json:"last_rotation,omitempty"`
+	Pending          []pendingJSON `json:"pending"`
+	Watcher          watcherJSON   `json:"watcher"`
+	Check            *checkJSON    `json:"check,omitempty"`
+}
+
+type statusJSON struct {
+	Version  int           `json:"version"`
+	Profiles []profileJSON `json:"profiles"`
+}
+
+func run(ctx context.Context, opts *Options) error {
+	f := opts.F
+	st, err := f.Store()
+	if err != nil {
+		return err
+	}
+	state, err := st.Load()
+	if err != nil {
+		return err
+	}
+	var names []string
+	if opts.All {
+		names = state.ProfileNames()
+	} else {
+		name, err := f.Profile()
+		if err != nil {
+			return err
+		}
+		names = []string{name}
+	}
+	now := f.Clock.Now()
+	out := statusJSON{Version: cmdutil.JSONVersion, Profiles: []profileJSON{}}
+	for _, name := range names {
+		pj := describe(name, state.Profile(name), now)
+		pid, running := st.WatcherPID(name)
+		pj.Watcher = watcherJSON{Running: running, PID: pid}
+		if opts.Check && pj.Valid {
+			pj.Check = check(ctx, f, state.Profile(name))
+			pj.Valid = pj.Check.Valid
+		}
+		out.Profiles = append(out.Profiles, pj)
+	}
+	if f.JSON() {
+		if err := cmdutil.PrintJSON(f.IO.Out, out); err != nil {
+			return err
+		}
+	} else {
+		printText(f.IO.Out, out.Profiles)
+	}
+	for _, pj := range out.Profiles {
+		if !pj.Valid {
+			return &exit.SilentError{Code: exit.Auth}
+		}
+	}
+	if len(out.Profiles) == 0 {
+		fmt.Fprintln(f.IO.ErrOut, "No profiles: run coda login.")
+		return &exit.SilentError{Code: exit.Auth}
+	}
+	return nil
+}
+
+func describe(name string, p *store.Profile, now time.Time) profileJSON {
+	pj := profileJSON{Name: name, Pending: []pendingJSON{}}
+	if !p.HasToken() {
+		return pj
+	}
+	pj.LoggedIn, pj.Valid = true, p.Live(now)
+	pj.Host, pj.User, pj.TokenID = p.Host, p.User, redact.Suffix(p.TokenID)
+	pj.CreatedAt, pj.ExpiresAt = utc(p.CreatedAt), utc(p.ExpiresAt)
+	pj.ExpiresInSeconds = int64(p.Remaining(now) / time.Second)
+	pj.LastRotation = utc(p.LastRotation)
+	for _, pe := range p.Pending {
+		pj.Pending = append(pj.Pending, pendingJSON{redact.Suffix(pe.TokenID), pe.DeleteAfter.UTC(), pe.Attempts, pe.LastError})
+	}
+	return pj
+}
+
+func check(ctx context.Context, f *cmdutil.Factory, p *store.Profile) *checkJSON {
+	c, err := f.Clients(p.Host, p.Token)
+	if err == nil {
+		var u workspace.User
+		if u, err = c.Me(ctx); err == nil {
+			return &checkJSON{Valid: true, User: u.UserName}
+		}
+	}
+	// Only a rejection makes the token invalid; a network error is unknown.
+	return &checkJSON{Valid: workspace.KindOf(err) != workspace.KindInvalidToken, Error: err.Error()}
+}
+
+func utc(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+func printText(w io.Writer, profiles []profileJSON) {
+	for i, pj := range profiles {
+		if i > 0 {
+			fmt.Fprintln(w)
+		}
+		row := func(k, v string) { fmt.Fprintf(w, "%-15s%s\n", k+":", v) }
+		row("Profile", pj.Name)
+		if !pj.LoggedIn {
+			row("Token", "none (run coda login)")
+			continue
+		}
+		row("Host", pj.Host)
+		row("User", pj.User)
+		state := "valid"
+		switch {
+		case pj.ExpiresInSeconds == 0:
+			state = "expired (run coda login)"
+		case pj.Check != nil && !pj.Check.Valid:
+			state = "rejected by the workspace (run coda login)"
+		case pj.Check != nil && pj.Check.Error != "":
+			state = "not checked: " + pj.Check.Error
+		case pj.Check != nil:
+			state = "valid (checked online)"
+		}
+		row("Token", pj.TokenID+" "+state)
+		row("Created", pj.CreatedAt.Format(time.RFC3339))
+		if pj.ExpiresInSeconds > 0 {
+			row("Expires in", fmt.Sprintf("%s (%s)", (time.Duration(pj.ExpiresInSeconds)*time.Second).String(), pj.ExpiresAt.Format(time.RFC3339)))
+		} else {
+			row("Expired", pj.ExpiresAt.Format(time.RFC3339))
+		}
+		if pj.LastRotation != nil {
+			row("Last rotation", pj.LastRotation.Format(time.RFC3339))
+		} else {
+			row("Last rotation", "never")
+		}
+		if len(pj.Pending) == 0 {
+			row("Pending", "none")
+		}
+		for j, pe := range pj.Pending {
+			label := ""
+			if j == 0 {
+				label = "Pending"
+			}
+			desc := fmt.Sprintf("%s delete after %s", pe.TokenID, pe.DeleteAfter.Format(time.RFC3339))
+			if pe.LastError != "" {
+				desc = fmt.Sprintf("%s failed %d times: %s", pe.TokenID, pe.Attempts, pe.LastError)
+			}
+			if label == "" {
+				fmt.Fprintf(w, "%-15s%s\n", "", desc)
+			} else {
+				row(label, desc)
+			}
+		}
+		if pj.Watcher.Running {
+			row("Watcher", fmt.Sprintf("running (PID %d)", pj.Watcher.PID))
+		} else {
+			row("Watcher", "not running (start one with coda rotate --watch)")
+		}
+	}
+}

@@ -1,0 +1,153 @@
+// Package root assembles coda's commands and maps their errors to the
+// documented exit codes.
+package root
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/coda-cli/coda/internal/clock"
+	"github.com/coda-cli/coda/internal/cmd/demo"
+	"github.com/coda-cli/coda/internal/cmd/login"
+	"github.com/coda-cli/coda/internal/cmd/revoke"
+	"github.com/coda-cli/coda/internal/cmd/rotate"
+	"github.com/coda-cli/coda/internal/cmd/status"
+	"github.com/coda-cli/coda/internal/cmd/token"
+	"github.com/coda-cli/coda/internal/cmdutil"
+	"github.com/coda-cli/coda/internal/exit"
+	"github.com/coda-cli/coda/internal/prompt"
+	"github.com/coda-cli/coda/internal/workspace"
+)
+
+// Version is set at build time (-ldflags "-X ...root.Version=v1.2.3").
+var Version = "dev"
+
+// NewCmdRoot builds the command tree over f.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "coda",
+		Short: "Short-lived Databricks tokens for AI coding agents",
+		Long: `coda swaps a Databricks personal access token for coda-owned tokens that
+live 15 minutes, points coding agents and the Databricks CLI at the
+workspace, and rotates the token before it expires.
+
+  coda login            take a PAT once and swap it for a coda token
+  coda rotate --watch   keep rotating (run it in a tmux pane), or coda rotate from cron
+  coda status           what coda holds; coda revoke to end it
+
+Settings and state live in $CODA_CONFIG_DIR, else $XDG_CONFIG_HOME/coda,
+else ~/.config/coda. Flags default from config.yaml there and CODA_*
+variables (CODA_PROFILE, CODA_LIFETIME, CODA_GRACE, CODA_INTERVAL,
+CODA_MIN_TTL).
+
+Exit codes:
+  0    ok
+  1    error
+  2    usage: bad flags or missing input
+  4    not logged in, token invalid or expired: run coda login
+  130  interrupted`,
+		Version:       Version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			f.ProfileChanged = cmd.Flags().Changed("profile")
+			if f.Output != "text" && f.Output != "json" {
+				return exit.Usagef("--output must be text or json, got %q", f.Output)
+			}
+			return nil
+		},
+	}
+	cmd.PersistentFlags().StringVarP(&f.ProfileFlag, "profile", "p", "default", "coda profile (one workspace)")
+	cmd.PersistentFlags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return exit.Usagef("%v (see coda %s --help)", err, strings.TrimPrefix(c.CommandPath(), "coda "))
+	})
+	cmd.AddCommand(
+		login.NewCmdLogin(f, nil),
+		rotate.NewCmdRotate(f, nil),
+		token.NewCmdToken(f, nil),
+		status.NewCmdStatus(f, nil),
+		revoke.NewCmdRevoke(f, nil),
+		demo.NewCmdDemo(f, NewCmdRoot, nil),
+	)
+	return cmd
+}
+
+// NewFactory wires the real dependencies.
+func NewFactory(ctx context.Context, ios *cmdutil.IOStreams) *cmdutil.Factory {
+	return &cmdutil.Factory{
+		IO:      ios,
+		Getenv:  os.Getenv,
+		Clock:   clock.Real{},
+		Clients: workspace.NewSDKClient,
+		Prompter: func() cmdutil.Prompter {
+			return prompt.Huh{Ctx: ctx, In: ios.In, Out: ios.ErrOut}
+		},
+	}
+}
+
+// Main runs coda with the process's arguments and returns the exit code.
+// The first SIGINT or SIGTERM cancels the context so the current step can
+// finish; a second one exits at once.
+func Main() int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-signals
+		cancel()
+		<-signals
+		os.Exit(exit.Interrupted)
+	}()
+	ios := cmdutil.System()
+	return Run(ctx, NewFactory(ctx, ios), os.Args[1:])
+}
+
+// Run executes one command line and maps the outcome to an exit code.
+func Run(ctx context.Context, f *cmdutil.Factory, args []string) int {
+	cmd := NewCmdRoot(f)
+	cmd.SetArgs(args)
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	err := cmd.ExecuteContext(ctx)
+	if err == nil {
+		return exit.OK
+	}
+	return report(f.IO.ErrOut, ctx, err)
+}
+
+func report(w io.Writer, ctx context.Context, err error) int {
+	code := exit.CodeOf(err)
+	var silent *exit.SilentError
+	switch {
+	case errors.As(err, &silent):
+		return code
+	case ctx.Err() != nil && errors.Is(err, context.Canceled):
+		fmt.Fprintln(w, "Interrupted.")
+		return exit.Interrupted
+	case code == exit.Error && isCobraUsage(err):
+		code = exit.Usage
+	}
+	fmt.Fprintln(w, "Error:", err)
+	return code
+}
+
+// isCobraUsage recognises the argument errors cobra makes itself.
+func isCobraUsage(err error) bool {
+	msg := err.Error()
+	for _, prefix := range []string{"unknown command", "accepts ", "requires ", "unknown flag", "invalid argument"} {
+		if strings.HasPrefix(msg, prefix) {
+			return true
+		}
+	}
+	return false
+}
