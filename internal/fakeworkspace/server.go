@@ -222,20 +222,16 @@ func (s *Server) ResetRequests() {
 // routes it.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(orgIDHeader, s.orgID)
-	rec := s.recordArrival(r)
-	sw := &statusWriter{ResponseWriter: w}
+	sw := &statusWriter{ResponseWriter: w, s: s, rec: s.recordArrival(r)}
 	// Read the body up front: net/http notices a client hanging up (and
 	// cancels r.Context(), ending a fault delay) only once the body is read.
 	body, err := io.ReadAll(http.MaxBytesReader(sw, r.Body, maxBodyBytes))
 	if err != nil {
 		writeError(sw, http.StatusBadRequest, "MALFORMED_REQUEST", "Could not read request body")
-	} else {
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		s.dispatch(sw, r)
+		return
 	}
-	s.mu.Lock()
-	rec.Status = sw.status
-	s.mu.Unlock()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	s.dispatch(sw, r)
 }
 
 // recordArrival records the request before it is answered, so a test sees it
@@ -245,7 +241,7 @@ func (s *Server) recordArrival(r *http.Request) *Request {
 	value, _ := bearer(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t := s.byValue[value]; value != "" && t != nil {
+	if t, ok := s.byValue[value]; ok {
 		rec.TokenID = t.id
 	}
 	s.requests = append(s.requests, rec)
@@ -260,7 +256,7 @@ func (s *Server) dispatch(w *statusWriter, r *http.Request) {
 	}
 	if !f.AfterHandler {
 		if !s.sleep(r.Context(), f.Delay) {
-			w.status = StatusClientClosedRequest
+			w.abandon()
 			return
 		}
 		if f.Status == 0 {
@@ -275,7 +271,7 @@ func (s *Server) dispatch(w *statusWriter, r *http.Request) {
 	buf := newBufferedWriter()
 	s.route(buf, r)
 	if !s.sleep(r.Context(), f.Delay) {
-		w.status = StatusClientClosedRequest
+		w.abandon()
 		return
 	}
 	if f.Status == 0 {
@@ -372,23 +368,35 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// statusWriter remembers the status sent, for the request record.
+// statusWriter records the status in the request record before the answer
+// leaves, so a client never sees a response its record does not show yet.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	s       *Server
+	rec     *Request
+	written bool
 }
 
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+func (w *statusWriter) setStatus(code int) {
+	if w.written {
+		return
 	}
+	w.written = true
+	w.s.mu.Lock()
+	w.rec.Status = code
+	w.s.mu.Unlock()
+}
+
+// abandon records that no answer was sent.
+func (w *statusWriter) abandon() { w.setStatus(StatusClientClosedRequest) }
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.setStatus(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.setStatus(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -52,6 +53,7 @@ func NewSDKClient(host, token string) (Client, error) {
 		Loaders:              []config.Loader{noLoader{}},
 		HostMetadataResolver: noHostMetadata,
 		HTTPTimeoutSeconds:   int(HTTPTimeout / time.Second),
+		HTTPTransport:        singleShotTransport{base: http.DefaultTransport},
 		RetryTimeoutSeconds:  int(HTTPTimeout / time.Second),
 	}
 	if err := cfg.EnsureResolved(); err != nil {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -120,7 +121,11 @@ type Error struct {
 func (e *Error) Error() string {
 	msg := e.Message
 	if e.StatusCode != 0 {
-		msg = fmt.Sprintf("%d %s", e.StatusCode, strings.TrimSpace(e.Code+" "+e.Message))
+		code := e.Code
+		if code == strconv.Itoa(e.StatusCode) { // the workspace sends 403 as a number
+			code = ""
+		}
+		msg = fmt.Sprintf("%d %s", e.StatusCode, strings.TrimSpace(code+" "+e.Message))
 	}
 	if e.Op != "" {
 		return e.Op + ": " + msg

@@ -1,0 +1,285 @@
+package root_test
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/coda-cli/coda/internal/fakeworkspace"
+	"github.com/coda-cli/coda/internal/root"
+)
+
+// transcriptEnv names the dir where every coda process of the script suite
+// copies what it prints, so TestScripts can scan it for leaked tokens.
+const transcriptEnv = "CODA_TEST_TRANSCRIPTS"
+
+const scriptUser = "alice@example.com"
+
+func TestMain(m *testing.M) {
+	testscript.Main(m, map[string]func(){"coda": codaMain})
+}
+
+// codaMain runs coda as the scripts see it, teeing its output into the
+// transcript dir. `coda token` stdout is the one output allowed to hold a
+// token, so it is left out.
+func codaMain() {
+	dir := os.Getenv(transcriptEnv)
+	if dir == "" {
+		os.Exit(root.Main())
+	}
+	f, err := os.CreateTemp(dir, "run-*.txt")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Fprintf(f, "$ coda %s\n", strings.Join(os.Args[1:], " "))
+	var wg sync.WaitGroup
+	tee := func(real **os.File, record bool) {
+		r, w, err := os.Pipe()
+		if err != nil {
+			panic(err)
+		}
+		orig := *real
+		*real = w
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var dst io.Writer = orig
+			if record {
+				dst = io.MultiWriter(orig, f)
+			}
+			_, _ = io.Copy(dst, r)
+		}()
+	}
+	isToken := len(os.Args) > 1 && slicesContains(os.Args[1:], "token")
+	outW, errW := os.Stdout, os.Stderr
+	tee(&os.Stdout, !isToken)
+	tee(&os.Stderr, true)
+	code := root.Main()
+	os.Stdout.Close()
+	os.Stderr.Close()
+	os.Stdout, os.Stderr = outW, errW
+	wg.Wait()
+	f.Close()
+	os.Exit(code)
+}
+
+func slicesContains(args []string, s string) bool {
+	for _, a := range args {
+		if a == s {
+			return true
+		}
+	}
+	return false
+}
+
+// minted collects every token value the suite's fake workspaces issued.
+var minted struct {
+	sync.Mutex
+	values []string
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files of the testscript suite")
+
+func TestScripts(t *testing.T) {
+	transcripts := t.TempDir()
+	t.Cleanup(func() { scanTranscripts(t, transcripts) })
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		UpdateScripts:       *update,
+		Setup: func(env *testscript.Env) error {
+			return setupScript(env, transcripts)
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			"fake":  cmdFake,
+			"sleep": cmdSleep,
+		},
+	})
+}
+
+func setupScript(env *testscript.Env, transcripts string) error {
+	var mu sync.Mutex
+	var unexpected []string
+	srv := fakeworkspace.New(fakeworkspace.Options{OnUnexpected: func(msg string) {
+		mu.Lock()
+		unexpected = append(unexpected, msg)
+		mu.Unlock()
+	}})
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	srv.AddUser(scriptUser, "Alice Example")
+	pat, _ := srv.IssuePAT(scriptUser, "pasted by alice", 90*24*time.Hour)
+	env.Values["fake"] = srv
+	env.Values["pat"] = pat
+	env.Defer(func() {
+		minted.Lock()
+		minted.values = append(minted.values, srv.MintedValues()...)
+		minted.Unlock()
+		srv.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		if len(unexpected) > 0 {
+			env.T().Fatal("the fake workspace got requests it has no handler for:\n" + strings.Join(unexpected, "\n"))
+		}
+	})
+	home := filepath.Join(env.WorkDir, "home")
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	for name, content := range map[string]string{
+		"pat.txt":     pat + "\n",
+		"bad-pat.txt": "dapi00000000000000000000000000000000\n",
+	} {
+		if err := os.WriteFile(filepath.Join(env.WorkDir, name), []byte(content), 0o600); err != nil {
+			return err
+		}
+	}
+	env.Setenv("HOME", home)
+	env.Setenv("FAKE_URL", srv.URL())
+	env.Setenv("CODA_CONFIG_DIR", filepath.Join(env.WorkDir, "coda"))
+	env.Setenv(transcriptEnv, transcripts)
+	// A valid PAT in a place the SDK would look if coda let it: a login
+	// with a bad token must still fail.
+	cfg := fmt.Sprintf("[DEFAULT]\nhost = %s\ntoken = %s\n\n[sp]\nhost = %s\nclient_id = sp-id\nclient_secret = sp-secret\n", srv.URL(), pat, srv.URL())
+	return os.WriteFile(filepath.Join(home, ".databrickscfg"), []byte(cfg), 0o600)
+}
+
+// cmdFake inspects and steers the script's fake workspace:
+//
+//	fake fault METHOD PATH STATUS [times=N] [after] [delay=D]
+//	fake coda-tokens N     (exactly N live coda tokens)
+//	fake tokens N          (exactly N live tokens of any kind)
+//	fake issue-pat         (another user-made token, created now)
+//	fake kill-coda-tokens  (delete every coda token server-side)
+//	fake requests METHOD PATH N (exactly N such requests so far)
+func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! fake")
+	}
+	srv := ts.Value("fake").(*fakeworkspace.Server)
+	if len(args) == 0 {
+		ts.Fatalf("usage: fake fault|coda-tokens|tokens|issue-pat|kill-coda-tokens|requests ...")
+	}
+	atoi := func(s string) int {
+		n, err := strconv.Atoi(s)
+		ts.Check(err)
+		return n
+	}
+	switch args[0] {
+	case "fault":
+		if len(args) < 4 {
+			ts.Fatalf("usage: fake fault METHOD PATH STATUS [times=N] [after] [delay=D]")
+		}
+		f := fakeworkspace.Fault{Status: atoi(args[3])}
+		for _, opt := range args[4:] {
+			k, v, _ := strings.Cut(opt, "=")
+			switch k {
+			case "times":
+				f.Times = atoi(v)
+			case "after":
+				f.AfterHandler = true
+			case "delay":
+				d, err := time.ParseDuration(v)
+				ts.Check(err)
+				f.Delay = d
+			default:
+				ts.Fatalf("unknown fault option %q", opt)
+			}
+		}
+		srv.AddFault(args[1], args[2], f)
+	case "coda-tokens", "tokens":
+		want := atoi(args[1])
+		got := 0
+		for _, tok := range srv.LiveTokens(scriptUser) {
+			if args[0] == "tokens" || strings.HasPrefix(tok.Comment, "coda:") {
+				got++
+			}
+		}
+		if got != want {
+			ts.Fatalf("fake workspace: %d live %s, want %d", got, args[0], want)
+		}
+	case "issue-pat":
+		srv.IssuePAT(scriptUser, "another user token", 30*24*time.Hour)
+	case "kill-coda-tokens":
+		pat := ts.Value("pat").(string)
+		for _, tok := range srv.LiveTokens(scriptUser) {
+			if !strings.HasPrefix(tok.Comment, "coda:") {
+				continue
+			}
+			body := strings.NewReader(`{"token_id":"` + tok.ID + `"}`)
+			req, err := http.NewRequest("POST", srv.URL()+"/api/2.0/token/delete", body)
+			ts.Check(err)
+			req.Header.Set("Authorization", "Bearer "+pat)
+			resp, err := http.DefaultClient.Do(req)
+			ts.Check(err)
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				ts.Fatalf("delete %s: status %d", tok.ID, resp.StatusCode)
+			}
+		}
+	case "requests":
+		want := atoi(args[3])
+		got := 0
+		for _, r := range srv.Requests() {
+			if r.Method == args[1] && r.Path == args[2] {
+				got++
+			}
+		}
+		if got != want {
+			ts.Fatalf("fake workspace saw %d %s %s requests, want %d", got, args[1], args[2], want)
+		}
+	default:
+		ts.Fatalf("unknown fake command %q", args[0])
+	}
+}
+
+func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) != 1 {
+		ts.Fatalf("usage: sleep DURATION")
+	}
+	d, err := time.ParseDuration(args[0])
+	ts.Check(err)
+	time.Sleep(d)
+}
+
+// scanTranscripts fails if any output of the suite holds a token the fake
+// workspaces minted (or the pasted PATs): only `coda token` may print one.
+func scanTranscripts(t *testing.T, dir string) {
+	if t.Failed() {
+		return
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minted.Lock()
+	values := append([]string(nil), minted.values...)
+	minted.Unlock()
+	if len(entries) < 20 || len(values) < 10 {
+		t.Fatalf("leak scan saw only %d coda runs and %d tokens: the suite did not exercise coda", len(entries), len(values))
+	}
+	for _, e := range entries {
+		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range values {
+			if bytes.Contains(data, []byte(v)) {
+				first, _, _ := bytes.Cut(data, []byte("\n"))
+				t.Errorf("a token minted in the suite appears in the output of %q", first)
+			}
+		}
+	}
+	t.Logf("leak scan: %d coda runs, %d tokens, no token in any output", len(entries), len(values))
+}
