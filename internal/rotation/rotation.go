@@ -175,20 +175,39 @@ func (r *Rotator) Rotate(ctx context.Context, opts Options) (*Result, error) {
 		return res, nil
 	}
 
-	fresh, err := r.createAndPersist(ctx, st.InstallationID, opts, *old)
+	fresh, oldClient, err := r.mint(ctx, st.InstallationID, opts, *old)
 	if err != nil {
 		return nil, err
+	}
+	newClient, err := r.Clients(old.Host, fresh.Value)
+	if err != nil {
+		_ = oldClient.DeleteToken(context.WithoutCancel(ctx), fresh.ID)
+		return nil, err
+	}
+	// Listing with the new token both proves it works and shows the
+	// orphans. It runs while the new token is written to disk: the fsyncs
+	// cost about as much as the request.
+	type listing struct {
+		infos []workspace.TokenInfo
+		err   error
+	}
+	listed := make(chan listing, 1)
+	go func() {
+		infos, err := newClient.ListTokens(ctx)
+		listed <- listing{infos, err}
+	}()
+	if err := r.persist(ctx, opts, *old, fresh); err != nil {
+		<-listed
+		// The new token would be an orphan; the old one still works.
+		_ = oldClient.DeleteToken(context.WithoutCancel(ctx), fresh.ID)
+		return nil, fmt.Errorf("store the new token: %w", err)
 	}
 	res.TokenID, res.ExpiresAt = fresh.ID, fresh.Expiry
 	r.emit(Event{Profile: opts.Profile, Kind: EventRotated, TokenID: fresh.ID, ExpiresAt: fresh.Expiry,
 		Message: "replaces " + redact.Suffix(old.TokenID)})
 
-	newClient, err := r.Clients(old.Host, fresh.Value)
-	if err != nil {
-		return nil, err
-	}
-	// Listing with the new token both proves it works and shows the orphans.
-	infos, listErr := newClient.ListTokens(ctx)
+	l := <-listed
+	infos, listErr := l.infos, l.err
 	if listErr != nil {
 		if workspace.KindOf(listErr) == workspace.KindInvalidToken {
 			return nil, r.rollback(ctx, opts.Profile, *old, fresh, listErr)
@@ -220,27 +239,32 @@ func (r *Rotator) Rotate(ctx context.Context, opts Options) (*Result, error) {
 	return res, nil
 }
 
-// createAndPersist mints the successor and stores it. It runs without the
-// caller's cancellation: an interrupt between create and persist would
-// leave a live token nobody holds.
-func (r *Rotator) createAndPersist(ctx context.Context, installationID string, opts Options, old store.Profile) (workspace.NewToken, error) {
+// mint creates the successor with the old token. Like persist, it runs
+// without the caller's cancellation: an interrupt between create and
+// persist would leave a live token nobody holds.
+func (r *Rotator) mint(ctx context.Context, installationID string, opts Options, old store.Profile) (workspace.NewToken, workspace.Client, error) {
 	ctx = context.WithoutCancel(ctx)
 	oldClient, err := r.Clients(old.Host, old.Token)
 	if err != nil {
-		return workspace.NewToken{}, err
+		return workspace.NewToken{}, nil, err
 	}
 	tag := Tag{InstallationID: installationID, Profile: opts.Profile}
 	fresh, err := oldClient.CreateToken(ctx, opts.Lifetime, tag.Comment())
 	if err != nil {
-		return workspace.NewToken{}, asLoginRequired(opts.Profile, err)
+		return workspace.NewToken{}, nil, asLoginRequired(opts.Profile, err)
 	}
 	if fresh.Expiry.IsZero() {
 		// A token that never expires defeats the point; do not keep it.
 		_ = oldClient.DeleteToken(ctx, fresh.ID)
-		return workspace.NewToken{}, errors.New("the workspace minted a token without an expiry; refusing to use it")
+		return workspace.NewToken{}, nil, errors.New("the workspace minted a token without an expiry; refusing to use it")
 	}
+	return fresh, oldClient, nil
+}
+
+// persist stores the successor as current and the old token as pending.
+func (r *Rotator) persist(ctx context.Context, opts Options, old store.Profile, fresh workspace.NewToken) error {
 	now := r.Clock.Now()
-	err = r.Store.Update(ctx, func(st *store.State) error {
+	return r.Store.Update(context.WithoutCancel(ctx), func(st *store.State) error {
 		p := st.Profile(opts.Profile)
 		if p == nil || p.TokenID != old.TokenID {
 			return fmt.Errorf("profile %q changed during the rotation", opts.Profile)
@@ -255,12 +279,6 @@ func (r *Rotator) createAndPersist(ctx context.Context, installationID string, o
 		p.LastRotation = now
 		return nil
 	})
-	if err != nil {
-		// The new token would be an orphan; the old one still works.
-		_ = oldClient.DeleteToken(ctx, fresh.ID)
-		return workspace.NewToken{}, fmt.Errorf("store the new token: %w", err)
-	}
-	return fresh, nil
 }
 
 // rollback restores the old token when the workspace rejects the new one
@@ -326,8 +344,9 @@ func (r *Rotator) deleteDue(ctx context.Context, profile string, c workspace.Cli
 	}
 	now := r.Clock.Now()
 	type outcome struct {
-		done bool
-		err  error
+		done  bool
+		err   error
+		tries int
 	}
 	outcomes := map[string]outcome{}
 	var deleted []string
@@ -340,8 +359,8 @@ func (r *Rotator) deleteDue(ctx context.Context, profile string, c workspace.Cli
 		case now.Before(pe.DeleteAfter):
 			continue
 		default:
-			err := r.deleteWithRetry(ctx, profile, c, pe.TokenID)
-			outcomes[pe.TokenID] = outcome{done: err == nil, err: err}
+			tries, err := r.deleteWithRetry(ctx, c, pe.TokenID)
+			outcomes[pe.TokenID] = outcome{done: err == nil, err: err, tries: tries}
 			if err == nil {
 				deleted = append(deleted, pe.TokenID)
 				r.emit(Event{Profile: profile, Kind: EventDeleted, TokenID: pe.TokenID})
@@ -363,7 +382,7 @@ func (r *Rotator) deleteDue(ctx context.Context, profile string, c workspace.Cli
 		p.Pending = slices.DeleteFunc(p.Pending, func(pe store.Pending) bool { return outcomes[pe.TokenID].done })
 		for i := range p.Pending {
 			if o, ok := outcomes[p.Pending[i].TokenID]; ok && o.err != nil {
-				p.Pending[i].Attempts++
+				p.Pending[i].Attempts += o.tries
 				p.Pending[i].LastError = o.err.Error()
 			}
 		}
@@ -373,7 +392,8 @@ func (r *Rotator) deleteDue(ctx context.Context, profile string, c workspace.Cli
 	return deleted, remaining, err
 }
 
-func (r *Rotator) deleteWithRetry(ctx context.Context, profile string, c workspace.Client, id string) error {
+// deleteWithRetry returns how many delete requests it made.
+func (r *Rotator) deleteWithRetry(ctx context.Context, c workspace.Client, id string) (int, error) {
 	attempts := r.DeleteAttempts
 	if attempts <= 0 {
 		attempts = 3
@@ -383,20 +403,18 @@ func (r *Rotator) deleteWithRetry(ctx context.Context, profile string, c workspa
 		wait = 250 * time.Millisecond
 	}
 	var err error
-	for i := 0; i < attempts; i++ {
+	for i := 1; ; i++ {
 		if err = c.DeleteToken(ctx, id); err == nil {
-			return nil
+			return i, nil
 		}
-		kind := workspace.KindOf(err)
-		if !kind.Retryable() || i == attempts-1 {
-			break
+		if !workspace.KindOf(err).Retryable() || i == attempts {
+			return i, err
 		}
 		if r.Clock.Sleep(ctx, wait+r.jitter(wait/2)) != nil {
-			break
+			return i, err
 		}
 		wait *= 2
 	}
-	return err
 }
 
 // sweep deletes tokens with this installation's and profile's tag that coda

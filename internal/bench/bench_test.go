@@ -1,0 +1,158 @@
+// Package bench measures coda as whole processes against the start-up
+// floor of a program that links the same libraries and does nothing.
+//
+//	go test -run '^$' -bench . -benchtime 40x ./internal/bench/
+//
+// Each benchmark alternates the floor and the measured command, so both
+// see the same machine state, and reports medians and their ratio.
+package bench
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coda-cli/coda/internal/fakeworkspace"
+)
+
+const benchUser = "bench@example.com"
+
+// build compiles coda and the floor program.
+func build(b *testing.B) (coda, floor string) {
+	return buildOne(b, "../../cmd/coda"), buildOne(b, "./floor")
+}
+
+func buildOne(b *testing.B, pkg string) string {
+	b.Helper()
+	out := filepath.Join(b.TempDir(), filepath.Base(pkg))
+	if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+		b.Fatalf("go build %s: %v\n%s", pkg, err, msg)
+	}
+	return out
+}
+
+type env struct {
+	srv     *fakeworkspace.Server
+	environ []string
+	dir     string
+	loginAt time.Time
+}
+
+// loggedIn starts a fake workspace and logs a profile in through coda.
+func loggedIn(b *testing.B, coda string) *env {
+	b.Helper()
+	srv := fakeworkspace.New(fakeworkspace.Options{MaxLiveTokens: 1 << 20})
+	if err := srv.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(srv.Close)
+	srv.AddUser(benchUser, "Bench")
+	pat, _ := srv.IssuePAT(benchUser, "bench", 24*time.Hour)
+	dir := b.TempDir()
+	e := &env{srv: srv, dir: dir, environ: append(os.Environ(), "CODA_CONFIG_DIR="+dir)}
+	login := exec.Command(coda, "login", "--host", srv.URL(), "--token-stdin")
+	login.Env = e.environ
+	login.Stdin = strings.NewReader(pat)
+	if out, err := login.CombinedOutput(); err != nil {
+		b.Fatalf("coda login: %v\n%s", err, out)
+	}
+	e.loginAt = e.srv.LiveTokens(benchUser)[len(e.srv.LiveTokens(benchUser))-1].Created
+	return e
+}
+
+func run(b *testing.B, environ []string, bin string, args ...string) time.Duration {
+	b.Helper()
+	return runStdin(b, environ, "", bin, args...)
+}
+
+func runStdin(b *testing.B, environ []string, stdin, bin string, args ...string) time.Duration {
+	b.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Env = environ
+	cmd.Stdin = strings.NewReader(stdin)
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	d := time.Since(start)
+	if err != nil {
+		b.Fatalf("%s %v: %v\n%s", filepath.Base(bin), args, err, out)
+	}
+	return d
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// BenchmarkToken: `coda token` with a fresh token. Target: within 1.25x
+// the floor (nothing on its path but reading the store).
+func BenchmarkToken(b *testing.B) {
+	coda, floor := build(b)
+	e := loggedIn(b, coda)
+	before := len(e.srv.Requests())
+	var floors, tokens []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		floors = append(floors, run(b, e.environ, floor))
+		tokens = append(tokens, run(b, e.environ, coda, "token"))
+	}
+	b.StopTimer()
+	if n := len(e.srv.Requests()) - before; n != 0 {
+		b.Fatalf("coda token with a fresh token made %d requests, want 0", n)
+	}
+	b.ReportMetric(ms(median(floors)), "floor-ms")
+	b.ReportMetric(ms(median(tokens)), "token-ms")
+	b.ReportMetric(float64(median(tokens))/float64(median(floors)), "x-floor")
+}
+
+// BenchmarkRotate: one-shot `coda rotate` (default grace: create + list,
+// two requests) on loopback. Target: the floor plus 1.5x the cost of its
+// two requests. That cost is measured as coda pays it, in a fresh process:
+// floor2req links the same libraries and makes the same two requests, so
+// floor2req - floor is what the requests add to a process's run time.
+func BenchmarkRotate(b *testing.B) {
+	coda, floor := build(b)
+	floor2req := buildOne(b, "./floor2req")
+	e := loggedIn(b, coda)
+	store := filepath.Join(e.dir, "credentials.json")
+	snapshot, err := os.ReadFile(store)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pat, _ := e.srv.IssuePAT(benchUser, "bench-direct", 24*time.Hour)
+	var floors, rotates, withRequests []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		// Every rotation starts from the same store: one token, nothing pending.
+		if err := os.WriteFile(store, snapshot, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		before := len(e.srv.Requests())
+		floors = append(floors, run(b, e.environ, floor))
+		rotates = append(rotates, run(b, e.environ, coda, "rotate"))
+		if n := len(e.srv.Requests()) - before; n != 2 {
+			b.Fatalf("coda rotate made %d requests, want 2 (create, list)", n)
+		}
+		withRequests = append(withRequests, runStdin(b, e.environ, pat+"\n", floor2req, e.srv.URL()))
+		// The store goes back to the snapshot, so the tokens minted here
+		// would be orphans the next rotation sweeps: revoke them.
+		for _, t := range e.srv.LiveTokens(benchUser) {
+			if t.Created.After(e.loginAt) && t.Comment != "bench-direct" {
+				e.srv.RevokeToken(t.ID)
+			}
+		}
+	}
+	b.StopTimer()
+	fl, rot, req := median(floors), median(rotates), median(withRequests)
+	b.ReportMetric(ms(fl), "floor-ms")
+	b.ReportMetric(ms(req), "floor+2req-ms")
+	b.ReportMetric(ms(rot), "rotate-ms")
+	b.ReportMetric(float64(rot-fl)/float64(req-fl), "x-2req")
+}
