@@ -66,6 +66,7 @@ func NewSDKClient(host, token string) (Client, error) {
 	// coda's loops decide when to retry (with backoff that respects the
 	// token's expiry); the SDK would otherwise retry 429/503 for minutes.
 	httpCfg.ErrorRetriable = func(context.Context, error) bool { return false }
+	httpCfg.TransientErrors = nil // else "REQUEST_LIMIT_EXCEEDED" in any message is retried
 	dc, err := client.NewWithClient(cfg, httpclient.NewApiClient(httpCfg))
 	if err != nil {
 		return nil, fmt.Errorf("workspace client: %w", err)

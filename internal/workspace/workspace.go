@@ -62,7 +62,8 @@ func NormalizeHost(raw string) (string, error) {
 		raw = "https://" + raw
 	}
 	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") ||
+		u.Hostname() == "" || u.Hostname() == "http" || u.Hostname() == "https" {
 		return "", fmt.Errorf("%q is not a workspace URL: use https://<workspace>.cloud.databricks.com", raw)
 	}
 	if u.User != nil {
@@ -125,7 +126,7 @@ func (e *Error) Error() string {
 		if code == strconv.Itoa(e.StatusCode) { // the workspace sends 403 as a number
 			code = ""
 		}
-		msg = fmt.Sprintf("%d %s", e.StatusCode, strings.TrimSpace(code+" "+e.Message))
+		msg = strings.TrimSpace(fmt.Sprintf("%d %s", e.StatusCode, strings.TrimSpace(code+" "+e.Message)))
 	}
 	if e.Op != "" {
 		return e.Op + ": " + msg

@@ -60,6 +60,7 @@ type resultJSON struct {
 	Profile    string    `json:"profile"`
 	Deleted    []string  `json:"deleted"`
 	NotDeleted []failure `json:"not_deleted"`
+	Warnings   []string  `json:"warnings"`
 	Cleared    bool      `json:"cleared"`
 }
 
@@ -83,7 +84,7 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	p := state.Profile(profile)
-	res := resultJSON{Version: cmdutil.JSONVersion, Profile: profile, Deleted: []string{}, NotDeleted: []failure{}}
+	res := resultJSON{Version: cmdutil.JSONVersion, Profile: profile, Deleted: []string{}, NotDeleted: []failure{}, Warnings: []string{}}
 	if p == nil {
 		if f.JSON() {
 			return cmdutil.PrintJSON(f.IO.Out, res)
@@ -122,12 +123,18 @@ func run(ctx context.Context, opts *Options) error {
 		if len(res.Deleted) > 0 {
 			fmt.Fprintf(f.IO.Out, "Deleted %s.\n", strings.Join(res.Deleted, ", "))
 		}
+		for _, w := range res.Warnings {
+			fmt.Fprintln(f.IO.ErrOut, "warning:", w)
+		}
 		for _, fl := range res.NotDeleted {
 			fmt.Fprintf(f.IO.ErrOut, "Could not delete %s: %s\n", fl.TokenID, fl.Error)
 		}
 	}
 	if len(res.NotDeleted) > 0 {
 		return fmt.Errorf("%d token(s) could not be deleted; they expire on their own (at most --lifetime after their creation)", len(res.NotDeleted))
+	}
+	if len(res.Warnings) > 0 {
+		return fmt.Errorf("--all could not find this installation's other tokens; run coda revoke --all again once the workspace answers")
 	}
 	return nil
 }
@@ -154,7 +161,11 @@ func deleteAll(ctx context.Context, opts *Options, state *store.State, profile s
 		return
 	}
 	if opts.All {
-		ids = append(ids, others(ctx, c, state, profile, p, fail)...)
+		more, err := others(ctx, c, state, profile, p)
+		if err != nil {
+			res.Warnings = append(res.Warnings, "could not list tokens for --all: "+err.Error())
+		}
+		ids = append(ids, more...)
 	}
 	for _, id := range append(ids, p.TokenID) {
 		if err := c.DeleteToken(ctx, id); err != nil {
@@ -167,11 +178,10 @@ func deleteAll(ctx context.Context, opts *Options, state *store.State, profile s
 
 // others lists this installation's tokens on the workspace that no other
 // local profile holds.
-func others(ctx context.Context, c workspace.Client, state *store.State, profile string, p *store.Profile, fail func(id, why string)) []string {
+func others(ctx context.Context, c workspace.Client, state *store.State, profile string, p *store.Profile) ([]string, error) {
 	infos, err := c.ListTokens(ctx)
 	if err != nil {
-		fail("(list)", "could not list tokens for --all: "+err.Error())
-		return nil
+		return nil, err
 	}
 	keep := []string{p.TokenID}
 	for _, pe := range p.Pending {
@@ -193,5 +203,5 @@ func others(ctx context.Context, c workspace.Client, state *store.State, profile
 			ids = append(ids, ti.ID)
 		}
 	}
-	return ids
+	return ids, nil
 }
