@@ -23,7 +23,8 @@ import (
 type Consumer interface {
 	Name() string
 	TokenRotated(ctx context.Context, profile string, p store.Profile) error
-	TokenRevoked(ctx context.Context, profile string) error
+	// TokenRevoked gets the profile as it was before revoke cleared it.
+	TokenRevoked(ctx context.Context, profile string, p store.Profile) error
 }
 
 // Event kinds, as they appear in the watch log and its JSON.

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/coda-cli/coda/internal/atomicfile"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -242,62 +243,9 @@ func tightenFile(path string) error {
 	return nil
 }
 
-// writeFileAtomic replaces dir/name with data so that readers see either the
-// old or the new content, never a mix: temp file in the same dir (rename is
-// only atomic within a filesystem), 0600 before any byte is written, fsync,
-// rename, fsync dir. The temp file is removed on any failure.
-func writeFileAtomic(dir, name string, data []byte, beforeRename func(string) error) (err error) {
-	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("creating temporary file: %w", err)
-	}
-	tmp := f.Name()
-	closed := false
-	defer func() {
-		if err != nil {
-			if !closed {
-				_ = f.Close()
-			}
-			_ = os.Remove(tmp)
-		}
-	}()
-	// CreateTemp already uses 0600; Chmod makes that independent of its
-	// implementation and of any umask quirks.
-	if err = f.Chmod(filePerm); err != nil {
-		return fmt.Errorf("restricting permissions of temporary file: %w", err)
-	}
-	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("writing temporary file: %w", err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("syncing temporary file: %w", err)
-	}
-	closed = true
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("closing temporary file: %w", err)
-	}
-	if beforeRename != nil {
-		if err = beforeRename(tmp); err != nil {
-			return err
-		}
-	}
-	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
-		return fmt.Errorf("replacing %s: %w", name, err)
-	}
-	// Best effort: the rename has happened, so reporting a failure here would
-	// make callers act as if the new state (e.g. a freshly created token) were
-	// not saved when it is. Some filesystems cannot fsync a dir at all.
-	syncDir(dir)
-	return nil
-}
-
-func syncDir(dir string) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return
-	}
-	_ = d.Sync()
-	_ = d.Close()
+// writeFileAtomic replaces dir/name with data (0600) atomically.
+func writeFileAtomic(dir, name string, data []byte, beforeRename func(string) error) error {
+	return atomicfile.Write(filepath.Join(dir, name), data, filePerm, beforeRename)
 }
 
 // lockContext takes an exclusive flock on path, polling until ctx is done.

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/databricks/databricks-sdk-go/apierr"
@@ -14,6 +16,7 @@ import (
 	"github.com/databricks/databricks-sdk-go/config"
 	"github.com/databricks/databricks-sdk-go/httpclient"
 	"github.com/databricks/databricks-sdk-go/service/iam"
+	"github.com/databricks/databricks-sdk-go/service/serving"
 	"github.com/databricks/databricks-sdk-go/service/settings"
 )
 
@@ -71,12 +74,46 @@ func NewSDKClient(host, token string) (Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workspace client: %w", err)
 	}
-	return &sdkClient{tokens: settings.NewTokens(dc), me: iam.NewCurrentUser(dc)}, nil
+	return &sdkClient{host: host, token: token, tokens: settings.NewTokens(dc), me: iam.NewCurrentUser(dc),
+		serving: serving.NewServingEndpoints(dc)}, nil
 }
 
 type sdkClient struct {
-	tokens *settings.TokensAPI
-	me     *iam.CurrentUserAPI
+	host, token string
+	tokens      *settings.TokensAPI
+	me          *iam.CurrentUserAPI
+	serving     *serving.ServingEndpointsAPI
+}
+
+func (c *sdkClient) ServingEndpoints(ctx context.Context) ([]string, error) {
+	eps, err := c.serving.ListAll(ctx)
+	if err != nil {
+		return nil, convert("list serving endpoints", err)
+	}
+	names := make([]string, 0, len(eps))
+	for _, ep := range eps {
+		names = append(names, ep.Name)
+	}
+	return names, nil
+}
+
+// probeClient makes single requests with the same no-retry transport.
+var probeClient = &http.Client{Timeout: 10 * time.Second, Transport: singleShotTransport{base: http.DefaultTransport}}
+
+func (c *sdkClient) Probe(ctx context.Context, method, path, body string) (int, string, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.host+path, strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := probeClient.Do(req)
+	if err != nil {
+		return 0, "", &Error{Kind: KindTransient, Op: "probe " + path, Message: networkMessage(err)}
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, resp.Header.Get("X-Databricks-Org-Id"), nil
 }
 
 func (c *sdkClient) Me(ctx context.Context) (User, error) {

@@ -42,6 +42,12 @@ type Client interface {
 	// DeleteToken treats an unknown id as already deleted.
 	DeleteToken(ctx context.Context, id string) error
 	ListTokens(ctx context.Context) ([]TokenInfo, error)
+	// ServingEndpoints lists the model-serving endpoint names.
+	ServingEndpoints(ctx context.Context) ([]string, error)
+	// Probe sends an authenticated request to a path on the workspace host
+	// (model endpoints are not REST APIs the SDK knows) and returns the
+	// status and the workspace id header.
+	Probe(ctx context.Context, method, path, body string) (status int, workspaceID string, err error)
 }
 
 // Factory builds a Client that authenticates with token alone.

@@ -110,7 +110,7 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	for _, c := range r.Consumers {
-		if err := c.TokenRevoked(ctx, profile); err != nil {
+		if err := c.TokenRevoked(ctx, profile, *p); err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "warning: %s: %v\n", c.Name(), err)
 		}
 	}

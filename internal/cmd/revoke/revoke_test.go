@@ -54,7 +54,7 @@ func (c *recordingConsumer) TokenRotated(_ context.Context, profile string, p st
 	return nil
 }
 
-func (c *recordingConsumer) TokenRevoked(_ context.Context, profile string) error {
+func (c *recordingConsumer) TokenRevoked(_ context.Context, profile string, _ store.Profile) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.revoked = append(c.revoked, profile)

@@ -1,0 +1,185 @@
+// Package configurator is coda's plugin interface: one Configurator per tool
+// (an agent CLI, the Databricks CLI, git) that coda points at a workspace.
+//
+// A plugin never writes files itself during planning: Plan and PlanRemove
+// return the exact file changes, which coda shows for --dry-run and then
+// applies atomically, with backups, under its rules (0600 for secrets, never
+// clobbering what it does not own). A third party implements Configurator
+// and runs the configuratortest contract suite against it.
+package configurator
+
+import (
+	"bytes"
+	"os"
+	"time"
+)
+
+// Delivery is how a tool receives coda's token.
+type Delivery int
+
+const (
+	// DeliveryHelper: the tool runs a command (coda token) whenever it
+	// needs a token, so its config holds no secret and follows rotations.
+	DeliveryHelper Delivery = iota
+	// DeliveryLiteral: the token is written into a file the tool reads;
+	// coda rewrites it after every rotation, before the old token dies.
+	DeliveryLiteral
+	// DeliveryNone: the tool needs no token (git identity).
+	DeliveryNone
+)
+
+func (d Delivery) String() string {
+	switch d {
+	case DeliveryHelper:
+		return "helper"
+	case DeliveryLiteral:
+		return "literal"
+	}
+	return "none"
+}
+
+// State is what a plugin finds on disk.
+type State string
+
+const (
+	StateAbsent        State = "absent"         // the tool is not installed
+	StateNotConfigured State = "not-configured" // installed, no coda settings
+	StateConfigured    State = "configured"     // coda's settings, current
+	StateStale         State = "stale"          // coda's settings, out of date (host, model, token)
+	StateForeign       State = "foreign"        // configured for the workspace by someone else
+)
+
+// Env is the machine a plugin works on. Plugins read the environment and
+// the home directory only through it, so tests can point them anywhere.
+type Env struct {
+	Home     string
+	Getenv   func(string) string
+	LookPath func(file string) (string, error)
+	// StateDir is a directory coda owns (0700) where a plugin may keep its
+	// own files, such as a token file a tool reads.
+	StateDir string
+}
+
+// Endpoints are the base URLs of the model-serving protocols, as the tools
+// expect them (each tool appends its own path).
+type Endpoints struct {
+	Family    string // serving, ai-gateway or gateway-host
+	Anthropic string // Claude Code: + /v1/messages
+	Responses string // Codex: + /responses
+	Gemini    string // Gemini CLI: + /v1beta/models/...
+	Chat      string // OpenCode: + /chat/completions
+}
+
+// Target is what to configure a tool for.
+type Target struct {
+	Profile   string // coda profile
+	Host      string // workspace URL, no trailing slash
+	User      string // workspace user name (an email)
+	Endpoints Endpoints
+	// Models maps a plugin's model roles (for example "model",
+	// "small_model") to serving-endpoint names; missing roles get the
+	// plugin's defaults.
+	Models map[string]string
+	// TokenCommand prints the profile's current token: the argv of a
+	// credential helper (coda token -p PROFILE --min-ttl ...).
+	TokenCommand []string
+	// Token is the current token, for literal-delivery plugins only.
+	Token string
+	// Lifetime and Grace of coda's tokens: helper refresh intervals must be
+	// well below the grace, so running sessions switch before the old
+	// token is deleted.
+	Lifetime time.Duration
+	Grace    time.Duration
+	// Options are plugin flags (for example databricks-profile, force).
+	Options map[string]string
+}
+
+// Option returns a plugin option or def.
+func (t Target) Option(name, def string) string {
+	if v, ok := t.Options[name]; ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// Model returns the model for role or def.
+func (t Target) Model(role, def string) string {
+	if v := t.Models[role]; v != "" {
+		return v
+	}
+	return def
+}
+
+// Change is one file's planned content. Old is nil when the file does not
+// exist; New is nil when the change deletes it.
+type Change struct {
+	Path string
+	Old  []byte
+	New  []byte
+	Perm os.FileMode
+	// Secret marks content that holds a token: written 0600 and shown
+	// redacted in diffs.
+	Secret bool
+	// Backup keeps the previous content in Path+".bak" before writing.
+	Backup bool
+}
+
+// Changed reports whether applying the change would alter the file.
+func (c Change) Changed() bool {
+	if (c.Old == nil) != (c.New == nil) {
+		return true
+	}
+	return !bytes.Equal(c.Old, c.New)
+}
+
+// Plan is a plugin's intended changes plus what a person should know.
+type Plan struct {
+	Plugin  string
+	Changes []Change
+	// Notes say what the plan cannot do or preserve (shown with --dry-run).
+	Notes []string
+}
+
+// Empty reports whether the plan changes nothing.
+func (p Plan) Empty() bool {
+	for _, c := range p.Changes {
+		if c.Changed() {
+			return false
+		}
+	}
+	return true
+}
+
+// Detection says whether a tool is installed and where its files are.
+type Detection struct {
+	Installed bool
+	Binary    string   // path of the tool's executable, if found
+	Files     []string // the config files the plugin manages
+}
+
+// Status is a plugin's state plus a one-line explanation.
+type Status struct {
+	State  State
+	Detail string
+}
+
+// Configurator configures one tool.
+type Configurator interface {
+	// Name is the plugin's id on the command line (lower case).
+	Name() string
+	Description() string
+	Delivery() Delivery
+	// InAll reports whether `coda setup --all` includes the plugin.
+	InAll() bool
+	Detect(env Env) Detection
+	// Plan computes the changes that configure the tool for t. A
+	// malformed existing file is an error that names it; nothing is
+	// written by Plan.
+	Plan(env Env, t Target) (Plan, error)
+	// Apply carries out a plan from Plan or PlanRemove.
+	Apply(env Env, p Plan) error
+	Status(env Env, t Target) (Status, error)
+	// PlanRemove computes the changes that remove exactly what coda
+	// wrote, leaving everything else as the user had it.
+	PlanRemove(env Env, t Target) (Plan, error)
+}
