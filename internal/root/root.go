@@ -19,11 +19,15 @@ import (
 	"github.com/coda-cli/coda/internal/cmd/login"
 	"github.com/coda-cli/coda/internal/cmd/revoke"
 	"github.com/coda-cli/coda/internal/cmd/rotate"
+	"github.com/coda-cli/coda/internal/cmd/setup"
 	"github.com/coda-cli/coda/internal/cmd/status"
 	"github.com/coda-cli/coda/internal/cmd/token"
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
+	"github.com/coda-cli/coda/internal/plugins"
 	"github.com/coda-cli/coda/internal/prompt"
+	"github.com/coda-cli/coda/internal/rotation"
+	coresetup "github.com/coda-cli/coda/internal/setup"
 	"github.com/coda-cli/coda/internal/workspace"
 )
 
@@ -76,6 +80,7 @@ Exit codes:
 		token.NewCmdToken(f, nil),
 		status.NewCmdStatus(f, nil),
 		revoke.NewCmdRevoke(f, nil),
+		setup.NewCmdSetup(f, nil),
 		demo.NewCmdDemo(f, NewCmdRoot, nil),
 	)
 	return cmd
@@ -83,7 +88,7 @@ Exit codes:
 
 // NewFactory wires the real dependencies.
 func NewFactory(ctx context.Context, ios *cmdutil.IOStreams) *cmdutil.Factory {
-	return &cmdutil.Factory{
+	f := &cmdutil.Factory{
 		IO:      ios,
 		Getenv:  os.Getenv,
 		Clock:   clock.Real{},
@@ -92,6 +97,22 @@ func NewFactory(ctx context.Context, ios *cmdutil.IOStreams) *cmdutil.Factory {
 			return prompt.Huh{Ctx: ctx, In: ios.In, Out: ios.ErrOut}
 		},
 	}
+	f.Consumers = func() []rotation.Consumer { return Consumers(f) }
+	return f
+}
+
+// Consumers are told about every rotation: the setup plugins that hold a
+// literal token.
+func Consumers(f *cmdutil.Factory) []rotation.Consumer {
+	dir, err := f.ConfigDir()
+	if err != nil {
+		return nil
+	}
+	return []rotation.Consumer{&coresetup.Consumer{
+		Plugins: plugins.Builtins(),
+		Env:     coresetup.Env(f.Getenv, dir),
+		Exe:     coresetup.Executable(),
+	}}
 }
 
 // Main runs coda with the process's arguments and returns the exit code.

@@ -130,7 +130,6 @@ type Consumer struct {
 	Plugins  []configurator.Configurator
 	Env      configurator.Env
 	Exe      string
-	Warnings func(string)
 }
 
 func (c *Consumer) Name() string { return "setup" }

@@ -1,0 +1,421 @@
+// Package setup implements `coda setup`: run the configurator plugins that
+// point each agent CLI and the Databricks CLI at the profile's workspace.
+package setup
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/coda-cli/coda/internal/cmdutil"
+	"github.com/coda-cli/coda/internal/exit"
+	"github.com/coda-cli/coda/internal/plugins"
+	"github.com/coda-cli/coda/internal/rotation"
+	core "github.com/coda-cli/coda/internal/setup"
+	"github.com/coda-cli/coda/internal/store"
+	"github.com/coda-cli/coda/pkg/configurator"
+)
+
+// Options are setup's dependencies and flags.
+type Options struct {
+	F *cmdutil.Factory
+
+	All               bool
+	Names             []string
+	DryRun            bool
+	Install           bool
+	Yes               bool
+	Remove            bool
+	Endpoint          string
+	Models            []string
+	DatabricksProfile string
+	Force             bool
+
+	Plugins []configurator.Configurator
+	// Exe is how helpers call coda.
+	Exe string
+	// NPM runs npm for --install (tests replace it).
+	NPM func(ctx context.Context, stderr io.Writer, args ...string) error
+}
+
+// NewCmdSetup builds the command; runF replaces the run function in tests.
+func NewCmdSetup(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{F: f, Plugins: plugins.Builtins(), NPM: runNPM}
+	cmd := &cobra.Command{
+		Use:   "setup [--all | NAME...]",
+		Short: "Point coding agents and the Databricks CLI at the workspace",
+		Long: `Configure agent CLIs and the Databricks CLI for the profile's workspace,
+merging into existing config files: keys coda does not own are kept, a
+.bak of each changed file is kept, and a malformed file is refused.
+
+Plugins: ` + pluginList() + `.
+--all configures every plugin except git.
+
+Tokens reach the tools in one of two ways. Claude Code and Codex run
+"coda token" whenever they need one (a helper), so they follow rotations on
+their own; their refresh interval is well below the rotation grace. Gemini
+CLI, OpenCode and the Databricks CLI read a token from a file (0600) that coda
+rewrites after every rotation, before the old token is deleted. Gemini CLI
+reads its file only at start: a running Gemini session cannot pick up a new
+token.
+
+--endpoint chooses the model-serving paths: serving (HOST/serving-endpoints),
+ai-gateway (HOST/ai-gateway) or gateway-host (WORKSPACE_ID.ai-gateway...);
+auto (the default) probes the workspace once and remembers the answer.
+--model PLUGIN=MODEL (or PLUGIN.ROLE=MODEL) overrides a default model; names
+are checked against the workspace's serving endpoints when it answers.`,
+		Example: `  coda setup --all
+  coda setup claude codex --dry-run
+  coda setup --all --install --yes
+  coda setup databricks --databricks-profile work
+  coda setup --model claude=databricks-claude-opus-4-6 claude
+  coda setup --remove --all`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Names = args
+			if opts.All == (len(args) > 0) {
+				return exit.Usagef("name the plugins to set up (%s) or pass --all", pluginList())
+			}
+			for _, n := range args {
+				if core.Find(opts.Plugins, n) == nil {
+					return exit.Usagef("unknown plugin %q: choose from %s", n, pluginList())
+				}
+			}
+			if !slices.Contains(core.Families, opts.Endpoint) {
+				return exit.Usagef("--endpoint must be one of %s, got %q", strings.Join(core.Families, ", "), opts.Endpoint)
+			}
+			for _, m := range opts.Models {
+				name, model, ok := strings.Cut(m, "=")
+				plugin, _, _ := strings.Cut(name, ".")
+				if !ok || model == "" || core.Find(opts.Plugins, plugin) == nil {
+					return exit.Usagef("--model wants PLUGIN=MODEL or PLUGIN.ROLE=MODEL with a plugin from %s, got %q", pluginList(), m)
+				}
+			}
+			if opts.Exe == "" {
+				opts.Exe = core.Executable()
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return run(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.All, "all", false, "every plugin except git")
+	fl.BoolVar(&opts.DryRun, "dry-run", false, "print the changes as unified diffs and write nothing")
+	fl.BoolVar(&opts.Install, "install", false, "install missing agent CLIs from npm into ~/.local (asks first on a terminal)")
+	fl.BoolVar(&opts.Yes, "yes", false, "with --install: do not ask")
+	fl.BoolVar(&opts.Remove, "remove", false, "remove exactly what coda wrote")
+	fl.StringVar(&opts.Endpoint, "endpoint", core.FamilyAuto, "model-serving paths: "+strings.Join(core.Families, ", "))
+	fl.StringArrayVar(&opts.Models, "model", nil, "PLUGIN=MODEL or PLUGIN.ROLE=MODEL (repeatable)")
+	fl.StringVar(&opts.DatabricksProfile, "databricks-profile", "", "profile name in ~/.databrickscfg (default DEFAULT)")
+	fl.BoolVar(&opts.Force, "force", false, "git: overwrite user.name and user.email even when set")
+	return cmd
+}
+
+func pluginList() string {
+	var names []string
+	for _, p := range plugins.Builtins() {
+		names = append(names, p.Name())
+	}
+	return strings.Join(names, ", ")
+}
+
+// Result is one plugin's outcome.
+type Result struct {
+	Plugin    string   `json:"plugin"`
+	Outcome   string   `json:"outcome"` // configured, unchanged, removed, planned, failed
+	Installed bool     `json:"installed"`
+	Files     []string `json:"files"`
+	Message   string   `json:"message,omitempty"`
+	diff      string
+}
+
+type resultsJSON struct {
+	Version int      `json:"version"`
+	Profile string   `json:"profile"`
+	Plugins []Result `json:"plugins"`
+}
+
+func run(ctx context.Context, opts *Options) error {
+	f := opts.F
+	profile, err := f.Profile()
+	if err != nil {
+		return err
+	}
+	st, err := f.Store()
+	if err != nil {
+		return err
+	}
+	dir, err := f.ConfigDir()
+	if err != nil {
+		return err
+	}
+	state, err := st.Load()
+	if err != nil {
+		return err
+	}
+	p := state.Profile(profile)
+	if !p.HasToken() && !opts.Remove {
+		return rotation.LoginRequired(profile, fmt.Sprintf("profile %q is not logged in", profile))
+	}
+	if p == nil {
+		p = &store.Profile{}
+	}
+	selected := opts.selected()
+	env := core.Env(f.Getenv, dir)
+
+	if !opts.Remove {
+		if err := opts.prepare(ctx, profile, p); err != nil {
+			return err
+		}
+		if opts.Install {
+			if err := opts.install(ctx, env, selected); err != nil {
+				return err
+			}
+		}
+	}
+
+	results := opts.runPlugins(env, profile, p, selected)
+
+	failed := 0
+	var names []string
+	for _, r := range results {
+		if r.Outcome == "failed" {
+			failed++
+		} else {
+			names = append(names, r.Plugin)
+		}
+	}
+	if !opts.DryRun {
+		err := st.Update(ctx, func(s *store.State) error {
+			sp := s.Profile(profile)
+			if sp == nil {
+				return nil
+			}
+			sp.Settings = p.Settings
+			configured := core.Configured(sp)
+			if opts.Remove {
+				configured = slices.DeleteFunc(configured, func(n string) bool { return slices.Contains(names, n) })
+			} else {
+				configured = append(configured, names...)
+			}
+			core.SetConfigured(sp, configured)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if err := opts.report(profile, results); err != nil {
+		return err
+	}
+	if failed > 0 {
+		return &exit.SilentError{Code: exit.Error}
+	}
+	return nil
+}
+
+func (opts *Options) selected() []configurator.Configurator {
+	var out []configurator.Configurator
+	for _, pl := range opts.Plugins {
+		if (opts.All && pl.InAll()) || slices.Contains(opts.Names, pl.Name()) {
+			out = append(out, pl)
+		}
+	}
+	return out
+}
+
+// prepare resolves endpoints, records model overrides and plugin options
+// in the profile, and checks model names against the workspace.
+func (opts *Options) prepare(ctx context.Context, profile string, p *store.Profile) error {
+	f := opts.F
+	client, err := f.Clients(p.Host, p.Token)
+	if err != nil {
+		return err
+	}
+	note, err := core.ResolveEndpoints(ctx, client, p, opts.Endpoint)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(f.IO.ErrOut, note)
+	}
+	if p.Settings == nil {
+		p.Settings = map[string]string{}
+	}
+	var models []string
+	for _, m := range opts.Models {
+		name, model, _ := strings.Cut(m, "=")
+		p.Settings["model."+name] = model
+		models = append(models, model)
+	}
+	if opts.DatabricksProfile != "" {
+		p.Settings["option.databricks.profile"] = opts.DatabricksProfile
+	}
+	if opts.Force {
+		p.Settings["option.git.force"] = "true"
+	} else {
+		delete(p.Settings, "option.git.force")
+	}
+	if len(models) > 0 {
+		known, err := client.ServingEndpoints(ctx)
+		if err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "warning: could not check model names (%v)\n", err)
+			return nil
+		}
+		for _, m := range models {
+			if !slices.Contains(known, m) {
+				fmt.Fprintf(f.IO.ErrOut, "warning: the workspace has no serving endpoint named %q; using it anyway\n", m)
+			}
+		}
+	}
+	return nil
+}
+
+// runPlugins plans (and unless --dry-run applies) every plugin at once.
+func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.Profile, selected []configurator.Configurator) []Result {
+	results := make([]Result, len(selected))
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for i, pl := range selected {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := opts.runOne(env, profile, p, pl)
+			results[i] = r
+			mu.Lock()
+			fmt.Fprintf(opts.F.IO.ErrOut, "%s: %s\n", r.Plugin, r.Outcome)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return results
+}
+
+func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profile, pl configurator.Configurator) Result {
+	r := Result{Plugin: pl.Name(), Files: []string{}}
+	r.Installed = pl.Detect(env).Installed
+	t := core.Target(pl.Name(), profile, p, opts.Exe)
+	var plan configurator.Plan
+	var err error
+	if opts.Remove {
+		plan, err = pl.PlanRemove(env, t)
+	} else {
+		plan, err = pl.Plan(env, t)
+	}
+	if err != nil {
+		r.Outcome, r.Message = "failed", err.Error()
+		return r
+	}
+	for _, c := range plan.Changes {
+		if c.Changed() {
+			r.Files = append(r.Files, c.Path)
+		}
+	}
+	switch {
+	case opts.DryRun:
+		r.Outcome = "planned"
+		r.diff = configurator.Diff(plan, p.Token)
+	case plan.Empty():
+		r.Outcome = "unchanged"
+	default:
+		if err := pl.Apply(env, plan); err != nil {
+			r.Outcome, r.Message = "failed", err.Error()
+			return r
+		}
+		r.Outcome = "configured"
+		if opts.Remove {
+			r.Outcome = "removed"
+		}
+	}
+	if !r.Installed && pl.Delivery() != configurator.DeliveryNone && !opts.Remove {
+		r.Message = "not installed; configured for when it is"
+	}
+	if len(plan.Notes) > 0 && r.Message == "" {
+		r.Message = strings.Join(plan.Notes, "; ")
+	}
+	return r
+}
+
+func (opts *Options) report(profile string, results []Result) error {
+	f := opts.F
+	if f.JSON() {
+		return cmdutil.PrintJSON(f.IO.Out, resultsJSON{Version: cmdutil.JSONVersion, Profile: profile, Plugins: results})
+	}
+	for _, r := range results {
+		if opts.DryRun {
+			fmt.Fprint(f.IO.Out, r.diff)
+			continue
+		}
+		line := fmt.Sprintf("%-10s %s", r.Plugin, r.Outcome)
+		if len(r.Files) > 0 {
+			line += " (" + strings.Join(r.Files, ", ") + ")"
+		}
+		if r.Message != "" {
+			line += ": " + r.Message
+		}
+		fmt.Fprintln(f.IO.Out, line)
+	}
+	if !opts.DryRun && !opts.Remove {
+		fmt.Fprintln(f.IO.ErrOut, "Keep the token fresh: coda rotate --watch (or coda rotate from cron every 10 minutes).")
+	}
+	return nil
+}
+
+// install puts missing agent CLIs into ~/.local with npm, after asking.
+func (opts *Options) install(ctx context.Context, env configurator.Env, selected []configurator.Configurator) error {
+	f := opts.F
+	var missing []string
+	for _, pl := range selected {
+		if pkg, ok := plugins.NPMPackages[pl.Name()]; ok && !pl.Detect(env).Installed {
+			missing = append(missing, pkg)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	sort.Strings(missing)
+	prefix := filepath.Join(env.Home, ".local")
+	if !opts.Yes {
+		if !f.IO.CanPrompt() {
+			return exit.Usagef("--install would run npm install -g --prefix %s %s: confirm with --yes", prefix, strings.Join(missing, " "))
+		}
+		fmt.Fprintf(f.IO.ErrOut, "Install %s into %s with npm? [y/N] ", strings.Join(missing, ", "), prefix)
+		answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			fmt.Fprintln(f.IO.ErrOut, "Not installing.")
+			return nil
+		}
+	}
+	for _, pkg := range missing {
+		fmt.Fprintf(f.IO.ErrOut, "Installing %s ...\n", pkg)
+		if err := opts.NPM(ctx, f.IO.ErrOut, "install", "-g", "--prefix", prefix, pkg); err != nil {
+			return fmt.Errorf("npm install %s: %w", pkg, err)
+		}
+	}
+	fmt.Fprintf(f.IO.ErrOut, "Installed into %s/bin; make sure it is on your PATH.\n", prefix)
+	return nil
+}
+
+// runNPM runs npm as the current user: never with sudo, never a script
+// fetched from the network.
+func runNPM(ctx context.Context, stderr io.Writer, args ...string) error {
+	npm, err := exec.LookPath("npm")
+	if err != nil {
+		return fmt.Errorf("npm is not on PATH: install Node.js first")
+	}
+	cmd := exec.CommandContext(ctx, npm, args...)
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	cmd.Env = os.Environ()
+	return cmd.Run()
+}

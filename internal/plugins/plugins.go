@@ -1,0 +1,21 @@
+// Package plugins lists coda's built-in configurators, explicitly and in
+// the order setup reports them.
+package plugins
+
+import (
+	"github.com/coda-cli/coda/pkg/configurator"
+)
+
+// Builtins returns a fresh instance of every built-in plugin.
+func Builtins() []configurator.Configurator {
+	return []configurator.Configurator{}
+}
+
+// NPMPackages pins the npm package of each agent CLI that `coda setup
+// --install` can install.
+var NPMPackages = map[string]string{
+	"claude":   "@anthropic-ai/claude-code@2.1.328",
+	"codex":    "@openai/codex@0.169.0",
+	"gemini":   "@google/gemini-cli@0.61.0",
+	"opencode": "opencode-ai@1.18.33",
+}
