@@ -12,9 +12,12 @@ import (
 
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
+	"github.com/coda-cli/coda/internal/plugins"
 	"github.com/coda-cli/coda/internal/redact"
+	core "github.com/coda-cli/coda/internal/setup"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/workspace"
+	"github.com/coda-cli/coda/pkg/configurator"
 )
 
 // Options are status's dependencies and flags.
@@ -23,11 +26,14 @@ type Options struct {
 
 	Check bool
 	All   bool
+
+	// Plugins report the state of the tools a profile set up.
+	Plugins []configurator.Configurator
 }
 
 // NewCmdStatus builds the command; runF replaces the run function in tests.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{F: f}
+	opts := &Options{F: f, Plugins: plugins.Builtins()}
 	cmd := &cobra.Command{
 		Use:   "status [--check] [--all]",
 		Short: "Show the profile's token, pending deletions and watcher",
@@ -71,6 +77,12 @@ type checkJSON struct {
 	Error string `json:"error,omitempty"`
 }
 
+type pluginJSON struct {
+	Name   string `json:"name"`
+	State  string `json:"state"`
+	Detail string `json:"detail,omitempty"`
+}
+
 type profileJSON struct {
 	Name             string        `json:"name"`
 	LoggedIn         bool          `json:"logged_in"`
@@ -85,6 +97,7 @@ type profileJSON struct {
 	Pending          []pendingJSON `json:"pending"`
 	Watcher          watcherJSON   `json:"watcher"`
 	Check            *checkJSON    `json:"check,omitempty"`
+	Plugins          []pluginJSON  `json:"plugins"`
 }
 
 type statusJSON struct {
@@ -118,6 +131,7 @@ func run(ctx context.Context, opts *Options) error {
 		pj := describe(name, state.Profile(name), now)
 		pid, running := st.WatcherPID(name)
 		pj.Watcher = watcherJSON{Running: running, PID: pid}
+		pj.Plugins = pluginStates(opts, name, state.Profile(name))
 		if opts.Check && pj.Valid {
 			pj.Check = check(ctx, f, state.Profile(name))
 			pj.Valid = pj.Check.Valid
@@ -143,8 +157,34 @@ func run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
+// pluginStates asks each plugin the profile set up how its files look.
+// It reads files only: status stays offline.
+func pluginStates(opts *Options, profile string, p *store.Profile) []pluginJSON {
+	out := []pluginJSON{}
+	dir, err := opts.F.ConfigDir()
+	if err != nil || p == nil {
+		return out
+	}
+	env := core.Env(opts.F.Getenv, dir)
+	exe := core.Executable()
+	for _, name := range core.Configured(p) {
+		pl := core.Find(opts.Plugins, name)
+		if pl == nil {
+			out = append(out, pluginJSON{Name: name, State: "unknown", Detail: "not a plugin of this coda"})
+			continue
+		}
+		st, err := pl.Status(env, core.Target(name, profile, p, exe))
+		if err != nil {
+			out = append(out, pluginJSON{Name: name, State: "error", Detail: err.Error()})
+			continue
+		}
+		out = append(out, pluginJSON{Name: name, State: string(st.State), Detail: st.Detail})
+	}
+	return out
+}
+
 func describe(name string, p *store.Profile, now time.Time) profileJSON {
-	pj := profileJSON{Name: name, Pending: []pendingJSON{}}
+	pj := profileJSON{Name: name, Pending: []pendingJSON{}, Plugins: []pluginJSON{}}
 	if !p.HasToken() {
 		return pj
 	}
@@ -232,6 +272,17 @@ func printText(w io.Writer, profiles []profileJSON) {
 			} else {
 				row(label, desc)
 			}
+		}
+		for j, pl := range pj.Plugins {
+			label := ""
+			if j == 0 {
+				label = "Plugins:"
+			}
+			desc := pl.Name + " " + pl.State
+			if pl.Detail != "" {
+				desc += ": " + pl.Detail
+			}
+			fmt.Fprintf(w, "%-15s%s\n", label, desc)
 		}
 		if pj.Watcher.Running {
 			row("Watcher", fmt.Sprintf("running (PID %d)", pj.Watcher.PID))
