@@ -34,6 +34,15 @@ func WriteChanges(env Env, p Plan) error {
 		return err
 	}
 	defer unlock()
+	// Check every file before writing any, so a file edited meanwhile
+	// stops the whole plan instead of leaving it half applied.
+	for _, c := range p.Changes {
+		if c.Changed() {
+			if err := unchangedSincePlan(c); err != nil {
+				return fmt.Errorf("%s: %w", c.Path, err)
+			}
+		}
+	}
 	for _, c := range p.Changes {
 		if !c.Changed() {
 			continue
@@ -41,6 +50,20 @@ func WriteChanges(env Env, p Plan) error {
 		if err := writeChange(c); err != nil {
 			return fmt.Errorf("%s: %w", c.Path, err)
 		}
+	}
+	return nil
+}
+
+func unchangedSincePlan(c Change) error {
+	current, err := os.ReadFile(c.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		current = nil
+	case err != nil:
+		return err
+	}
+	if (current == nil) != (c.Old == nil) || !bytes.Equal(current, c.Old) {
+		return fmt.Errorf("%w: run the command again", ErrChangedMeanwhile)
 	}
 	return nil
 }
@@ -61,15 +84,8 @@ func lockFiles(env Env) (func(), error) {
 }
 
 func writeChange(c Change) error {
-	current, err := os.ReadFile(c.Path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		current = nil
-	case err != nil:
+	if err := unchangedSincePlan(c); err != nil {
 		return err
-	}
-	if (current == nil) != (c.Old == nil) || !bytes.Equal(current, c.Old) {
-		return fmt.Errorf("%w: run the command again", ErrChangedMeanwhile)
 	}
 	perm := c.Perm
 	if perm == 0 {
@@ -100,8 +116,10 @@ func writeChange(c Change) error {
 }
 
 // Diff renders a plan as unified diffs, one per changed file. Every
-// occurrence of a secret is shown by its last 4 characters only.
+// occurrence of a secret (given, or listed in p.Secrets) is shown by its
+// last 4 characters only.
 func Diff(p Plan, secrets ...string) string {
+	secrets = append(secrets, p.Secrets...)
 	var b strings.Builder
 	for _, c := range p.Changes {
 		if !c.Changed() {

@@ -138,6 +138,9 @@ type Plan struct {
 	Changes []Change
 	// Notes say what the plan cannot do or preserve (shown with --dry-run).
 	Notes []string
+	// Secrets are values in the changes other than coda's token that must
+	// never be shown (a user's own token being moved or restored).
+	Secrets []string
 }
 
 // Empty reports whether the plan changes nothing.

@@ -338,12 +338,11 @@ func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profi
 			r.Outcome = "removed"
 		}
 	}
+	var msgs []string
 	if !r.Installed && pl.Delivery() != configurator.DeliveryNone && !opts.Remove {
-		r.Message = "not installed; configured for when it is"
+		msgs = append(msgs, "not installed; configured for when it is")
 	}
-	if len(plan.Notes) > 0 && r.Message == "" {
-		r.Message = strings.Join(plan.Notes, "; ")
-	}
+	r.Message = strings.Join(append(msgs, plan.Notes...), "; ")
 	return r
 }
 

@@ -155,6 +155,9 @@ func (h *harness) snapshot() map[string]string {
 func (h *harness) managed(p configurator.Plan) []string {
 	var rels []string
 	for _, c := range p.Changes {
+		if !c.Changed() {
+			continue
+		}
 		rel, err := filepath.Rel(h.env.Home, c.Path)
 		if err == nil && !strings.HasPrefix(rel, "..") {
 			rels = append(rels, rel)
@@ -208,6 +211,13 @@ func foreignSurvives(t *testing.T, s Suite) {
 			t.Errorf("%s: remove did not restore the user's file:\n got %#v / %#v\nwant %#v / %#v", rel, gotForeign, gotOwned, wantForeign, wantOwned)
 		}
 	}
+	// coda keeps nothing of the plugin's in its own state dir either.
+	_ = filepath.WalkDir(h.env.StateDir, func(path string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && !strings.Contains(path, string(filepath.Separator)+"locks"+string(filepath.Separator)) {
+			t.Errorf("%s is left in coda's state dir after remove", path)
+		}
+		return nil
+	})
 	// Files coda created from nothing are gone or hold nothing of coda's.
 	for rel, content := range h.snapshot() {
 		if _, user := s.UserFiles[rel]; user || strings.HasSuffix(rel, ".bak") {

@@ -1,0 +1,93 @@
+package dotenv
+
+import (
+	"bytes"
+	"maps"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var ownedKeys = []string{"GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY"}
+
+func FuzzEdit(f *testing.F) {
+	for _, s := range []string{
+		geminiEnv,
+		"",
+		"GEMINI_API_KEY=x\nGEMINI_API_KEY='y' # c\n",
+		"export GOOGLE_GEMINI_BASE_URL = \"http://x\"\n",
+		"A=\"multi\nline\"\nB='x\\'y'\n",
+		"A=1\r\nB=2",
+		"A=v#c\nB= v \n",
+		"A='unterminated\n",
+		"garbage\n",
+		"A=1\rB=2\n",
+	} {
+		f.Add([]byte(s), "https://example.com/serving-endpoints")
+	}
+	f.Add([]byte(geminiEnv), " it's $HOME \\n # x ")
+	f.Add([]byte(geminiEnv), "'\"`")
+	f.Fuzz(func(t *testing.T, data []byte, value string) {
+		d, err := Parse(data)
+		if err != nil {
+			if msg := err.Error(); strings.ContainsAny(msg, "\r\n") || len(msg) > 120 {
+				t.Fatalf("error is not one short line: %q", msg)
+			}
+			return
+		}
+		if !bytes.Equal(d.Bytes(), data) {
+			t.Fatalf("Bytes() differs from the input")
+		}
+		orig := values(d)
+		_, encErr := encode(value)
+		for _, k := range ownedKeys {
+			before := d.Bytes()
+			err := d.Set(k, value)
+			if (err != nil) != (encErr != nil) {
+				t.Fatalf("Set(%s) = %v, encode error %v", k, err, encErr)
+			}
+			if err != nil && !bytes.Equal(before, d.Bytes()) {
+				t.Fatalf("failed Set changed the file")
+			}
+		}
+		// A value is unquotable only with a line break, or when each
+		// quoting style is ruled out by the characters it contains.
+		endsBS := strings.HasSuffix(value, `\`)
+		unquotable := strings.ContainsAny(value, "\r\n") ||
+			(strings.Contains(value, "'") || endsBS) &&
+				strings.ContainsAny(value, `"$\`) &&
+				(strings.Contains(value, "`") || endsBS)
+		if (encErr != nil) != unquotable {
+			t.Fatalf("encode(%q) error = %v, want failure %v", value, encErr, unquotable)
+		}
+		if encErr != nil {
+			return
+		}
+		reparsed, err := Parse(d.Bytes())
+		if err != nil {
+			t.Fatalf("cannot parse own output: %v", err)
+		}
+		got := values(reparsed)
+		want := maps.Clone(orig)
+		for _, k := range ownedKeys {
+			want[k] = value
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("after Set:\n got %q\nwant %q", got, want)
+		}
+		for _, k := range ownedKeys {
+			if _, had := orig[k]; !had {
+				d.Delete(k)
+			}
+		}
+		want = maps.Clone(orig)
+		for _, k := range ownedKeys {
+			if _, had := orig[k]; had {
+				want[k] = value
+			}
+		}
+		if got := values(d); !reflect.DeepEqual(got, want) {
+			t.Fatalf("after Delete:\n got %q\nwant %q", got, want)
+		}
+	})
+}

@@ -1,0 +1,567 @@
+// Package claude is coda's configurator for Claude Code.
+//
+// It merges into ~/.claude/settings.json an apiKeyHelper that runs
+// `coda token` (so Claude Code follows rotations on its own and no token is
+// ever written) and an env block that points Claude Code at the workspace's
+// Anthropic endpoint with Databricks model names. It also marks onboarding as
+// complete in ~/.claude.json, so the interactive CLI does not ask for an
+// Anthropic login.
+//
+// Both files honour CLAUDE_CONFIG_DIR the way Claude Code does:
+// $CLAUDE_CONFIG_DIR/settings.json and $CLAUDE_CONFIG_DIR/.claude.json.
+//
+// The user's previous values of every key coda owns are kept in a sidecar,
+// STATEDIR/plugins/claude.json, written together with the configs, so that
+// `coda setup --remove` restores them exactly.
+package claude
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/coda-cli/coda/internal/merge/jsonedit"
+	"github.com/coda-cli/coda/pkg/configurator"
+)
+
+// Default models (serving-endpoint names) per role.
+const (
+	DefaultSonnet = "databricks-claude-sonnet-4-6"
+	DefaultOpus   = "databricks-claude-opus-4-6"
+	DefaultHaiku  = "databricks-claude-haiku-4-5"
+)
+
+// CodingAgentHeader is sent with every request (ANTHROPIC_CUSTOM_HEADERS).
+const CodingAgentHeader = "x-databricks-use-coding-agent-mode: true"
+
+// Keys coda owns.
+const (
+	keyHelper     = "apiKeyHelper"
+	keyEnv        = "env"
+	keyOnboarding = "hasCompletedOnboarding"
+
+	envBaseURL   = "ANTHROPIC_BASE_URL"
+	envAuthToken = "ANTHROPIC_AUTH_TOKEN"
+	envModel     = "ANTHROPIC_MODEL"
+	envOpus      = "ANTHROPIC_DEFAULT_OPUS_MODEL"
+	envSonnet    = "ANTHROPIC_DEFAULT_SONNET_MODEL"
+	envHaiku     = "ANTHROPIC_DEFAULT_HAIKU_MODEL"
+	envHeaders   = "ANTHROPIC_CUSTOM_HEADERS"
+	envHelperTTL = "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"
+)
+
+// sidecarFormat is the version of the sidecar's layout.
+const sidecarFormat = 1
+
+// EnvKeys are the keys of settings.json's env object that coda owns, in the
+// order coda adds them.
+var EnvKeys = []string{envBaseURL, envAuthToken, envModel, envOpus, envSonnet, envHaiku, envHeaders, envHelperTTL}
+
+// Helper TTL bounds: Claude Code keeps a helper's answer this long, and
+// after it still sends the cached token once while the helper re-runs in
+// the background, so it must be well inside the rotation grace.
+const (
+	maxHelperTTL = 60 * time.Second
+	minHelperTTL = 10 * time.Second
+)
+
+// Plugin configures Claude Code.
+type Plugin struct{}
+
+// New returns the Claude Code configurator.
+func New() configurator.Configurator { return Plugin{} }
+
+func (Plugin) Name() string { return "claude" }
+
+func (Plugin) Description() string {
+	return "Claude Code: ~/.claude/settings.json runs coda token as its apiKeyHelper"
+}
+
+func (Plugin) Delivery() configurator.Delivery { return configurator.DeliveryHelper }
+
+func (Plugin) InAll() bool { return true }
+
+func (Plugin) Detect(env configurator.Env) configurator.Detection {
+	p := pathsFor(env)
+	d := configurator.Detection{Files: []string{p.settings, p.claudeJSON}}
+	if env.LookPath != nil {
+		if bin, err := env.LookPath("claude"); err == nil {
+			d.Installed, d.Binary = true, bin
+		}
+	}
+	return d
+}
+
+func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
+	return configurator.WriteChanges(env, p)
+}
+
+// HelperTTL is CLAUDE_CODE_API_KEY_HELPER_TTL_MS for a rotation grace: half
+// the grace, at most a minute, at least ten seconds.
+func HelperTTL(grace time.Duration) time.Duration {
+	ttl := min(grace/2, maxHelperTTL)
+	return max(ttl, minHelperTTL)
+}
+
+// HelperCommand is the apiKeyHelper value: argv as one POSIX shell command,
+// each argument quoted when it needs to be.
+func HelperCommand(argv []string) string {
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		quoted[i] = shellQuote(a)
+	}
+	return strings.Join(quoted, " ")
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+type paths struct {
+	settings, claudeJSON, sidecar string
+}
+
+func pathsFor(env configurator.Env) paths {
+	var p paths
+	if dir := getenv(env, "CLAUDE_CONFIG_DIR"); dir != "" {
+		p.settings = filepath.Join(dir, "settings.json")
+		p.claudeJSON = filepath.Join(dir, ".claude.json")
+	} else {
+		p.settings = filepath.Join(env.Home, ".claude", "settings.json")
+		p.claudeJSON = filepath.Join(env.Home, ".claude.json")
+	}
+	if env.StateDir != "" {
+		p.sidecar = filepath.Join(env.StateDir, "plugins", "claude.json")
+	}
+	return p
+}
+
+func getenv(env configurator.Env, k string) string {
+	if env.Getenv == nil {
+		return ""
+	}
+	return env.Getenv(k)
+}
+
+// desired is what coda writes for a target.
+type desired struct {
+	helper string
+	env    [][2]string // EnvKeys order
+}
+
+func want(t configurator.Target) (desired, error) {
+	if len(t.TokenCommand) == 0 {
+		return desired{}, errors.New("claude: no token command to use as apiKeyHelper")
+	}
+	if t.Endpoints.Anthropic == "" {
+		return desired{}, errors.New("claude: the workspace has no Anthropic endpoint")
+	}
+	sonnet := t.Model("sonnet", DefaultSonnet)
+	return desired{
+		helper: HelperCommand(t.TokenCommand),
+		env: [][2]string{
+			{envBaseURL, t.Endpoints.Anthropic},
+			{envAuthToken, ""},
+			{envModel, t.Model("model", sonnet)},
+			{envOpus, t.Model("opus", DefaultOpus)},
+			{envSonnet, sonnet},
+			{envHaiku, t.Model("haiku", DefaultHaiku)},
+			{envHeaders, CodingAgentHeader},
+			{envHelperTTL, strconv.FormatInt(HelperTTL(t.Grace).Milliseconds(), 10)},
+		},
+	}, nil
+}
+
+// file is one JSON file as found on disk.
+type file struct {
+	path string
+	raw  []byte // nil: the file does not exist
+	obj  *jsonedit.Object
+}
+
+func (f file) exists() bool { return f.raw != nil }
+
+// state is everything Plan, PlanRemove and Status read.
+type state struct {
+	paths    paths
+	settings file
+	claude   file
+	rec      *record // nil: no sidecar
+	recRaw   []byte
+}
+
+func load(env configurator.Env) (*state, error) {
+	s := &state{paths: pathsFor(env)}
+	var err error
+	if s.settings, err = readJSON(env, s.paths.settings); err != nil {
+		return nil, err
+	}
+	if v, ok := s.settings.obj.Get(keyEnv); ok {
+		if _, isObj := v.(*jsonedit.Object); !isObj {
+			return nil, fmt.Errorf("%s: %q is not an object: fix it or move the file aside, then run coda setup again", display(env, s.paths.settings), keyEnv)
+		}
+	}
+	if s.claude, err = readJSON(env, s.paths.claudeJSON); err != nil {
+		return nil, err
+	}
+	if s.paths.sidecar != "" {
+		raw, err := readFile(s.paths.sidecar)
+		if err != nil {
+			return nil, err
+		}
+		if raw != nil {
+			rec, err := parseRecord(raw)
+			if err != nil {
+				return nil, fmt.Errorf("coda's record of your Claude Code settings (%s) is damaged (%v): move it aside, then run coda setup again", s.paths.sidecar, err)
+			}
+			s.rec, s.recRaw = rec, raw
+		}
+	}
+	return s, nil
+}
+
+func readFile(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if raw == nil {
+		raw = []byte{}
+	}
+	return raw, nil
+}
+
+func readJSON(env configurator.Env, path string) (file, error) {
+	f := file{path: path}
+	raw, err := readFile(path)
+	if err != nil {
+		return f, err
+	}
+	f.raw = raw
+	if raw == nil {
+		f.obj = jsonedit.New()
+		return f, nil
+	}
+	obj, err := jsonedit.Parse(raw)
+	if err != nil {
+		if errors.Is(err, jsonedit.ErrComments) {
+			at := ""
+			if m := linePos.FindString(err.Error()); m != "" {
+				at = " (" + m + ")"
+			}
+			return f, fmt.Errorf("%s has comments%s, which coda will not strip: remove them or move the file aside, then run coda setup again", display(env, path), at)
+		}
+		detail := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "jsonedit: "), "invalid JSON at ")
+		if found, ok := strings.CutPrefix(detail, "top-level value must be an object, "); ok {
+			return f, fmt.Errorf("%s is not a JSON object (%s): fix it or move it aside, then run coda setup again", display(env, path), found)
+		}
+		return f, fmt.Errorf("%s is not valid JSON (%s): fix it or move it aside, then run coda setup again", display(env, path), detail)
+	}
+	f.obj = obj
+	return f, nil
+}
+
+var linePos = regexp.MustCompile(`line \d+(:\d+)?`)
+
+// display shortens a path under HOME to ~/...
+func display(env configurator.Env, path string) string {
+	if env.Home != "" {
+		if rel, err := filepath.Rel(env.Home, path); err == nil && !strings.HasPrefix(rel, "..") && rel != "." {
+			return "~/" + filepath.ToSlash(rel)
+		}
+	}
+	return path
+}
+
+func envObject(o *jsonedit.Object) *jsonedit.Object {
+	v, _ := o.Get(keyEnv)
+	e, _ := v.(*jsonedit.Object)
+	return e
+}
+
+// helperIsCoda reports whether settings hold coda's helper for this target.
+func (s *state) helperIsCoda(d desired) bool {
+	v, _ := s.settings.obj.Get(keyHelper)
+	return v == d.helper
+}
+
+// Plan merges coda's keys into settings.json and ~/.claude.json.
+func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
+	plan := configurator.Plan{Plugin: pl.Name()}
+	d, err := want(t)
+	if err != nil {
+		return plan, err
+	}
+	s, err := load(env)
+	if err != nil {
+		return plan, err
+	}
+	rec, replaced := s.record(d)
+	for _, k := range replaced {
+		plan.Notes = append(plan.Notes, fmt.Sprintf("%s: replaced your %s (coda setup --remove restores it)", display(env, s.paths.settings), k))
+	}
+
+	// The sidecar goes first: if a later file cannot be written (Claude
+	// Code rewrites ~/.claude.json while it runs), the originals are kept
+	// and the next run still knows them.
+	if s.paths.sidecar != "" {
+		plan.Changes = appendChange(plan.Changes, configurator.Change{
+			Path: s.paths.sidecar, Old: s.recRaw, New: rec.marshal(), Perm: 0o600,
+			Secret: true, // it may hold a user's own ANTHROPIC_AUTH_TOKEN
+		})
+	}
+
+	// settings.json: rewritten only when one of coda's keys differs, so a
+	// file coda already configured is never just reformatted.
+	if s.differs(d) {
+		settings := s.settings.obj
+		plan.Notes = append(plan.Notes, reformatNote(env, s.settings)...)
+		settings.Set(keyHelper, d.helper)
+		envObj := envObject(settings)
+		if envObj == nil {
+			envObj = jsonedit.New()
+			settings.Set(keyEnv, envObj)
+		}
+		for _, kv := range d.env {
+			envObj.Set(kv[0], kv[1])
+		}
+		plan.Changes = appendChange(plan.Changes, change(s.settings, jsonedit.Marshal(settings), 0o644))
+	}
+
+	// ~/.claude.json: Claude Code's own large state file; touched only when
+	// onboarding is not marked complete yet.
+	if v, _ := s.claude.obj.Get(keyOnboarding); v != true {
+		plan.Notes = append(plan.Notes, reformatNote(env, s.claude)...)
+		s.claude.obj.Set(keyOnboarding, true)
+		plan.Changes = appendChange(plan.Changes, change(s.claude, jsonedit.Marshal(s.claude.obj), 0o600))
+	}
+
+	return plan, nil
+}
+
+// PlanRemove deletes coda's keys and restores the values coda replaced.
+func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
+	plan := configurator.Plan{Plugin: pl.Name()}
+	s, err := load(env)
+	if err != nil {
+		return plan, err
+	}
+	rec := s.rec
+	if rec == nil {
+		// No record (coda's state was lost): settings that run exactly
+		// coda's helper are coda's; restore nothing, delete coda's keys.
+		d, err := want(t)
+		if err != nil || !s.helperIsCoda(d) {
+			return plan, nil
+		}
+		rec = &record{settings: section{original: jsonedit.New()}, claude: section{unknown: true}}
+	}
+
+	if s.settings.exists() {
+		settings := s.settings.obj
+		changed := restore(settings, keyHelper, rec.settings.original)
+		origEnv, _ := rec.settings.original.Get(keyEnv)
+		orig, _ := origEnv.(*jsonedit.Object)
+		if orig == nil {
+			orig = jsonedit.New()
+		}
+		envObj := envObject(settings)
+		if envObj == nil && orig.Len() > 0 {
+			envObj = jsonedit.New()
+			settings.Set(keyEnv, envObj)
+		}
+		if envObj != nil {
+			for _, k := range EnvKeys {
+				changed = restore(envObj, k, orig) || changed
+			}
+			if changed && envObj.Len() == 0 && rec.settings.envCreated {
+				settings.Delete(keyEnv)
+			}
+		}
+		// A file that holds nothing of coda's is left as it is.
+		if changed {
+			var out []byte
+			if settings.Len() > 0 || !rec.settings.created {
+				out = jsonedit.Marshal(settings)
+			}
+			plan.Changes = appendChange(plan.Changes, change(s.settings, out, 0o644))
+		}
+	}
+
+	if s.claude.exists() && !rec.claude.unknown && restore(s.claude.obj, keyOnboarding, rec.claude.original) {
+		var out []byte
+		if s.claude.obj.Len() > 0 || !rec.claude.created {
+			out = jsonedit.Marshal(s.claude.obj)
+		}
+		plan.Changes = appendChange(plan.Changes, change(s.claude, out, 0o600))
+	}
+
+	// The sidecar goes last, once everything it describes is restored.
+	if s.rec != nil {
+		plan.Changes = append(plan.Changes, configurator.Change{Path: s.paths.sidecar, Old: s.recRaw, New: nil, Secret: true})
+	}
+	return plan, nil
+}
+
+// restore sets key in o to its value in orig, or deletes it when orig has
+// none, and reports whether that changed o.
+func restore(o *jsonedit.Object, key string, orig *jsonedit.Object) bool {
+	cur, had := o.Get(key)
+	v, ok := orig.Get(key)
+	if !ok {
+		return o.Delete(key)
+	}
+	if had && reflect.DeepEqual(cur, v) {
+		return false
+	}
+	o.Set(key, v)
+	return true
+}
+
+// Status compares settings.json with what Plan would write.
+func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurator.Status, error) {
+	s, err := load(env)
+	if err != nil {
+		return configurator.Status{}, err
+	}
+	d, err := want(t)
+	if err != nil {
+		return configurator.Status{}, err
+	}
+	where := display(env, s.paths.settings)
+	envObj := envObject(s.settings.obj)
+	str := func(k string) string {
+		if envObj == nil {
+			return ""
+		}
+		v, _ := envObj.Get(k)
+		sv, _ := v.(string)
+		return sv
+	}
+	here := pointsAt(str(envBaseURL), t)
+	if here && str(envAuthToken) != "" {
+		return configurator.Status{State: configurator.StateForeign,
+			Detail: where + " sets a literal ANTHROPIC_AUTH_TOKEN, which Claude Code sends instead of coda's helper"}, nil
+	}
+	if s.rec != nil || s.helperIsCoda(d) {
+		if diff := s.difference(d); diff != "" {
+			return configurator.Status{State: configurator.StateStale, Detail: diff + ": run coda setup claude"}, nil
+		}
+		return configurator.Status{State: configurator.StateConfigured,
+			Detail: fmt.Sprintf("%s runs coda token for %s against %s", where, t.Profile, t.Endpoints.Anthropic)}, nil
+	}
+	if here {
+		return configurator.Status{State: configurator.StateForeign,
+			Detail: where + " points at this workspace without coda's apiKeyHelper"}, nil
+	}
+	if !pl.Detect(env).Installed {
+		return configurator.Status{State: configurator.StateAbsent, Detail: "claude is not on PATH"}, nil
+	}
+	return configurator.Status{State: configurator.StateNotConfigured, Detail: where + " has no coda settings"}, nil
+}
+
+// differs reports whether settings.json lacks one of coda's values.
+func (s *state) differs(d desired) bool {
+	if v, _ := s.settings.obj.Get(keyHelper); v != d.helper {
+		return true
+	}
+	envObj := envObject(s.settings.obj)
+	for _, kv := range d.env {
+		var v any
+		if envObj != nil {
+			v, _ = envObj.Get(kv[0])
+		}
+		if v != kv[1] {
+			return true
+		}
+	}
+	return false
+}
+
+// difference names the first of coda's keys that differs from d, or "".
+func (s *state) difference(d desired) string {
+	where := filepath.Base(s.paths.settings)
+	if v, _ := s.settings.obj.Get(keyHelper); v != d.helper {
+		if v == nil {
+			return where + " has no apiKeyHelper"
+		}
+		return where + " runs another apiKeyHelper"
+	}
+	envObj := envObject(s.settings.obj)
+	for _, kv := range d.env {
+		var v any
+		if envObj != nil {
+			v, _ = envObj.Get(kv[0])
+		}
+		if v != kv[1] {
+			switch kv[0] {
+			case envBaseURL:
+				return fmt.Sprintf("%s points Claude Code at another endpoint than %s", where, kv[1])
+			case envAuthToken:
+				return where + " sets ANTHROPIC_AUTH_TOKEN"
+			}
+			return fmt.Sprintf("%s has another %s than %q", where, kv[0], kv[1])
+		}
+	}
+	if v, _ := s.claude.obj.Get(keyOnboarding); v != true {
+		return filepath.Base(s.paths.claudeJSON) + " does not mark onboarding as complete"
+	}
+	return ""
+}
+
+// pointsAt reports whether base is a URL on the target's workspace host or
+// its AI Gateway host.
+func pointsAt(base string, t configurator.Target) bool {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	for _, ref := range []string{t.Host, t.Endpoints.Anthropic} {
+		if r, err := url.Parse(ref); err == nil && r.Host != "" && strings.EqualFold(r.Host, u.Host) {
+			return true
+		}
+	}
+	return false
+}
+
+func change(f file, out []byte, perm os.FileMode) configurator.Change {
+	return configurator.Change{Path: f.path, Old: f.raw, New: out, Perm: perm, Backup: f.exists()}
+}
+
+// appendChange adds c when it changes its file: a plan lists only the
+// files it touches.
+func appendChange(cs []configurator.Change, c configurator.Change) []configurator.Change {
+	if c.Changed() {
+		return append(cs, c)
+	}
+	return cs
+}
+
+// reformatNote warns when writing f re-indents what the user had. Call it
+// before changing f.obj.
+func reformatNote(env configurator.Env, f file) []string {
+	if len(f.raw) == 0 {
+		return nil
+	}
+	if !bytes.Equal(jsonedit.Marshal(f.obj), f.raw) {
+		return []string{display(env, f.path) + " will be rewritten with two-space indentation"}
+	}
+	return nil
+}

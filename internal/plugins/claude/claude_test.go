@@ -1,0 +1,847 @@
+package claude_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coda-cli/coda/internal/merge/jsonedit"
+	"github.com/coda-cli/coda/internal/plugins/claude"
+	"github.com/coda-cli/coda/pkg/configurator"
+	"github.com/coda-cli/coda/pkg/configurator/configuratortest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+const (
+	settingsRel = ".claude/settings.json"
+	claudeRel   = ".claude.json"
+	goldenToken = "dapi-golden-token-0000"
+)
+
+func target() configurator.Target {
+	host := "https://example.cloud.databricks.com"
+	return configurator.Target{
+		Profile: "default",
+		Host:    host,
+		User:    "alice@example.com",
+		Endpoints: configurator.Endpoints{Family: "serving",
+			Anthropic: host + "/serving-endpoints/anthropic",
+			Responses: host + "/serving-endpoints",
+			Gemini:    host + "/serving-endpoints/google",
+			Chat:      host + "/serving-endpoints"},
+		Models:       map[string]string{},
+		TokenCommand: []string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"},
+		Token:        goldenToken,
+		Lifetime:     15 * time.Minute,
+		Grace:        2 * time.Minute,
+		Options:      map[string]string{},
+	}
+}
+
+// userSettings is a settings.json as Claude Code and its user leave it:
+// permissions, hooks, env with foreign keys and one key coda owns.
+const userSettings = `{
+  "$schema": "https://json.schemastore.org/claude-code-settings.json",
+  "permissions": {
+    "allow": [
+      "Bash(npm run test:*)",
+      "Read(~/.zshrc)"
+    ],
+    "deny": [
+      "Read(./.env)"
+    ]
+  },
+  "env": {
+    "DISABLE_TELEMETRY": "1",
+    "ANTHROPIC_MODEL": "claude-user-choice",
+    "BASH_DEFAULT_TIMEOUT_MS": "120000"
+  },
+  "hooks": {
+    "PostToolUse": [
+      {
+        "matcher": "Edit|Write",
+        "hooks": [
+          {
+            "type": "command",
+            "command": "prettier --write \"$CLAUDE_FILE_PATHS\""
+          }
+        ]
+      }
+    ]
+  },
+  "apiKeyHelper": "~/bin/get-my-key.sh",
+  "cleanupPeriodDays": 30,
+  "includeCoAuthoredBy": false
+}
+`
+
+const userClaudeJSON = `{
+  "numStartups": 42,
+  "installMethod": "global",
+  "autoUpdates": true,
+  "theme": "dark",
+  "projects": {
+    "/home/alice/src/app": {
+      "allowedTools": [],
+      "hasTrustDialogAccepted": true,
+      "lastCost": 0.1234500
+    }
+  },
+  "hasCompletedOnboarding": false,
+  "userID": "0123456789abcdef"
+}
+`
+
+func userFiles() map[string]string {
+	return map[string]string{settingsRel: userSettings, claudeRel: userClaudeJSON}
+}
+
+// split decodes a managed file into what coda does not own (the rest of
+// the document, re-encoded in order) and what it does.
+func split(rel string, data []byte) (any, any, error) {
+	o, err := jsonedit.Parse(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	var owned map[string]any
+	take := func(from *jsonedit.Object, key, name string) {
+		if v, ok := from.Get(key); ok {
+			if owned == nil {
+				owned = map[string]any{}
+			}
+			owned[name] = v
+			from.Delete(key)
+		}
+	}
+	switch filepath.ToSlash(rel) {
+	case settingsRel:
+		take(o, "apiKeyHelper", "apiKeyHelper")
+		if v, ok := o.Get("env"); ok {
+			if e, ok := v.(*jsonedit.Object); ok {
+				for _, k := range claude.EnvKeys {
+					take(e, k, "env."+k)
+				}
+				if e.Len() == 0 {
+					o.Delete("env")
+				}
+			}
+		}
+	case claudeRel:
+		take(o, "hasCompletedOnboarding", "hasCompletedOnboarding")
+	default:
+		return nil, nil, errors.New("not a file the claude plugin manages: " + rel)
+	}
+	return string(jsonedit.Marshal(o)), owned, nil
+}
+
+func TestContract(t *testing.T) {
+	configuratortest.Run(t, configuratortest.Suite{
+		New:       claude.New,
+		Target:    target,
+		Binaries:  []string{"claude"},
+		UserFiles: userFiles(),
+		Malformed: map[string]string{
+			settingsRel: "{\n  \"env\": {\n    \"A\": \"1\",\n  }\n",
+			claudeRel:   "{\"numStartups\": 3,,}",
+		},
+		Split: split,
+	})
+}
+
+// --- harness -------------------------------------------------------------
+
+type fixture struct {
+	t     *testing.T
+	home  string
+	state string
+	vars  map[string]string
+	bin   string
+	env   configurator.Env
+	c     configurator.Configurator
+}
+
+func newFixture(t *testing.T, files map[string]string) *fixture {
+	t.Helper()
+	f := &fixture{t: t, home: t.TempDir(), state: filepath.Join(t.TempDir(), "coda"), bin: t.TempDir(), c: claude.New()}
+	f.vars = map[string]string{"HOME": f.home}
+	for rel, content := range files {
+		f.write(rel, content)
+	}
+	f.env = configurator.Env{
+		Home:     f.home,
+		Getenv:   func(k string) string { return f.vars[k] },
+		StateDir: f.state,
+		LookPath: func(file string) (string, error) {
+			p := filepath.Join(f.bin, file)
+			if _, err := os.Stat(p); err != nil {
+				return "", err
+			}
+			return p, nil
+		},
+	}
+	return f
+}
+
+func (f *fixture) install() {
+	f.t.Helper()
+	if err := os.WriteFile(filepath.Join(f.bin, "claude"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) write(rel, content string) {
+	f.t.Helper()
+	p := filepath.Join(f.home, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) read(rel string) string {
+	f.t.Helper()
+	data, err := os.ReadFile(filepath.Join(f.home, rel))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return string(data)
+}
+
+func (f *fixture) exists(rel string) bool {
+	_, err := os.Stat(filepath.Join(f.home, rel))
+	return err == nil
+}
+
+func (f *fixture) plan(tgt configurator.Target) configurator.Plan {
+	f.t.Helper()
+	p, err := f.c.Plan(f.env, tgt)
+	if err != nil {
+		f.t.Fatalf("Plan: %v", err)
+	}
+	return p
+}
+
+func (f *fixture) apply(tgt configurator.Target) configurator.Plan {
+	f.t.Helper()
+	p := f.plan(tgt)
+	if err := f.c.Apply(f.env, p); err != nil {
+		f.t.Fatalf("Apply: %v", err)
+	}
+	return p
+}
+
+func (f *fixture) remove() configurator.Plan {
+	f.t.Helper()
+	p, err := f.c.PlanRemove(f.env, target())
+	if err != nil {
+		f.t.Fatalf("PlanRemove: %v", err)
+	}
+	if err := f.c.Apply(f.env, p); err != nil {
+		f.t.Fatalf("Apply remove: %v", err)
+	}
+	return p
+}
+
+func (f *fixture) status(tgt configurator.Target) configurator.Status {
+	f.t.Helper()
+	st, err := f.c.Status(f.env, tgt)
+	if err != nil {
+		f.t.Fatalf("Status: %v", err)
+	}
+	return st
+}
+
+func (f *fixture) settingsEnv() map[string]any {
+	f.t.Helper()
+	o, err := jsonedit.Parse([]byte(f.read(settingsRel)))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	v, _ := o.Get("env")
+	e, ok := v.(*jsonedit.Object)
+	if !ok {
+		f.t.Fatal("settings.json has no env object")
+	}
+	out := map[string]any{}
+	for _, k := range e.Keys() {
+		out[k], _ = e.Get(k)
+	}
+	return out
+}
+
+// --- golden files --------------------------------------------------------
+
+func TestGolden(t *testing.T) {
+	cases := map[string]map[string]string{
+		"empty":    nil,
+		"existing": userFiles(),
+	}
+	for name, files := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, files)
+			p := f.plan(target())
+			got := map[string]string{}
+			for _, c := range p.Changes {
+				if c.New == nil {
+					t.Fatalf("the plan deletes %s", c.Path)
+				}
+				got[goldenPath(t, f, c.Path)] = strings.ReplaceAll(string(c.New), f.home, "$HOME")
+			}
+			notes := strings.Join(p.Notes, "\n")
+			if notes != "" {
+				got["NOTES"] = strings.ReplaceAll(notes, f.home, "$HOME") + "\n"
+			}
+			compareGolden(t, filepath.Join("testdata", "golden", name), got)
+		})
+	}
+}
+
+// goldenPath names a planned file: relative to HOME, or STATE/... for
+// coda's state directory.
+func goldenPath(t *testing.T, f *fixture, path string) string {
+	if rel, err := filepath.Rel(f.home, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	if rel, err := filepath.Rel(f.state, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return "STATE/" + filepath.ToSlash(rel)
+	}
+	t.Fatalf("planned file outside HOME and the state dir: %s", path)
+	return ""
+}
+
+func compareGolden(t *testing.T, dir string, got map[string]string) {
+	t.Helper()
+	if *update {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		for rel, content := range got {
+			p := filepath.Join(dir, filepath.FromSlash(rel))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		want[filepath.ToSlash(rel)] = string(data)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read golden files (run go test -update): %v", err)
+	}
+	for rel, w := range want {
+		if g, ok := got[rel]; !ok {
+			t.Errorf("%s: in the golden files but not planned", rel)
+		} else if g != w {
+			t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", rel, filepath.Join(dir, rel), g, w)
+		}
+	}
+	for rel := range got {
+		if _, ok := want[rel]; !ok {
+			t.Errorf("%s: planned but has no golden file (run go test -update)", rel)
+		}
+	}
+}
+
+// --- edge cases ----------------------------------------------------------
+
+func TestExistingSettingsMergedAndRestored(t *testing.T) {
+	f := newFixture(t, userFiles())
+	p := f.apply(target())
+
+	got := f.read(settingsRel)
+	// Foreign keys keep their values and order; coda's keys are added at
+	// the end of env and of the document, or replaced in place.
+	wantOrder := []string{"$schema", "permissions", "env", "hooks", "apiKeyHelper", "cleanupPeriodDays", "includeCoAuthoredBy"}
+	o, _ := jsonedit.Parse([]byte(got))
+	if !slices.Equal(o.Keys(), wantOrder) {
+		t.Errorf("top-level keys %v, want %v", o.Keys(), wantOrder)
+	}
+	for _, keep := range []string{`"Bash(npm run test:*)"`, `"prettier --write \"$CLAUDE_FILE_PATHS\""`, `"cleanupPeriodDays": 30`} {
+		if !strings.Contains(got, keep) {
+			t.Errorf("settings.json lost %s", keep)
+		}
+	}
+	env := f.settingsEnv()
+	want := map[string]any{
+		"DISABLE_TELEMETRY":                 "1",
+		"ANTHROPIC_MODEL":                   "databricks-claude-sonnet-4-6",
+		"BASH_DEFAULT_TIMEOUT_MS":           "120000",
+		"ANTHROPIC_BASE_URL":                "https://example.cloud.databricks.com/serving-endpoints/anthropic",
+		"ANTHROPIC_AUTH_TOKEN":              "",
+		"ANTHROPIC_DEFAULT_OPUS_MODEL":      "databricks-claude-opus-4-6",
+		"ANTHROPIC_DEFAULT_SONNET_MODEL":    "databricks-claude-sonnet-4-6",
+		"ANTHROPIC_DEFAULT_HAIKU_MODEL":     "databricks-claude-haiku-4-5",
+		"ANTHROPIC_CUSTOM_HEADERS":          "x-databricks-use-coding-agent-mode: true",
+		"CLAUDE_CODE_API_KEY_HELPER_TTL_MS": "60000",
+	}
+	if !reflect.DeepEqual(env, want) {
+		t.Errorf("env = %v\nwant %v", env, want)
+	}
+	if v, _ := o.Get("apiKeyHelper"); v != "/usr/local/bin/coda token -p default --min-ttl 5m0s" {
+		t.Errorf("apiKeyHelper = %v", v)
+	}
+	for _, n := range []string{"apiKeyHelper", "env.ANTHROPIC_MODEL"} {
+		if !slices.ContainsFunc(p.Notes, func(s string) bool { return strings.Contains(s, "replaced your "+n+" ") }) {
+			t.Errorf("no note that the user's %s is replaced: %q", n, p.Notes)
+		}
+	}
+	if f.read(settingsRel+".bak") != userSettings {
+		t.Error("no backup of the user's settings.json")
+	}
+
+	f.remove()
+	if got := f.read(settingsRel); got != userSettings {
+		t.Errorf("remove did not restore settings.json byte for byte:\n%s", got)
+	}
+	if got := f.read(claudeRel); got != userClaudeJSON {
+		t.Errorf("remove did not restore ~/.claude.json byte for byte:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(f.state, "plugins", "claude.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the sidecar survives remove: %v", err)
+	}
+}
+
+func TestEnvCreatedByCodaIsDeletedOnRemove(t *testing.T) {
+	const settings = "{\n  \"permissions\": {\n    \"allow\": []\n  }\n}\n"
+	f := newFixture(t, map[string]string{settingsRel: settings})
+	f.apply(target())
+	if _, ok := f.settingsEnv()["ANTHROPIC_BASE_URL"]; !ok {
+		t.Fatal("no env written")
+	}
+	f.remove()
+	if got := f.read(settingsRel); got != settings {
+		t.Errorf("after remove:\n%s\nwant\n%s", got, settings)
+	}
+}
+
+func TestEnvKeptWhenUserHadIt(t *testing.T) {
+	const settings = "{\n  \"env\": {}\n}\n"
+	f := newFixture(t, map[string]string{settingsRel: settings})
+	f.apply(target())
+	f.remove()
+	if got := f.read(settingsRel); got != settings {
+		t.Errorf("after remove:\n%s\nwant\n%s", got, settings)
+	}
+}
+
+func TestRemoveDeletesFilesCodaCreated(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(target())
+	if !f.exists(settingsRel) || !f.exists(claudeRel) {
+		t.Fatal("apply created no files")
+	}
+	if got := f.read(claudeRel); got != "{\n  \"hasCompletedOnboarding\": true\n}\n" {
+		t.Errorf("~/.claude.json = %q", got)
+	}
+	f.remove()
+	for _, rel := range []string{settingsRel, claudeRel} {
+		if f.exists(rel) {
+			t.Errorf("%s survives remove: %q", rel, f.read(rel))
+		}
+	}
+	if p, err := f.c.PlanRemove(f.env, target()); err != nil || !p.Empty() {
+		t.Errorf("second remove: %v %v", configurator.Diff(p), err)
+	}
+}
+
+func TestRemoveWithoutSidecar(t *testing.T) {
+	const settings = "{\n  \"model\": \"opus\"\n}\n"
+	f := newFixture(t, map[string]string{settingsRel: settings})
+	f.apply(target())
+	if err := os.Remove(filepath.Join(f.state, "plugins", "claude.json")); err != nil {
+		t.Fatal(err)
+	}
+	// A new plan recognises coda's helper and keeps no originals.
+	if p := f.plan(target()); len(p.Notes) != 0 {
+		t.Errorf("notes about replacing coda's own values: %q", p.Notes)
+	}
+	f.remove()
+	got := f.read(settingsRel)
+	if strings.Contains(got, "apiKeyHelper") || strings.Contains(got, "ANTHROPIC") {
+		t.Errorf("coda's keys remain:\n%s", got)
+	}
+	if !strings.Contains(got, `"model": "opus"`) {
+		t.Errorf("the user's key is gone:\n%s", got)
+	}
+	// Without a record, ~/.claude.json is left as it is.
+	if !strings.Contains(f.read(claudeRel), "hasCompletedOnboarding") {
+		t.Error("remove without a record touched ~/.claude.json")
+	}
+}
+
+func TestRefusesMalformed(t *testing.T) {
+	const marker = "sk-SECRET-MARKER"
+	cases := []struct {
+		name, rel, content, want string
+	}{
+		{"jsonc", settingsRel, "{\n  // my settings\n  \"env\": {\"X\": \"" + marker + "\"}\n}\n", "comments"},
+		{"block comment", settingsRel, "{ /* " + marker + " */ }", "comments"},
+		{"array", settingsRel, "[\"" + marker + "\"]\n", "is not a JSON object (found an array at line 1:1)"},
+		{"env string", settingsRel, "{\"env\": \"" + marker + "\"}\n", `"env" is not an object`},
+		{"env array", settingsRel, "{\"env\": [\"" + marker + "\"]}\n", `"env" is not an object`},
+		{"env null", settingsRel, "{\"env\": null}\n", `"env" is not an object`},
+		{"truncated", settingsRel, "{\"env\": {\"A\": \"" + marker, "not valid JSON"},
+		{"claude.json broken", claudeRel, "{\"oauthAccount\": \"" + marker + "\" \"x\": 1}", "not valid JSON"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{tc.rel: tc.content})
+			f.install()
+			check := func(op string, err error) {
+				t.Helper()
+				if err == nil {
+					t.Fatalf("%s accepted the file", op)
+				}
+				msg := err.Error()
+				if !strings.Contains(msg, "~/"+tc.rel) || !strings.Contains(msg, tc.want) {
+					t.Errorf("%s: error %q does not name ~/%s and say %q", op, msg, tc.rel, tc.want)
+				}
+				if strings.Contains(msg, "\n") || strings.Contains(msg, marker) {
+					t.Errorf("%s: error spans lines or echoes content: %q", op, msg)
+				}
+			}
+			_, err := f.c.Plan(f.env, target())
+			check("Plan", err)
+			_, err = f.c.PlanRemove(f.env, target())
+			check("PlanRemove", err)
+			_, err = f.c.Status(f.env, target())
+			check("Status", err)
+			if f.read(tc.rel) != tc.content {
+				t.Error("the file was modified")
+			}
+		})
+	}
+}
+
+// hugeClaudeJSON is a ~/.claude.json like Claude Code's own: thousands of
+// keys in no sorted order, formatted by JSON.stringify(x, null, 2).
+func hugeClaudeJSON(onboarding string) string {
+	var b strings.Builder
+	b.WriteString("{\n")
+	b.WriteString("  \"numStartups\": 1234,\n")
+	b.WriteString("  \"projects\": {\n")
+	for i := 1500; i > 0; i-- {
+		b.WriteString("    \"/home/alice/src/p" + itoa(i*7919%10007) + "\": {\n")
+		b.WriteString("      \"allowedTools\": [],\n")
+		b.WriteString("      \"lastCost\": 1.50,\n")
+		b.WriteString("      \"lastDuration\": 1e3,\n")
+		b.WriteString("      \"note\": \"caf\u00e9 <b> & \\\"q\\\" \u2028 \\n\"\n")
+		if i == 1 {
+			b.WriteString("    }\n")
+		} else {
+			b.WriteString("    },\n")
+		}
+	}
+	b.WriteString("  },\n")
+	if onboarding != "" {
+		b.WriteString("  \"hasCompletedOnboarding\": " + onboarding + ",\n")
+	}
+	for i := 0; i < 1000; i++ {
+		b.WriteString("  \"zz" + itoa(1000-i) + "\": " + itoa(i) + ",\n")
+	}
+	b.WriteString("  \"userID\": \"abc\"\n}\n")
+	return b.String()
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestHugeClaudeJSONKeepsOrder(t *testing.T) {
+	t.Run("key absent", func(t *testing.T) {
+		orig := hugeClaudeJSON("")
+		f := newFixture(t, map[string]string{claudeRel: orig})
+		f.apply(target())
+		want := strings.TrimSuffix(orig, "\n}\n") + ",\n  \"hasCompletedOnboarding\": true\n}\n"
+		if got := f.read(claudeRel); got != want {
+			t.Errorf("~/.claude.json changed beyond the one key (%d bytes, want %d)", len(got), len(want))
+		}
+		f.remove()
+		if f.read(claudeRel) != orig {
+			t.Error("remove did not restore ~/.claude.json byte for byte")
+		}
+	})
+	t.Run("key false", func(t *testing.T) {
+		orig := hugeClaudeJSON("false")
+		f := newFixture(t, map[string]string{claudeRel: orig})
+		f.apply(target())
+		want := strings.Replace(orig, `"hasCompletedOnboarding": false`, `"hasCompletedOnboarding": true`, 1)
+		if got := f.read(claudeRel); got != want {
+			t.Error("~/.claude.json changed beyond the one value")
+		}
+		f.remove()
+		if f.read(claudeRel) != orig {
+			t.Error("remove did not restore ~/.claude.json byte for byte")
+		}
+	})
+	t.Run("key true is not rewritten", func(t *testing.T) {
+		// Not two-space formatted: rewriting would reformat it, so coda
+		// must leave it alone when onboarding is already complete.
+		orig := `{"numStartups":3,"hasCompletedOnboarding":true,"b":1}`
+		f := newFixture(t, map[string]string{claudeRel: orig})
+		p := f.apply(target())
+		for _, c := range p.Changes {
+			if strings.HasSuffix(c.Path, claudeRel) {
+				t.Errorf("planned a change to ~/.claude.json: %q", c.New)
+			}
+		}
+		f.remove()
+		if f.read(claudeRel) != orig {
+			t.Error("~/.claude.json was modified")
+		}
+	})
+}
+
+func TestHelperCommand(t *testing.T) {
+	cases := []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"}, "/usr/local/bin/coda token -p default --min-ttl 5m0s"},
+		{[]string{"/Users/Jo Smith/it's/coda", "token", "-p", "my profile"}, `'/Users/Jo Smith/it'\''s/coda' token -p 'my profile'`},
+		{[]string{"/opt/$HOME/`x`/coda", "-p", "a;b", "*", ""}, "'/opt/$HOME/`x`/coda' -p 'a;b' '*' ''"},
+		{[]string{`C:\x\coda`, "~alice"}, `'C:\x\coda' '~alice'`},
+	}
+	for _, tc := range cases {
+		if got := claude.HelperCommand(tc.argv); got != tc.want {
+			t.Errorf("HelperCommand(%q) = %s, want %s", tc.argv, got, tc.want)
+		}
+	}
+}
+
+// TestHelperRunsInAShell runs the helper the way Claude Code does (a shell
+// command) from a path with a space and a quote, and checks the argv.
+func TestHelperRunsInAShell(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	dir := filepath.Join(t.TempDir(), "Jo's dir", "with space")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(dir, "co'da $x")
+	if err := os.WriteFile(exe, []byte("#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	argv := []string{exe, "token", "-p", "it's `mine` $HOME", "--min-ttl", "5m0s"}
+	f := newFixture(t, nil)
+	tgt := target()
+	tgt.TokenCommand = argv
+	f.apply(tgt)
+	o, _ := jsonedit.Parse([]byte(f.read(settingsRel)))
+	helper, _ := o.Get("apiKeyHelper")
+	out, err := exec.Command(sh, "-c", helper.(string)).Output()
+	if err != nil {
+		t.Fatalf("sh -c apiKeyHelper: %v", err)
+	}
+	if want := strings.Join(argv[1:], "\n") + "\n"; string(out) != want {
+		t.Errorf("the helper received\n%s\nwant\n%s", out, want)
+	}
+	if st := f.status(tgt); st.State != configurator.StateConfigured {
+		t.Errorf("status %s (%s), want configured", st.State, st.Detail)
+	}
+}
+
+func TestHelperTTL(t *testing.T) {
+	cases := []struct{ grace, want time.Duration }{
+		{2 * time.Minute, 60 * time.Second},
+		{10 * time.Minute, 60 * time.Second},
+		{90 * time.Second, 45 * time.Second},
+		{30 * time.Second, 15 * time.Second},
+		{10 * time.Second, 10 * time.Second},
+		{0, 10 * time.Second},
+	}
+	for _, tc := range cases {
+		if got := claude.HelperTTL(tc.grace); got != tc.want {
+			t.Errorf("HelperTTL(%v) = %v, want %v", tc.grace, got, tc.want)
+		}
+		f := newFixture(t, nil)
+		tgt := target()
+		tgt.Grace = tc.grace
+		f.apply(tgt)
+		if got, want := f.settingsEnv()["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"], itoa(int(tc.want.Milliseconds())); got != want {
+			t.Errorf("grace %v: TTL %v, want %s", tc.grace, got, want)
+		}
+	}
+}
+
+func TestModels(t *testing.T) {
+	cases := []struct {
+		models map[string]string
+		want   [4]string // model, opus, sonnet, haiku
+	}{
+		{nil, [4]string{"databricks-claude-sonnet-4-6", "databricks-claude-opus-4-6", "databricks-claude-sonnet-4-6", "databricks-claude-haiku-4-5"}},
+		{map[string]string{"model": "databricks-claude-opus-4-6"}, [4]string{"databricks-claude-opus-4-6", "databricks-claude-opus-4-6", "databricks-claude-sonnet-4-6", "databricks-claude-haiku-4-5"}},
+		{map[string]string{"sonnet": "s", "opus": "o", "haiku": "h"}, [4]string{"s", "o", "s", "h"}},
+		{map[string]string{"model": "m", "sonnet": "s"}, [4]string{"m", "databricks-claude-opus-4-6", "s", "databricks-claude-haiku-4-5"}},
+	}
+	for _, tc := range cases {
+		f := newFixture(t, nil)
+		tgt := target()
+		tgt.Models = tc.models
+		f.apply(tgt)
+		env := f.settingsEnv()
+		got := [4]string{}
+		for i, k := range []string{"ANTHROPIC_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL", "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL"} {
+			got[i], _ = env[k].(string)
+		}
+		if got != tc.want {
+			t.Errorf("models %v: got %v, want %v", tc.models, got, tc.want)
+		}
+	}
+}
+
+func TestNoTokenWritten(t *testing.T) {
+	f := newFixture(t, userFiles())
+	f.apply(target())
+	for _, dir := range []string{f.home, f.state} {
+		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, _ := os.ReadFile(path)
+			if bytes.Contains(data, []byte(goldenToken)) {
+				t.Errorf("%s holds the token", path)
+			}
+			return nil
+		})
+	}
+	info, err := os.Stat(filepath.Join(f.state, "plugins", "claude.json"))
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("sidecar mode: %v %v", info, err)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	other := target()
+	other.Models = map[string]string{"opus": "databricks-claude-opus-4-5"}
+	moved := target()
+	moved.TokenCommand = []string{"/opt/coda/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"}
+
+	f := newFixture(t, nil)
+	if st := f.status(target()); st.State != configurator.StateAbsent {
+		t.Errorf("not installed: %s", st.State)
+	}
+	f.install()
+	if st := f.status(target()); st.State != configurator.StateNotConfigured {
+		t.Errorf("installed: %s", st.State)
+	}
+	f.apply(target())
+	if st := f.status(target()); st.State != configurator.StateConfigured {
+		t.Errorf("after apply: %s (%s)", st.State, st.Detail)
+	}
+	for name, tgt := range map[string]configurator.Target{"other model": other, "coda moved": moved} {
+		if st := f.status(tgt); st.State != configurator.StateStale || strings.Contains(st.Detail, "\n") {
+			t.Errorf("%s: %s (%s), want stale", name, st.State, st.Detail)
+		}
+	}
+
+	// The user writes a literal token next to coda's helper.
+	o, _ := jsonedit.Parse([]byte(f.read(settingsRel)))
+	_ = o.SetPath("dapi-user-literal-1234", "env", "ANTHROPIC_AUTH_TOKEN")
+	f.write(settingsRel, string(jsonedit.Marshal(o)))
+	st := f.status(target())
+	if st.State != configurator.StateForeign || strings.Contains(st.Detail, "dapi-user") {
+		t.Errorf("literal ANTHROPIC_AUTH_TOKEN: %s (%s), want foreign", st.State, st.Detail)
+	}
+
+	// Configured by hand for this workspace, without coda.
+	g := newFixture(t, map[string]string{settingsRel: `{"apiKeyHelper": "echo x", "env": {"ANTHROPIC_BASE_URL": "https://EXAMPLE.cloud.databricks.com/serving-endpoints/anthropic"}}`})
+	g.install()
+	if st := g.status(target()); st.State != configurator.StateForeign {
+		t.Errorf("hand-written helper: %s (%s), want foreign", st.State, st.Detail)
+	}
+	// Pointed elsewhere: not this workspace's business.
+	h := newFixture(t, map[string]string{settingsRel: `{"env": {"ANTHROPIC_BASE_URL": "https://api.example.org", "ANTHROPIC_AUTH_TOKEN": "x"}}`})
+	h.install()
+	if st := h.status(target()); st.State != configurator.StateNotConfigured {
+		t.Errorf("other gateway: %s (%s), want not-configured", st.State, st.Detail)
+	}
+}
+
+func TestClaudeConfigDir(t *testing.T) {
+	f := newFixture(t, nil)
+	dir := filepath.Join(t.TempDir(), "claude-work")
+	f.vars["CLAUDE_CONFIG_DIR"] = dir
+	p := f.apply(target())
+	for _, want := range []string{filepath.Join(dir, "settings.json"), filepath.Join(dir, ".claude.json")} {
+		if !slices.ContainsFunc(p.Changes, func(c configurator.Change) bool { return c.Path == want }) {
+			t.Errorf("no change to %s", want)
+		}
+		if _, err := os.Stat(want); err != nil {
+			t.Error(err)
+		}
+	}
+	if f.exists(settingsRel) || f.exists(claudeRel) {
+		t.Error("wrote under HOME despite CLAUDE_CONFIG_DIR")
+	}
+	if d := f.c.Detect(f.env); !slices.Contains(d.Files, filepath.Join(dir, "settings.json")) {
+		t.Errorf("Detect files %v", d.Files)
+	}
+}
+
+func TestIdempotentAfterTargetChange(t *testing.T) {
+	f := newFixture(t, userFiles())
+	f.apply(target())
+	other := target()
+	other.Models = map[string]string{"model": "databricks-claude-opus-4-6"}
+	p := f.apply(other)
+	if p.Empty() {
+		t.Fatal("a model change planned nothing")
+	}
+	if len(p.Notes) != 0 {
+		t.Errorf("notes on re-apply: %q", p.Notes)
+	}
+	if p := f.plan(other); !p.Empty() {
+		t.Errorf("second plan not empty:\n%s", configurator.Diff(p))
+	}
+	// Remove still restores the user's first values.
+	f.remove()
+	if got := f.read(settingsRel); got != userSettings {
+		t.Errorf("remove after a re-apply:\n%s", got)
+	}
+}
+
+func TestReformatNote(t *testing.T) {
+	const compact = `{"model":"opus","permissions":{"allow":[]}}`
+	f := newFixture(t, map[string]string{settingsRel: compact})
+	p := f.apply(target())
+	if !slices.ContainsFunc(p.Notes, func(n string) bool {
+		return strings.Contains(n, "~/.claude/settings.json will be rewritten with two-space indentation")
+	}) {
+		t.Errorf("no note about reformatting: %q", p.Notes)
+	}
+	if p := f.plan(target()); len(p.Notes) != 0 || !p.Empty() {
+		t.Errorf("second plan: notes %q, empty %v", p.Notes, p.Empty())
+	}
+	f.remove()
+	got := f.read(settingsRel)
+	if got != "{\n  \"model\": \"opus\",\n  \"permissions\": {\n    \"allow\": []\n  }\n}\n" {
+		t.Errorf("after remove: %q", got)
+	}
+}

@@ -1,0 +1,813 @@
+package codex_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"github.com/coda-cli/coda/internal/merge/tomledit"
+	"github.com/coda-cli/coda/internal/plugins/codex"
+	"github.com/coda-cli/coda/pkg/configurator"
+	"github.com/coda-cli/coda/pkg/configurator/configuratortest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+const (
+	configRel   = ".codex/config.toml"
+	goldenToken = "dapi-golden-token-0000"
+)
+
+func target() configurator.Target {
+	host := "https://example.cloud.databricks.com"
+	return configurator.Target{
+		Profile: "default",
+		Host:    host,
+		User:    "alice@example.com",
+		Endpoints: configurator.Endpoints{Family: "serving",
+			Anthropic: host + "/serving-endpoints/anthropic",
+			Responses: host + "/serving-endpoints",
+			Gemini:    host + "/serving-endpoints/google",
+			Chat:      host + "/serving-endpoints"},
+		Models:       map[string]string{},
+		TokenCommand: []string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"},
+		Token:        goldenToken,
+		Lifetime:     15 * time.Minute,
+		Grace:        2 * time.Minute,
+		Options:      map[string]string{},
+	}
+}
+
+// userConfig has comments everywhere, profiles, MCP servers, another
+// provider and the user's own model.
+const userConfig = `# Codex configuration
+# (see https://github.com/openai/codex/blob/main/docs/config.md)
+
+model = "o3"  # my favourite
+model_provider = "openai"
+approval_policy = "on-request" # ask first
+sandbox_mode = "workspace-write"
+check_for_update_on_startup = false
+
+# Profiles
+[profiles.fast]
+model = "gpt-5-mini" # cheap
+model_reasoning_effort = "low"
+
+[profiles.azure]
+model_provider = "azure"
+
+[mcp_servers.docs]
+# the docs server
+command = "npx"
+args = ["-y", "@acme/docs-mcp"]
+
+[mcp_servers.docs.env]
+DOCS_TOKEN_FILE = "/home/alice/.docs"
+
+[model_providers.azure]
+name = "Azure"
+base_url = "https://acme.openai.azure.com/openai"
+env_key = "AZURE_OPENAI_API_KEY"  # exported in ~/.zshrc
+query_params = { api-version = "2025-04-01-preview" }
+
+[analytics]
+enabled = false
+
+# trailing comment
+`
+
+func userFiles() map[string]string { return map[string]string{configRel: userConfig} }
+
+// split decodes config.toml into what coda does not own (the document's
+// text with coda's keys and tables deleted: comments, order and spelling
+// count) and what it owns (decoded values).
+func split(rel string, data []byte) (any, any, error) {
+	if filepath.ToSlash(rel) != configRel {
+		return nil, nil, errors.New("not a file the codex plugin manages: " + rel)
+	}
+	var m map[string]any
+	if err := toml.Unmarshal(data, &m); err != nil {
+		return nil, nil, err
+	}
+	var owned map[string]any
+	put := func(k string, v any) {
+		if owned == nil {
+			owned = map[string]any{}
+		}
+		owned[k] = v
+	}
+	for _, k := range codex.RootKeys {
+		if v, ok := m[k]; ok {
+			put(k, v)
+		}
+	}
+	if mp, ok := m["model_providers"].(map[string]any); ok {
+		if v, ok := mp[codex.ProviderID]; ok {
+			put("provider", v)
+		}
+	}
+	doc, err := tomledit.Parse(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, k := range codex.RootKeys {
+		doc.DeleteRootKey(k)
+	}
+	if _, err := doc.DeleteTable(codex.ProviderTable(), true); err != nil {
+		return nil, nil, err
+	}
+	return string(doc.Bytes()), owned, nil
+}
+
+func TestContract(t *testing.T) {
+	configuratortest.Run(t, configuratortest.Suite{
+		New:       codex.New,
+		Target:    target,
+		Binaries:  []string{"codex"},
+		UserFiles: userFiles(),
+		Malformed: map[string]string{
+			configRel: "model = \"o3\"\n[profiles.x\nmodel = 1\n",
+		},
+		Split: split,
+	})
+}
+
+// --- harness -------------------------------------------------------------
+
+type fixture struct {
+	t     *testing.T
+	home  string
+	state string
+	bin   string
+	vars  map[string]string
+	env   configurator.Env
+	c     configurator.Configurator
+}
+
+func newFixture(t *testing.T, files map[string]string) *fixture {
+	t.Helper()
+	f := &fixture{t: t, home: t.TempDir(), state: filepath.Join(t.TempDir(), "coda"), bin: t.TempDir(), c: codex.New()}
+	f.vars = map[string]string{"HOME": f.home}
+	for rel, content := range files {
+		f.write(rel, content)
+	}
+	f.env = configurator.Env{
+		Home:     f.home,
+		Getenv:   func(k string) string { return f.vars[k] },
+		StateDir: f.state,
+		LookPath: func(file string) (string, error) {
+			p := filepath.Join(f.bin, file)
+			if _, err := os.Stat(p); err != nil {
+				return "", err
+			}
+			return p, nil
+		},
+	}
+	return f
+}
+
+func (f *fixture) install() {
+	f.t.Helper()
+	if err := os.WriteFile(filepath.Join(f.bin, "codex"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) write(rel, content string) {
+	f.t.Helper()
+	p := filepath.Join(f.home, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) read(rel string) string {
+	f.t.Helper()
+	data, err := os.ReadFile(filepath.Join(f.home, rel))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return string(data)
+}
+
+func (f *fixture) exists(rel string) bool {
+	_, err := os.Stat(filepath.Join(f.home, rel))
+	return err == nil
+}
+
+func (f *fixture) plan(tgt configurator.Target) configurator.Plan {
+	f.t.Helper()
+	p, err := f.c.Plan(f.env, tgt)
+	if err != nil {
+		f.t.Fatalf("Plan: %v", err)
+	}
+	return p
+}
+
+func (f *fixture) apply(tgt configurator.Target) configurator.Plan {
+	f.t.Helper()
+	p := f.plan(tgt)
+	if err := f.c.Apply(f.env, p); err != nil {
+		f.t.Fatalf("Apply: %v", err)
+	}
+	return p
+}
+
+func (f *fixture) remove() configurator.Plan {
+	f.t.Helper()
+	p, err := f.c.PlanRemove(f.env, target())
+	if err != nil {
+		f.t.Fatalf("PlanRemove: %v", err)
+	}
+	if err := f.c.Apply(f.env, p); err != nil {
+		f.t.Fatalf("Apply remove: %v", err)
+	}
+	return p
+}
+
+func (f *fixture) status(tgt configurator.Target) configurator.Status {
+	f.t.Helper()
+	st, err := f.c.Status(f.env, tgt)
+	if err != nil {
+		f.t.Fatalf("Status: %v", err)
+	}
+	return st
+}
+
+func decodeFile(t *testing.T, data string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := toml.Unmarshal([]byte(data), &m); err != nil {
+		t.Fatalf("coda wrote invalid TOML: %v", err)
+	}
+	return m
+}
+
+func provider(t *testing.T, m map[string]any) map[string]any {
+	t.Helper()
+	mp, _ := m["model_providers"].(map[string]any)
+	p, ok := mp[codex.ProviderID].(map[string]any)
+	if !ok {
+		t.Fatal("no coda provider")
+	}
+	return p
+}
+
+// --- golden files --------------------------------------------------------
+
+func TestGolden(t *testing.T) {
+	cases := map[string]map[string]string{
+		"empty":    nil,
+		"existing": userFiles(),
+	}
+	for name, files := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, files)
+			p := f.plan(target())
+			got := map[string]string{}
+			for _, c := range p.Changes {
+				if c.New == nil {
+					t.Fatalf("the plan deletes %s", c.Path)
+				}
+				got[goldenPath(t, f, c.Path)] = strings.ReplaceAll(string(c.New), f.home, "$HOME")
+			}
+			if notes := strings.Join(p.Notes, "\n"); notes != "" {
+				got["NOTES"] = strings.ReplaceAll(notes, f.home, "$HOME") + "\n"
+			}
+			compareGolden(t, filepath.Join("testdata", "golden", name), got)
+		})
+	}
+}
+
+func goldenPath(t *testing.T, f *fixture, path string) string {
+	if rel, err := filepath.Rel(f.home, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	if rel, err := filepath.Rel(f.state, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return "STATE/" + filepath.ToSlash(rel)
+	}
+	t.Fatalf("planned file outside HOME and the state dir: %s", path)
+	return ""
+}
+
+func compareGolden(t *testing.T, dir string, got map[string]string) {
+	t.Helper()
+	if *update {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		for rel, content := range got {
+			p := filepath.Join(dir, filepath.FromSlash(rel))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		want[filepath.ToSlash(rel)] = string(data)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read golden files (run go test -update): %v", err)
+	}
+	for rel, w := range want {
+		if g, ok := got[rel]; !ok {
+			t.Errorf("%s: in the golden files but not planned", rel)
+		} else if g != w {
+			t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", rel, filepath.Join(dir, rel), g, w)
+		}
+	}
+	for rel := range got {
+		if _, ok := want[rel]; !ok {
+			t.Errorf("%s: planned but has no golden file (run go test -update)", rel)
+		}
+	}
+}
+
+// --- edge cases ----------------------------------------------------------
+
+func TestExistingConfigMergedAndRestored(t *testing.T) {
+	f := newFixture(t, userFiles())
+	p := f.apply(target())
+	got := f.read(configRel)
+
+	// Every line of the user's file is still there, in order, except the
+	// two root keys coda owns, whose comments stay on their lines.
+	var kept []string
+	for _, line := range strings.Split(userConfig, "\n") {
+		if !strings.HasPrefix(line, "model = ") && !strings.HasPrefix(line, "model_provider = ") {
+			kept = append(kept, line)
+		}
+	}
+	rest := got
+	for _, line := range kept {
+		i := strings.Index(rest, line)
+		if i < 0 {
+			t.Fatalf("line %q lost or out of order:\n%s", line, got)
+		}
+		rest = rest[i+len(line):]
+	}
+	if !strings.Contains(got, "model = \"databricks-gpt-5-3-codex\"  # my favourite\n") {
+		t.Errorf("model not replaced in place:\n%s", got)
+	}
+	m := decodeFile(t, got)
+	if m["model"] != "databricks-gpt-5-3-codex" || m["model_provider"] != codex.ProviderID {
+		t.Errorf("root keys: model %v, model_provider %v", m["model"], m["model_provider"])
+	}
+	want := map[string]any{
+		"name":     "Databricks (coda)",
+		"base_url": "https://example.cloud.databricks.com/serving-endpoints",
+		"wire_api": "responses",
+		"auth": map[string]any{
+			"command":             "/usr/local/bin/coda",
+			"args":                []any{"token", "-p", "default", "--min-ttl", "5m0s"},
+			"timeout_ms":          int64(10000),
+			"refresh_interval_ms": int64(60000),
+		},
+	}
+	if got := provider(t, m); !reflect.DeepEqual(got, want) {
+		t.Errorf("provider = %#v\nwant %#v", got, want)
+	}
+	if !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, "replaced your model and model_provider") }) {
+		t.Errorf("no note about the replaced root keys: %q", p.Notes)
+	}
+	if f.read(configRel+".bak") != userConfig {
+		t.Error("no backup of the user's config.toml")
+	}
+
+	f.remove()
+	if got := f.read(configRel); got != userConfig {
+		t.Errorf("remove did not restore config.toml byte for byte:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(f.state, "plugins", "codex.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the sidecar survives remove: %v", err)
+	}
+}
+
+func TestModelRestoredOnRemove(t *testing.T) {
+	cases := map[string]string{
+		"model only":      "model = \"o3\"\n",
+		"single quotes":   "model = 'o3'\nmodel_reasoning_effort = \"high\"\n",
+		"after a table":   "[tui]\nnotifications = true\n",
+		"provider only":   "# mine\nmodel_provider = \"ollama\"\n\n[model_providers.ollama]\nname = \"Ollama\"\nbase_url = \"http://localhost:11434/v1\"\n",
+		"crlf":            "model = \"o3\"\r\n\r\n[profiles.x]\r\nmodel = \"o4-mini\"\r\n",
+		"no newline":      "model = \"o3\"",
+		"empty file":      "",
+		"comment only":    "# nothing yet\n",
+		"multiline value": "model = \"\"\"\no3\"\"\"\n",
+	}
+	for name, orig := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{configRel: orig})
+			f.apply(target())
+			m := decodeFile(t, f.read(configRel))
+			if m["model"] != "databricks-gpt-5-3-codex" || m["model_provider"] != codex.ProviderID {
+				t.Errorf("after apply: model %v, model_provider %v", m["model"], m["model_provider"])
+			}
+			if p := f.plan(target()); !p.Empty() {
+				t.Errorf("second plan:\n%s", configurator.Diff(p))
+			}
+			f.remove()
+			if name == "no newline" {
+				orig += "\n" // tomledit ends the last line before adding one
+			}
+			if got := f.read(configRel); got != orig {
+				t.Errorf("after remove:\n%q\nwant\n%q", got, orig)
+			}
+		})
+	}
+}
+
+func TestRemoveDeletesFileCodaCreated(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(target())
+	if !f.exists(configRel) {
+		t.Fatal("no config.toml")
+	}
+	f.remove()
+	if f.exists(configRel) {
+		t.Errorf("config.toml survives remove:\n%s", f.read(configRel))
+	}
+	if p, err := f.c.PlanRemove(f.env, target()); err != nil || !p.Empty() {
+		t.Errorf("second remove: %v %v", configurator.Diff(p), err)
+	}
+}
+
+func TestRemoveWithoutSidecar(t *testing.T) {
+	const orig = "model = \"o3\"\napproval_policy = \"never\"\n"
+	f := newFixture(t, map[string]string{configRel: orig})
+	f.apply(target())
+	if err := os.Remove(filepath.Join(f.state, "plugins", "codex.json")); err != nil {
+		t.Fatal(err)
+	}
+	if p := f.plan(target()); len(p.Notes) != 0 {
+		t.Errorf("notes about replacing coda's own values: %q", p.Notes)
+	}
+	f.remove()
+	got := f.read(configRel)
+	if strings.Contains(got, "coda") || strings.Contains(got, "model") {
+		t.Errorf("coda's keys remain:\n%s", got)
+	}
+	if !strings.Contains(got, `approval_policy = "never"`) {
+		t.Errorf("the user's key is gone:\n%s", got)
+	}
+}
+
+func TestCodaTableReplaced(t *testing.T) {
+	const orig = `model_provider = "coda-databricks"
+
+[model_providers.coda-databricks]
+# written by hand
+name = "mine"
+base_url = "https://example.cloud.databricks.com/serving-endpoints"
+env_key = "DATABRICKS_TOKEN"
+# old way
+experimental_bearer_token = "dapi-hand-written-0000"
+wire_api = "responses"
+
+[profiles.x]
+model = "o3"
+`
+	f := newFixture(t, map[string]string{configRel: orig})
+	p := f.apply(target())
+	got := f.read(configRel)
+	for _, gone := range []string{"env_key", "experimental_bearer_token", "dapi-hand-written", "# written by hand", "# old way"} {
+		if strings.Contains(got, gone) {
+			t.Errorf("%s survives in coda's table:\n%s", gone, got)
+		}
+	}
+	if !strings.Contains(got, "[profiles.x]\nmodel = \"o3\"\n") {
+		t.Errorf("the next table was touched:\n%s", got)
+	}
+	notes := strings.Join(p.Notes, "\n")
+	for _, want := range []string{"env_key, experimental_bearer_token", "comment line(s) inside coda's tables"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("no note saying %q: %q", want, p.Notes)
+		}
+	}
+	if strings.Contains(notes, "dapi-hand-written") {
+		t.Error("a note holds the user's token")
+	}
+	m := decodeFile(t, got)
+	if _, ok := provider(t, m)["env_key"]; ok {
+		t.Error("env_key next to auth: Codex rejects that")
+	}
+}
+
+// Dotted keys inside coda's own table are coda's: replaced like the rest.
+func TestDottedKeysInCodaTable(t *testing.T) {
+	f := newFixture(t, map[string]string{configRel: "[model_providers.coda-databricks]\nauth.command = \"/bin/echo\"\nhttp_headers.x = \"y\"\n"})
+	f.apply(target())
+	p := provider(t, decodeFile(t, f.read(configRel)))
+	if p["auth"].(map[string]any)["command"] != "/usr/local/bin/coda" || p["http_headers"] != nil {
+		t.Errorf("provider = %v", p)
+	}
+	f.remove()
+	if got := f.read(configRel); strings.TrimSpace(got) != "" {
+		t.Errorf("after remove: %q", got)
+	}
+}
+
+// Lines that define coda's provider outside its table cannot be removed by
+// the line editor: remove says so instead of leaving them silently.
+func TestRemoveRefusesCodaProviderOutsideItsTable(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(target())
+	f.write(configRel, "model_providers.coda-databricks.http_headers.x = \"y\"\n"+f.read(configRel))
+	_, err := f.c.PlanRemove(f.env, target())
+	if err == nil || !strings.Contains(err.Error(), "~/"+configRel) || strings.Contains(err.Error(), "\n") {
+		t.Errorf("PlanRemove: %v", err)
+	}
+}
+
+func TestRefused(t *testing.T) {
+	const marker = "sk-SECRET-MARKER"
+	cases := []struct {
+		name, content, want string
+		removeToo           bool
+	}{
+		{"syntax", "model = \"" + marker + "\n", "not valid TOML", true},
+		{"duplicate key", "model = \"a\"\nmodel = \"" + marker + "\"\n", "not valid TOML", true},
+		{"bad table", "[profiles.x\nmodel = \"" + marker + "\"\n", "not valid TOML", true},
+		{"inline model_providers", "model_providers = { mine = { name = \"" + marker + "\", base_url = \"https://x\" } }\n", "model_providers", false},
+		{"dotted model_providers", "model_providers.mine.name = \"" + marker + "\"\n", "model_providers", false},
+		{"dotted in table", "[model_providers]\nmine.name = \"" + marker + "\"\n", "model_providers", false},
+		{"array of tables", "[[model_providers]]\nname = \"" + marker + "\"\n", "model_providers", false},
+		{"model as table", "[model]\nname = \"" + marker + "\"\n", "model", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{configRel: tc.content})
+			f.install()
+			check := func(op string, err error) {
+				t.Helper()
+				if err == nil {
+					t.Fatalf("%s accepted the file", op)
+				}
+				msg := err.Error()
+				if !strings.Contains(msg, "~/"+configRel) || !strings.Contains(msg, tc.want) {
+					t.Errorf("%s: error %q does not name ~/%s and say %q", op, msg, configRel, tc.want)
+				}
+				if strings.Contains(msg, "\n") || strings.Contains(msg, marker) {
+					t.Errorf("%s: error spans lines or echoes content: %q", op, msg)
+				}
+			}
+			_, err := f.c.Plan(f.env, target())
+			check("Plan", err)
+			if tc.removeToo {
+				_, err = f.c.PlanRemove(f.env, target())
+				check("PlanRemove", err)
+				_, err = f.c.Status(f.env, target())
+				check("Status", err)
+			} else if p, err := f.c.PlanRemove(f.env, target()); err != nil || !p.Empty() {
+				// Nothing of coda's to remove: removing is a no-op.
+				t.Errorf("PlanRemove: %v %v", configurator.Diff(p), err)
+			}
+			if f.read(configRel) != tc.content {
+				t.Error("the file was modified")
+			}
+		})
+	}
+}
+
+func TestCodexHome(t *testing.T) {
+	f := newFixture(t, nil)
+	dir := filepath.Join(t.TempDir(), "codex-home")
+	f.vars["CODEX_HOME"] = dir
+	p := f.apply(target())
+	want := filepath.Join(dir, "config.toml")
+	if !slices.ContainsFunc(p.Changes, func(c configurator.Change) bool { return c.Path == want }) {
+		t.Errorf("no change to %s", want)
+	}
+	if _, err := os.Stat(want); err != nil {
+		t.Error(err)
+	}
+	if f.exists(configRel) {
+		t.Error("wrote ~/.codex/config.toml despite CODEX_HOME")
+	}
+	if d := f.c.Detect(f.env); !slices.Equal(d.Files, []string{want}) {
+		t.Errorf("Detect files %v", d.Files)
+	}
+	if st := f.status(target()); st.State != configurator.StateConfigured {
+		t.Errorf("status %s", st.State)
+	}
+}
+
+func TestNoTokenNoEnvKey(t *testing.T) {
+	f := newFixture(t, userFiles())
+	f.apply(target())
+	for _, dir := range []string{f.home, f.state} {
+		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			data, _ := os.ReadFile(path)
+			if bytes.Contains(data, []byte(goldenToken)) {
+				t.Errorf("%s holds the token", path)
+			}
+			return nil
+		})
+	}
+	if f.exists(".codex/.env") {
+		t.Error("coda wrote ~/.codex/.env")
+	}
+	p := provider(t, decodeFile(t, f.read(configRel)))
+	for _, k := range []string{"env_key", "experimental_bearer_token"} {
+		if _, ok := p[k]; ok {
+			t.Errorf("coda's provider has %s", k)
+		}
+	}
+}
+
+func TestAuthCommand(t *testing.T) {
+	f := newFixture(t, nil)
+	tgt := target()
+	tgt.TokenCommand = []string{`/Users/Jo Smith/it's "here"\bin/coda`, "token", "-p", "wörk $x", "--min-ttl", "5m0s"}
+	f.apply(tgt)
+	auth := provider(t, decodeFile(t, f.read(configRel)))["auth"].(map[string]any)
+	if auth["command"] != tgt.TokenCommand[0] {
+		t.Errorf("command = %q", auth["command"])
+	}
+	var args []string
+	for _, a := range auth["args"].([]any) {
+		args = append(args, a.(string))
+	}
+	if !slices.Equal(args, tgt.TokenCommand[1:]) {
+		t.Errorf("args = %q", args)
+	}
+	if st := f.status(tgt); st.State != configurator.StateConfigured {
+		t.Errorf("status %s (%s)", st.State, st.Detail)
+	}
+}
+
+func TestRefreshInterval(t *testing.T) {
+	cases := []struct{ grace, want time.Duration }{
+		{2 * time.Minute, 60 * time.Second},
+		{5 * time.Minute, 60 * time.Second},
+		{40 * time.Second, 20 * time.Second},
+		{12 * time.Second, 10 * time.Second},
+		{0, 10 * time.Second},
+	}
+	for _, tc := range cases {
+		if got := codex.RefreshInterval(tc.grace); got != tc.want {
+			t.Errorf("RefreshInterval(%v) = %v, want %v", tc.grace, got, tc.want)
+		}
+		f := newFixture(t, nil)
+		tgt := target()
+		tgt.Grace = tc.grace
+		f.apply(tgt)
+		auth := provider(t, decodeFile(t, f.read(configRel)))["auth"].(map[string]any)
+		if auth["refresh_interval_ms"] != tc.want.Milliseconds() {
+			t.Errorf("grace %v: refresh_interval_ms %v", tc.grace, auth["refresh_interval_ms"])
+		}
+	}
+}
+
+func TestModelOverride(t *testing.T) {
+	f := newFixture(t, nil)
+	tgt := target()
+	tgt.Models = map[string]string{"model": "databricks-gpt-5-2"}
+	f.apply(tgt)
+	if m := decodeFile(t, f.read(configRel)); m["model"] != "databricks-gpt-5-2" {
+		t.Errorf("model = %v", m["model"])
+	}
+	if st := f.status(target()); st.State != configurator.StateStale {
+		t.Errorf("default model target: %s, want stale", st.State)
+	}
+}
+
+func TestSameValueWrittenDifferentlyIsKept(t *testing.T) {
+	const orig = "model = 'databricks-gpt-5-3-codex'\n"
+	f := newFixture(t, map[string]string{configRel: orig})
+	f.apply(target())
+	if got := f.read(configRel); !strings.HasPrefix(got, orig) {
+		t.Errorf("the user's spelling was rewritten:\n%s", got)
+	}
+	f.remove()
+	if got := f.read(configRel); got != orig {
+		t.Errorf("after remove: %q", got)
+	}
+}
+
+func TestStatus(t *testing.T) {
+	f := newFixture(t, nil)
+	if st := f.status(target()); st.State != configurator.StateAbsent {
+		t.Errorf("not installed: %s", st.State)
+	}
+	f.install()
+	if st := f.status(target()); st.State != configurator.StateNotConfigured {
+		t.Errorf("installed: %s", st.State)
+	}
+	f.apply(target())
+	if st := f.status(target()); st.State != configurator.StateConfigured || strings.Contains(st.Detail, "\n") {
+		t.Errorf("after apply: %s (%s)", st.State, st.Detail)
+	}
+	moved := target()
+	moved.TokenCommand = []string{"/opt/coda", "token", "-p", "default", "--min-ttl", "5m0s"}
+	if st := f.status(moved); st.State != configurator.StateStale {
+		t.Errorf("coda moved: %s", st.State)
+	}
+	slow := target()
+	slow.Grace = 10 * time.Minute
+	if st := f.status(slow); st.State != configurator.StateConfigured {
+		t.Errorf("same interval: %s (%s)", st.State, st.Detail)
+	}
+	fast := target()
+	fast.Grace = 30 * time.Second
+	if st := f.status(fast); st.State != configurator.StateStale {
+		t.Errorf("other interval: %s", st.State)
+	}
+	// The user switches to a provider of their own for the same workspace.
+	f.write(configRel, strings.Replace(f.read(configRel), `model_provider = "coda-databricks"`, `model_provider = "dbx"`, 1)+
+		"\n[model_providers.dbx]\nname = \"dbx\"\nbase_url = \"https://example.cloud.databricks.com/serving-endpoints\"\nenv_key = \"DATABRICKS_TOKEN\"\n")
+	if st := f.status(target()); st.State != configurator.StateForeign {
+		t.Errorf("user's provider for this workspace: %s (%s)", st.State, st.Detail)
+	}
+
+	g := newFixture(t, map[string]string{configRel: "model_provider = \"dbx\"\n[model_providers.dbx]\nname = \"d\"\nbase_url = \"https://EXAMPLE.cloud.databricks.com/serving-endpoints\"\nexperimental_bearer_token = \"dapi-x\"\n"})
+	g.install()
+	if st := g.status(target()); st.State != configurator.StateForeign || strings.Contains(st.Detail, "dapi-x") {
+		t.Errorf("hand-written provider: %s (%s)", st.State, st.Detail)
+	}
+	h := newFixture(t, userFiles())
+	h.install()
+	if st := h.status(target()); st.State != configurator.StateNotConfigured {
+		t.Errorf("user's config: %s (%s)", st.State, st.Detail)
+	}
+}
+
+func TestProfileNote(t *testing.T) {
+	f := newFixture(t, map[string]string{configRel: "profile = \"azure\"\n\n[profiles.azure]\nmodel_provider = \"azure\"\n"})
+	p := f.plan(target())
+	if !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, `profile "azure" sets model_provider`) }) {
+		t.Errorf("no note about the default profile: %q", p.Notes)
+	}
+}
+
+func TestIdempotentAfterTargetChange(t *testing.T) {
+	f := newFixture(t, userFiles())
+	f.apply(target())
+	other := target()
+	other.Host = "https://other.cloud.databricks.com"
+	other.Endpoints.Responses = other.Host + "/serving-endpoints"
+	p := f.apply(other)
+	if p.Empty() || len(p.Notes) != 0 {
+		t.Fatalf("re-apply for another host: empty %v, notes %q", p.Empty(), p.Notes)
+	}
+	if p := f.plan(other); !p.Empty() {
+		t.Errorf("second plan:\n%s", configurator.Diff(p))
+	}
+	f.remove()
+	if got := f.read(configRel); got != userConfig {
+		t.Errorf("remove after a re-apply:\n%s", got)
+	}
+}
+
+func TestStatusFollowsPlan(t *testing.T) {
+	f := newFixture(t, nil)
+	f.install()
+	f.apply(target())
+	// The same values written another way: nothing to do, configured.
+	respelled := strings.Replace(f.read(configRel), `name = "Databricks (coda)"`, `name = 'Databricks (coda)'`, 1)
+	f.write(configRel, respelled)
+	if p := f.plan(target()); !p.Empty() {
+		t.Errorf("plan after respelling:\n%s", configurator.Diff(p))
+	}
+	if st := f.status(target()); st.State != configurator.StateConfigured {
+		t.Errorf("respelled: %s (%s)", st.State, st.Detail)
+	}
+	// A key the user added to coda's table: Plan replaces it, so stale.
+	f.write(configRel, strings.Replace(respelled, "wire_api = \"responses\"\n", "wire_api = \"responses\"\nhttp_headers = { x = \"y\" }\n", 1))
+	if st := f.status(target()); st.State != configurator.StateStale {
+		t.Errorf("extra key: %s (%s)", st.State, st.Detail)
+	}
+	if p := f.plan(target()); p.Empty() {
+		t.Error("Plan keeps a foreign key in coda's table")
+	}
+}
