@@ -3,12 +3,25 @@
 package plugins
 
 import (
+	"github.com/coda-cli/coda/internal/plugins/claude"
+	"github.com/coda-cli/coda/internal/plugins/codex"
+	"github.com/coda-cli/coda/internal/plugins/databricks"
+	"github.com/coda-cli/coda/internal/plugins/gemini"
+	"github.com/coda-cli/coda/internal/plugins/git"
+	"github.com/coda-cli/coda/internal/plugins/opencode"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
 // Builtins returns a fresh instance of every built-in plugin.
 func Builtins() []configurator.Configurator {
-	return []configurator.Configurator{}
+	return []configurator.Configurator{
+		databricks.New(),
+		claude.New(),
+		codex.New(),
+		gemini.New(),
+		opencode.New(),
+		git.New(),
+	}
 }
 
 // NPMPackages pins the npm package of each agent CLI that `coda setup

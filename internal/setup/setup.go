@@ -61,6 +61,37 @@ func setSetting(p *store.Profile, k, v string) {
 	p.Settings[k] = v
 }
 
+// ReleaseFromOthers drops names from every other profile's plugin list:
+// each tool has one config per user, so the profile set up last owns it
+// and other profiles' rotations must not switch it back. The Databricks
+// CLI is the exception when the profiles use different sections.
+func ReleaseFromOthers(s *store.State, owner string, names []string) {
+	mine := s.Profile(owner)
+	for _, other := range s.ProfileNames() {
+		op := s.Profile(other)
+		if other == owner || op == nil {
+			continue
+		}
+		kept := slices.DeleteFunc(Configured(op), func(n string) bool {
+			if !slices.Contains(names, n) {
+				return false
+			}
+			if n == "databricks" {
+				return databricksSection(op) == databricksSection(mine)
+			}
+			return true
+		})
+		SetConfigured(op, kept)
+	}
+}
+
+func databricksSection(p *store.Profile) string {
+	if p == nil || p.Settings[optionPrefix+"databricks.profile"] == "" {
+		return "DEFAULT"
+	}
+	return p.Settings[optionPrefix+"databricks.profile"]
+}
+
 // Env is the plugin environment of this process.
 func Env(getenv func(string) string, stateDir string) configurator.Env {
 	home := getenv("HOME")
@@ -157,7 +188,7 @@ func (c *Consumer) each(p store.Profile, plan func(configurator.Configurator, co
 		}
 		pn, err := plan(pl, Target(name, profile, &p, c.Exe))
 		if err == nil {
-			err = pl.Apply(c.Env, pn)
+			err = pl.Apply(c.Env, secretChanges(pn))
 		}
 		if err != nil {
 			failed = append(failed, fmt.Sprintf("%s: %v", name, err))
@@ -167,6 +198,19 @@ func (c *Consumer) each(p store.Profile, plan func(configurator.Configurator, co
 		return fmt.Errorf("could not hand the token to %s", strings.Join(failed, "; "))
 	}
 	return nil
+}
+
+// secretChanges keeps only the files that hold a token: a rotation must not
+// undo what the user changed in the tool since setup (a model, say).
+func secretChanges(p configurator.Plan) configurator.Plan {
+	out := p
+	out.Changes = nil
+	for _, c := range p.Changes {
+		if c.Secret {
+			out.Changes = append(out.Changes, c)
+		}
+	}
+	return out
 }
 
 // Find returns the plugin called name, or nil.

@@ -47,9 +47,28 @@ func WriteChanges(env Env, p Plan) error {
 		if !c.Changed() {
 			continue
 		}
-		if err := writeChange(c); err != nil {
+		if err := writeChange(env, c); err != nil {
 			return fmt.Errorf("%s: %w", c.Path, err)
 		}
+	}
+	return nil
+}
+
+// privateDir makes the directory of a secret file 0700, creating it if
+// needed; the home directory itself is the user's business.
+func privateDir(env Env, dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if filepath.Clean(dir) == filepath.Clean(env.Home) {
+		return nil
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if info.Mode().Perm()&0o077 != 0 {
+		return os.Chmod(dir, 0o700)
 	}
 	return nil
 }
@@ -83,7 +102,7 @@ func lockFiles(env Env) (func(), error) {
 	return func() { _ = fl.Unlock() }, nil
 }
 
-func writeChange(c Change) error {
+func writeChange(env Env, c Change) error {
 	if err := unchangedSincePlan(c); err != nil {
 		return err
 	}
@@ -105,11 +124,11 @@ func writeChange(c Change) error {
 	if c.New == nil {
 		return os.Remove(c.Path)
 	}
-	dirPerm := os.FileMode(0o755)
 	if c.Secret {
-		dirPerm = 0o700
-	}
-	if err := os.MkdirAll(filepath.Dir(c.Path), dirPerm); err != nil {
+		if err := privateDir(env, filepath.Dir(c.Path)); err != nil {
+			return err
+		}
+	} else if err := os.MkdirAll(filepath.Dir(c.Path), 0o755); err != nil {
 		return err
 	}
 	return atomicfile.Write(c.Path, c.New, perm, nil)

@@ -210,6 +210,9 @@ func run(ctx context.Context, opts *Options) error {
 				configured = append(configured, names...)
 			}
 			core.SetConfigured(sp, configured)
+			if !opts.Remove {
+				core.ReleaseFromOthers(s, profile, names)
+			}
 			return nil
 		})
 		if err != nil {

@@ -33,6 +33,14 @@ type Suite struct {
 	UserFiles map[string]string
 	// Malformed are files (relative to HOME) the plugin must refuse.
 	Malformed map[string]string
+	// Stale changes the target so that what was applied is out of date;
+	// nil moves it to another host (right for every tool that points at
+	// the workspace, not for one that only takes the user's identity).
+	Stale func(configurator.Target) configurator.Target
+	// NeverAbsent marks a plugin whose files matter without its binary
+	// (the Databricks profile serves every SDK): not installed is
+	// not-configured, never absent.
+	NeverAbsent bool
 	// Split decodes a managed file into what coda does not own and what it
 	// does (both comparable with reflect.DeepEqual). rel is relative to HOME.
 	Split func(rel string, data []byte) (foreign, owned any, err error)
@@ -321,8 +329,12 @@ func malformed(t *testing.T, s Suite) {
 func statusFollows(t *testing.T, s Suite) {
 	absent := newHarness(t, s, nil, false)
 	if len(s.Binaries) > 0 {
-		if got := absent.status(absent.tgt); got != configurator.StateAbsent {
-			t.Errorf("not installed: status %s, want %s", got, configurator.StateAbsent)
+		want := configurator.StateAbsent
+		if s.NeverAbsent {
+			want = configurator.StateNotConfigured
+		}
+		if got := absent.status(absent.tgt); got != want {
+			t.Errorf("not installed: status %s, want %s", got, want)
 		}
 	}
 	h := newHarness(t, s, s.UserFiles, true)
@@ -333,15 +345,12 @@ func statusFollows(t *testing.T, s Suite) {
 	if got := h.status(h.tgt); got != configurator.StateConfigured {
 		t.Errorf("after apply: status %s, want %s", got, configurator.StateConfigured)
 	}
-	moved := h.tgt
-	moved.Host = "https://elsewhere.example.com"
-	moved.Endpoints = configurator.Endpoints{Family: h.tgt.Endpoints.Family,
-		Anthropic: strings.Replace(h.tgt.Endpoints.Anthropic, h.tgt.Host, moved.Host, 1),
-		Responses: strings.Replace(h.tgt.Endpoints.Responses, h.tgt.Host, moved.Host, 1),
-		Gemini:    strings.Replace(h.tgt.Endpoints.Gemini, h.tgt.Host, moved.Host, 1),
-		Chat:      strings.Replace(h.tgt.Endpoints.Chat, h.tgt.Host, moved.Host, 1)}
-	if got := h.status(moved); got != configurator.StateStale {
-		t.Errorf("configured for another host: status %s, want %s", got, configurator.StateStale)
+	stale := s.Stale
+	if stale == nil {
+		stale = otherHost
+	}
+	if got := h.status(stale(h.tgt)); got != configurator.StateStale {
+		t.Errorf("target changed after apply: status %s, want %s", got, configurator.StateStale)
 	}
 	h.remove()
 	if got := h.status(h.tgt); got != configurator.StateNotConfigured {
@@ -350,6 +359,19 @@ func statusFollows(t *testing.T, s Suite) {
 	if p, err := h.c.PlanRemove(h.env, h.tgt); err != nil || !p.Empty() {
 		t.Errorf("removing twice: plan %v, err %v; want nothing to do", configurator.Diff(p), err)
 	}
+}
+
+// otherHost is the target moved to another workspace.
+func otherHost(t configurator.Target) configurator.Target {
+	moved := t
+	moved.Host = "https://elsewhere.example.com"
+	e := t.Endpoints
+	moved.Endpoints = configurator.Endpoints{Family: e.Family,
+		Anthropic: strings.Replace(e.Anthropic, t.Host, moved.Host, 1),
+		Responses: strings.Replace(e.Responses, t.Host, moved.Host, 1),
+		Gemini:    strings.Replace(e.Gemini, t.Host, moved.Host, 1),
+		Chat:      strings.Replace(e.Chat, t.Host, moved.Host, 1)}
+	return moved
 }
 
 func planWritesNothing(t *testing.T, s Suite) {

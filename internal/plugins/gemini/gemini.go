@@ -1,0 +1,617 @@
+// Package gemini is coda's configurator for Gemini CLI.
+//
+// Gemini CLI has no way to fetch a token while it runs: it reads
+// GEMINI_API_KEY once, at start, from the environment or ~/.gemini/.env.
+// So coda delivers the token literally and rewrites it after every
+// rotation; a session started before a rotation keeps the old token and
+// fails at its next request once that token is deleted. coda writes:
+//
+//   - ~/.gemini/settings.json, merged: security.auth.selectedType =
+//     "gemini-api-key" and model.name. Never the top-level
+//     selectedAuthType: Gemini CLI no longer reads it, infers "gateway"
+//     auth from the base URL and exits 41. A top-level selectedAuthType of
+//     "gemini-api-key" is what older coda versions wrote, so coda deletes it
+//     (and does not bring it back on remove); any other value is the
+//     user's and stays, with a note.
+//   - ~/.gemini/trustedFolders.json, merged: HOME as TRUST_FOLDER, since
+//     Gemini CLI reads ~/.gemini/.env only in trusted folders. An entry
+//     that already trusts HOME (TRUST_FOLDER or TRUST_PARENT) is left as it
+//     is; DO_NOT_TRUST is replaced, with a note, and restored on remove.
+//   - ~/.gemini/.env (0600, in a 0700 directory), merged:
+//     GOOGLE_GEMINI_BASE_URL, GEMINI_API_KEY_AUTH_MECHANISM=bearer,
+//     GEMINI_MODEL and GEMINI_API_KEY (the token; without a token, as after
+//     coda revoke, the key is removed).
+//
+// GEMINI_CLI_HOME replaces HOME as the place of .gemini, and
+// GEMINI_CLI_TRUSTED_FOLDERS_PATH names the trusted-folders file, as in
+// Gemini CLI. The values coda replaces are kept in
+// <coda state dir>/plugins/gemini.json (0600: it may hold the user's own
+// GEMINI_API_KEY), written in the same plan; PlanRemove restores them and
+// deletes files coda created when nothing else is left in them.
+package gemini
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/coda-cli/coda/internal/merge/dotenv"
+	"github.com/coda-cli/coda/internal/merge/jsonedit"
+	"github.com/coda-cli/coda/pkg/configurator"
+)
+
+const (
+	// DefaultModel is the serving endpoint for the role "model".
+	DefaultModel = "databricks-gemini-2-5-pro"
+	// AuthType is the auth method coda selects in settings.json.
+	AuthType = "gemini-api-key"
+
+	name   = "gemini"
+	binary = "gemini"
+
+	trustFolder = "TRUST_FOLDER"
+	trustParent = "TRUST_PARENT"
+)
+
+// The .env keys coda owns, in the order it writes them.
+const (
+	keyBaseURL   = "GOOGLE_GEMINI_BASE_URL"
+	keyMechanism = "GEMINI_API_KEY_AUTH_MECHANISM"
+	keyModel     = "GEMINI_MODEL"
+	keyAPIKey    = "GEMINI_API_KEY"
+)
+
+var envKeys = []string{keyBaseURL, keyMechanism, keyModel, keyAPIKey}
+
+// settingsKeys are the settings.json paths coda owns.
+var settingsKeys = [][]string{{"security", "auth", "selectedType"}, {"model", "name"}}
+
+// Plugin configures Gemini CLI.
+type Plugin struct{}
+
+// New returns the Gemini CLI configurator.
+func New() configurator.Configurator { return Plugin{} }
+
+func (Plugin) Name() string { return name }
+
+func (Plugin) Description() string {
+	return "Gemini CLI: ~/.gemini/.env with the base URL, model and token (read at start; rewritten after every rotation), settings.json and trustedFolders.json"
+}
+
+func (Plugin) Delivery() configurator.Delivery { return configurator.DeliveryLiteral }
+
+func (Plugin) InAll() bool { return true }
+
+type paths struct {
+	home     string // Gemini's home: GEMINI_CLI_HOME, else HOME
+	dir      string // <home>/.gemini
+	settings string
+	trusted  string
+	env      string
+	sidecar  string
+}
+
+func getenv(env configurator.Env, k string) string {
+	if env.Getenv == nil {
+		return ""
+	}
+	return env.Getenv(k)
+}
+
+func pathsFor(env configurator.Env) paths {
+	home := env.Home
+	if h := getenv(env, "GEMINI_CLI_HOME"); h != "" && filepath.IsAbs(h) {
+		home = h
+	}
+	dir := filepath.Join(home, ".gemini")
+	p := paths{
+		home:     home,
+		dir:      dir,
+		settings: filepath.Join(dir, "settings.json"),
+		trusted:  filepath.Join(dir, "trustedFolders.json"),
+		env:      filepath.Join(dir, ".env"),
+		sidecar:  filepath.Join(env.StateDir, "plugins", name+".json"),
+	}
+	if t := getenv(env, "GEMINI_CLI_TRUSTED_FOLDERS_PATH"); t != "" && filepath.IsAbs(t) {
+		p.trusted = t
+	}
+	return p
+}
+
+// trustKey is the folder coda trusts: HOME, absolute and clean.
+func trustKey(env configurator.Env) (string, error) {
+	if env.Home == "" {
+		return "", errors.New("gemini: HOME is not set")
+	}
+	h, err := filepath.Abs(env.Home)
+	if err != nil {
+		return "", fmt.Errorf("gemini: %w", err)
+	}
+	return filepath.Clean(h), nil
+}
+
+func (Plugin) Detect(env configurator.Env) configurator.Detection {
+	p := pathsFor(env)
+	d := configurator.Detection{Files: []string{p.settings, p.trusted, p.env}}
+	if env.LookPath != nil {
+		if bin, err := env.LookPath(binary); err == nil {
+			d.Installed, d.Binary = true, bin
+		}
+	}
+	return d
+}
+
+func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
+	if err := privateDirs(env, p); err != nil {
+		return err
+	}
+	return configurator.WriteChanges(env, p)
+}
+
+// current is what is on disk.
+type current struct {
+	env configurator.Env
+	p   paths
+
+	side    *jsonedit.Object // nil: coda has not configured Gemini CLI
+	sideRaw []byte
+
+	settings    *jsonedit.Object
+	settingsRaw []byte // nil: missing
+	trusted     *jsonedit.Object
+	trustedRaw  []byte
+	dotenv      *dotenv.Doc
+	envRaw      []byte
+}
+
+func load(env configurator.Env) (*current, error) {
+	c := &current{env: env, p: pathsFor(env)}
+	var err error
+	if c.sideRaw, err = readOptional(env, c.p.sidecar); err != nil {
+		return nil, err
+	}
+	if c.sideRaw != nil {
+		if c.side, err = jsonedit.Parse(c.sideRaw); err != nil {
+			return nil, fmt.Errorf("coda's record of your Gemini CLI settings, %s, is damaged: move it aside (remove then cannot restore what coda replaced), then run coda setup again", c.p.sidecar)
+		}
+	}
+	if c.settingsRaw, c.settings, err = loadJSON(env, c.p.settings); err != nil {
+		return nil, err
+	}
+	if c.trustedRaw, c.trusted, err = loadJSON(env, c.p.trusted); err != nil {
+		return nil, err
+	}
+	if c.envRaw, err = readOptional(env, c.p.env); err != nil {
+		return nil, err
+	}
+	if c.dotenv, err = dotenv.Parse(c.envRaw); err != nil {
+		return nil, fmt.Errorf("%s is not a valid .env file (%s): fix it or move it aside, then run coda setup again", display(env, c.p.env), strings.TrimPrefix(err.Error(), "dotenv: "))
+	}
+	return c, nil
+}
+
+func loadJSON(env configurator.Env, path string) ([]byte, *jsonedit.Object, error) {
+	raw, err := readOptional(env, path)
+	if err != nil || raw == nil {
+		return raw, jsonedit.New(), err
+	}
+	obj, err := parseJSON(env, path, raw)
+	return raw, obj, err
+}
+
+func model(t configurator.Target) string { return t.Model("model", DefaultModel) }
+
+// envValues are the .env values coda writes for t ("" = remove the key).
+func envValues(t configurator.Target) map[string]string {
+	return map[string]string{
+		keyBaseURL:   t.Endpoints.Gemini,
+		keyMechanism: "bearer",
+		keyModel:     model(t),
+		keyAPIKey:    t.Token,
+	}
+}
+
+func checkTarget(t configurator.Target) error {
+	if t.Endpoints.Gemini == "" {
+		return errors.New("gemini: the target has no Gemini endpoint")
+	}
+	if hasControl(t.Token) {
+		return errors.New("gemini: the token holds a control character; run coda login again")
+	}
+	for _, v := range []string{t.Endpoints.Gemini, model(t)} {
+		if hasControl(v) {
+			return errors.New("gemini: the endpoint or model name holds a control character")
+		}
+	}
+	return nil
+}
+
+// entry records whether a value was present and what it was.
+func entry(v any, present bool) *jsonedit.Object {
+	e := jsonedit.New()
+	if present {
+		e.Set("value", v)
+	}
+	return e
+}
+
+// original returns the recorded value of key in section of the record.
+func (c *current) original(section, key string) (any, bool) {
+	if c.side == nil {
+		return nil, false
+	}
+	e, ok := c.side.GetPath(section, key)
+	if !ok {
+		return nil, false
+	}
+	obj, ok := e.(*jsonedit.Object)
+	if !ok {
+		return nil, false
+	}
+	return obj.Get("value")
+}
+
+func (c *current) created(file string) bool {
+	if c.side == nil {
+		return false
+	}
+	v, _ := c.side.GetPath("created", file)
+	return v == true
+}
+
+// record builds coda's record of the originals: kept as it is once
+// written, else taken from the files now.
+func (c *current) record(home string) *jsonedit.Object {
+	if c.side != nil {
+		return reparse(c.side)
+	}
+	side := jsonedit.New()
+	side.Set("version", 1)
+	created := jsonedit.New()
+	created.Set("settings", c.settingsRaw == nil)
+	created.Set("trustedFolders", c.trustedRaw == nil)
+	created.Set("env", c.envRaw == nil)
+	side.Set("created", created)
+
+	settings := jsonedit.New()
+	for _, path := range settingsKeys {
+		v, ok := c.settings.GetPath(path...)
+		settings.Set(strings.Join(path, "."), entry(v, ok))
+	}
+	side.Set("settings", settings)
+
+	trust := jsonedit.New()
+	v, ok := c.trusted.Get(home)
+	trust.Set(home, entry(v, ok))
+	side.Set("trustedFolders", trust)
+
+	envs := jsonedit.New()
+	for _, k := range envKeys {
+		v, ok := c.dotenv.Get(k)
+		if k == keyAPIKey && strings.HasPrefix(v, "dapi") {
+			ok = false // a Databricks token: an older coda's, not the user's
+		}
+		envs.Set(k, entry(v, ok))
+	}
+	side.Set("env", envs)
+	return side
+}
+
+func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
+	plan := configurator.Plan{Plugin: name}
+	if err := checkTarget(t); err != nil {
+		return plan, err
+	}
+	if env.StateDir == "" || !filepath.IsAbs(env.StateDir) {
+		return plan, errors.New("gemini: coda's state directory is not an absolute path")
+	}
+	home, err := trustKey(env)
+	if err != nil {
+		return plan, err
+	}
+	c, err := load(env)
+	if err != nil {
+		return plan, err
+	}
+
+	side := c.record(home)
+	plan.Changes = append(plan.Changes, configurator.Change{
+		Path: c.p.sidecar, Old: c.sideRaw, New: jsonedit.Marshal(side), Perm: 0o600, Secret: true,
+	})
+
+	// trustedFolders.json: HOME trusted, so ~/.gemini/.env is read.
+	trusted := reparse(c.trusted)
+	switch cur, ok := trusted.Get(home); {
+	case ok && (cur == trustFolder || cur == trustParent):
+	case ok:
+		trusted.Set(home, trustFolder)
+		plan.Notes = append(plan.Notes, fmt.Sprintf("%s marked %s as %v; coda trusts it (TRUST_FOLDER) so Gemini CLI reads %s, and coda setup --remove gemini puts your value back", display(env, c.p.trusted), home, cur, display(env, c.p.env)))
+	default:
+		trusted.Set(home, trustFolder)
+		plan.Notes = append(plan.Notes, fmt.Sprintf("trusts %s in %s, as Gemini CLI reads %s only in trusted folders: project .gemini settings under it load without asking, unless you mark a folder DO_NOT_TRUST", home, display(env, c.p.trusted), display(env, c.p.env)))
+	}
+	plan.Changes = append(plan.Changes, jsonChange(c.p.trusted, c.trustedRaw, c.trusted, trusted, 0o600))
+
+	// settings.json.
+	settings := reparse(c.settings)
+	if v, ok := settings.Get("selectedAuthType"); ok {
+		if v == AuthType {
+			settings.Delete("selectedAuthType")
+			plan.Notes = append(plan.Notes, "deleted the top-level selectedAuthType that older coda versions wrote to "+display(env, c.p.settings)+": Gemini CLI reads security.auth.selectedType instead")
+		} else {
+			plan.Notes = append(plan.Notes, "left the top-level selectedAuthType in "+display(env, c.p.settings)+" as it is: current Gemini CLI reads security.auth.selectedType, which coda sets")
+		}
+	}
+	if v, ok := settings.GetPath("security", "auth", "enforcedType"); ok && v != AuthType {
+		plan.Notes = append(plan.Notes, fmt.Sprintf("security.auth.enforcedType in %s is %v, so Gemini CLI refuses coda's %s auth: change or remove it", display(env, c.p.settings), v, AuthType))
+	}
+	for _, set := range []struct {
+		value string
+		path  []string
+	}{{AuthType, settingsKeys[0]}, {model(t), settingsKeys[1]}} {
+		if err := settings.SetPath(set.value, set.path...); err != nil {
+			return plan, fmt.Errorf("%s: %s: fix it, then run coda setup again", display(env, c.p.settings), strings.TrimPrefix(err.Error(), "jsonedit: "))
+		}
+	}
+	plan.Changes = append(plan.Changes, jsonChange(c.p.settings, c.settingsRaw, c.settings, settings, 0o644))
+
+	// .env: the base URL, the model and the token.
+	doc, err := dotenv.Parse(c.envRaw)
+	if err != nil {
+		return plan, err // parsed once already in load
+	}
+	values := envValues(t)
+	for _, k := range envKeys {
+		if values[k] == "" {
+			doc.Delete(k)
+			continue
+		}
+		if err := doc.Set(k, values[k]); err != nil {
+			return plan, fmt.Errorf("%s: cannot set %s: %s", display(env, c.p.env), k, redactedErr(err, values[k]))
+		}
+	}
+	newEnv := doc.Bytes()
+	if c.envRaw != nil && string(newEnv) == string(c.envRaw) {
+		newEnv = c.envRaw
+	}
+	plan.Changes = append(plan.Changes, configurator.Change{
+		Path: c.p.env, Old: c.envRaw, New: newEnv, Perm: configurator.SecretPerm, Secret: true,
+		// A backup only of the user's own file, before coda's first
+		// setup: later ones would keep a previous token around.
+		Backup: c.envRaw != nil && c.side == nil,
+	})
+	if t.Token == "" {
+		plan.Notes = append(plan.Notes, "no token: "+keyAPIKey+" is taken out of "+display(env, c.p.env)+" until you run coda login")
+	}
+	if info, err := os.Stat(c.p.dir); err == nil && info.Mode().Perm()&0o077 != 0 && filepath.Clean(c.p.dir) != filepath.Clean(env.Home) {
+		plan.Notes = append(plan.Notes, fmt.Sprintf("makes %s private (0700), since %s holds the token", display(env, c.p.dir), display(env, c.p.env)))
+	}
+	plan.Notes = append(plan.Notes, exportedOverrides(env, t)...)
+	return plan, nil
+}
+
+// jsonChange plans a JSON file: the original bytes when nothing but the
+// formatting would change.
+func jsonChange(path string, raw []byte, before, after *jsonedit.Object, perm os.FileMode) configurator.Change {
+	newData := raw
+	if raw == nil || !sameJSON(before, after) {
+		newData = jsonedit.Marshal(after)
+	}
+	return configurator.Change{Path: path, Old: raw, New: newData, Perm: perm, Backup: raw != nil}
+}
+
+// exportedOverrides names the variables exported in coda's environment
+// that win over ~/.gemini/.env with another value (values never shown).
+func exportedOverrides(env configurator.Env, t configurator.Target) []string {
+	var notes []string
+	values := envValues(t)
+	for _, k := range envKeys {
+		if v := getenv(env, k); v != "" && v != values[k] {
+			notes = append(notes, fmt.Sprintf("%s is exported in your shell and wins over %s: unset it for Gemini CLI to use coda's", k, display(env, pathsFor(env).env)))
+		}
+	}
+	return notes
+}
+
+func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
+	plan := configurator.Plan{Plugin: name}
+	home, err := trustKey(env)
+	if err != nil {
+		return plan, err
+	}
+	c, err := load(env)
+	if err != nil {
+		return plan, err
+	}
+	if c.side == nil {
+		// Nothing marks coda's keys but its record: without it, coda
+		// cannot tell them from the user's own and leaves everything.
+		if c.pointsAtDatabricks(t) {
+			plan.Notes = append(plan.Notes, display(env, c.p.env)+" points at this workspace, but coda has no record of writing it: left as it is")
+		}
+		return plan, nil
+	}
+	plan.Changes = append(plan.Changes, configurator.Change{Path: c.p.sidecar, Old: c.sideRaw, New: nil, Secret: true})
+
+	// trustedFolders.json: coda's entry goes, the user's comes back.
+	if c.trustedRaw != nil {
+		trusted := reparse(c.trusted)
+		if cur, _ := trusted.Get(home); cur == trustFolder {
+			if v, had := c.original("trustedFolders", home); had {
+				trusted.Set(home, v)
+			} else {
+				trusted.Delete(home)
+			}
+		}
+		plan.Changes = append(plan.Changes, removeJSON(c.p.trusted, c.trustedRaw, c.trusted, trusted, c.created("trustedFolders"), 0o600))
+	}
+
+	// settings.json: restore what coda replaced.
+	if c.settingsRaw != nil {
+		settings := reparse(c.settings)
+		for _, path := range settingsKeys {
+			if v, had := c.original("settings", strings.Join(path, ".")); had {
+				if err := settings.SetPath(v, path...); err != nil {
+					return plan, fmt.Errorf("%s: %s: fix it, then run coda setup --remove again", display(env, c.p.settings), strings.TrimPrefix(err.Error(), "jsonedit: "))
+				}
+			} else {
+				settings.DeletePathPrune(path...)
+			}
+		}
+		plan.Changes = append(plan.Changes, removeJSON(c.p.settings, c.settingsRaw, c.settings, settings, c.created("settings"), 0o644))
+	}
+
+	// .env: restore or delete coda's keys.
+	if c.envRaw != nil {
+		doc, err := dotenv.Parse(c.envRaw)
+		if err != nil {
+			return plan, err // parsed once already in load
+		}
+		for _, k := range envKeys {
+			v, had := c.original("env", k)
+			s, isString := v.(string)
+			if !had || !isString {
+				doc.Delete(k)
+				continue
+			}
+			if err := doc.Set(k, s); err != nil {
+				return plan, fmt.Errorf("%s: cannot restore your %s: %s", display(env, c.p.env), k, redactedErr(err, s))
+			}
+		}
+		newEnv := doc.Bytes()
+		switch {
+		case c.created("env") && strings.TrimSpace(string(newEnv)) == "":
+			newEnv = nil
+		case string(newEnv) == string(c.envRaw):
+			newEnv = c.envRaw
+		}
+		plan.Changes = append(plan.Changes, configurator.Change{Path: c.p.env, Old: c.envRaw, New: newEnv, Perm: configurator.SecretPerm, Secret: true})
+	}
+	return plan, nil
+}
+
+// redactedErr is err's message without secret in it.
+func redactedErr(err error, secret string) string {
+	msg := err.Error()
+	if secret != "" {
+		msg = strings.ReplaceAll(msg, secret, "<value>")
+	}
+	return msg
+}
+
+// removeJSON plans a JSON file on remove: deleted when coda created it and
+// nothing is left in it.
+func removeJSON(path string, raw []byte, before, after *jsonedit.Object, created bool, perm os.FileMode) configurator.Change {
+	if created && after.Len() == 0 {
+		return configurator.Change{Path: path, Old: raw, New: nil}
+	}
+	return jsonChange(path, raw, before, after, perm)
+}
+
+// pointsAtDatabricks reports whether ~/.gemini/.env's base URL is on the
+// target's workspace (or its gateway host).
+func (c *current) pointsAtDatabricks(t configurator.Target) bool {
+	v, ok := c.dotenv.Get(keyBaseURL)
+	return ok && sameHost(v, t)
+}
+
+func sameHost(u string, t configurator.Target) bool {
+	h := hostOf(u)
+	return h != "" && (h == hostOf(t.Host) || h == hostOf(t.Endpoints.Gemini))
+}
+
+func hostOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
+
+func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurator.Status, error) {
+	c, err := load(env)
+	if err != nil {
+		return configurator.Status{}, err
+	}
+	cwd, _ := os.Getwd()
+	warnings := exportedOverrides(env, t)
+	if w := ProjectEnvWarning(env, cwd); w != "" {
+		warnings = append(warnings, w)
+	}
+	if c.side == nil {
+		if !pl.Detect(env).Installed {
+			return configurator.Status{State: configurator.StateAbsent, Detail: "gemini is not on PATH"}, nil
+		}
+		if c.pointsAtDatabricks(t) {
+			return configurator.Status{State: configurator.StateForeign, Detail: fmt.Sprintf("%s points Gemini CLI at this workspace, but coda did not write it: run coda setup gemini to let coda keep its token current", display(env, c.p.env))}, nil
+		}
+		if v := getenv(env, keyBaseURL); v != "" && sameHost(v, t) {
+			return configurator.Status{State: configurator.StateForeign, Detail: keyBaseURL + " exported in your shell points Gemini CLI at this workspace, but coda did not set it"}, nil
+		}
+		return configurator.Status{State: configurator.StateNotConfigured, Detail: "coda has not configured Gemini CLI"}, nil
+	}
+	plan, err := pl.Plan(env, t)
+	if err != nil {
+		return configurator.Status{}, err
+	}
+	const restart = "Gemini CLI reads the token only when it starts and cannot refresh it while running: a session started before a rotation fails at its next request once the old token is deleted, so restart it"
+	if plan.Empty() {
+		detail := fmt.Sprintf("%s, model %s; %s", t.Endpoints.Gemini, model(t), restart)
+		if t.Token == "" {
+			detail = fmt.Sprintf("%s, model %s, but no token (run coda login)", t.Endpoints.Gemini, model(t))
+		}
+		return configurator.Status{State: configurator.StateConfigured, Detail: joinDetail(detail, warnings)}, nil
+	}
+	reason := c.staleReason(t)
+	if strings.Contains(reason, "token") {
+		reason += " (" + restart + ")"
+	}
+	return configurator.Status{State: configurator.StateStale, Detail: joinDetail(reason+": run coda setup gemini", warnings)}, nil
+}
+
+func joinDetail(detail string, more []string) string {
+	for _, m := range more {
+		detail += "; " + m
+	}
+	return detail
+}
+
+// staleReason names the first difference Plan would fix.
+func (c *current) staleReason(t configurator.Target) string {
+	envName := display(c.env, c.p.env)
+	if v, _ := c.dotenv.Get(keyBaseURL); v != t.Endpoints.Gemini {
+		if v == "" {
+			return envName + " has no " + keyBaseURL
+		}
+		return "Gemini CLI points at " + v + ", not " + t.Endpoints.Gemini
+	}
+	if v, _ := c.dotenv.Get(keyModel); v != model(t) {
+		return "the model is not " + model(t)
+	}
+	if v, _ := c.settings.GetPath("model", "name"); v != model(t) {
+		return "model.name in " + display(c.env, c.p.settings) + " is not " + model(t)
+	}
+	if v, ok := c.dotenv.Get(keyAPIKey); v != t.Token {
+		switch {
+		case t.Token == "":
+			return envName + " still holds a token although coda has none"
+		case !ok:
+			return envName + " holds no token"
+		}
+		return "the token in " + envName + " is not the current one"
+	}
+	if v, _ := c.dotenv.Get(keyMechanism); v != "bearer" {
+		return keyMechanism + " is not bearer"
+	}
+	if v, _ := c.settings.GetPath("security", "auth", "selectedType"); v != AuthType {
+		return "security.auth.selectedType is not " + AuthType
+	}
+	home, _ := trustKey(c.env)
+	if v, _ := c.trusted.Get(home); v != trustFolder && v != trustParent {
+		return home + " is not trusted, so Gemini CLI ignores " + envName
+	}
+	return "coda's files differ from what coda setup gemini writes"
+}

@@ -1,0 +1,594 @@
+// Package opencode is coda's configurator for OpenCode.
+//
+// OpenCode reads a literal API key only once, at start, so coda does not
+// give it one. Instead coda writes:
+//
+//   - into opencode.json (in $XDG_CONFIG_HOME/opencode, else
+//     ~/.config/opencode), merged: provider "coda-databricks" (an
+//     @ai-sdk/openai-compatible provider at the workspace's chat endpoint,
+//     with the default models and their limits) and the top-level model and
+//     small_model pointing at it. Never options.apiKey: an apiKey that
+//     resolves to "" suppresses every other credential. The id is not
+//     "databricks", which OpenCode's built-in provider would merge with.
+//   - a plugin, plugin/coda-databricks.js in the same directory, holding no
+//     secret, whose chat.headers hook reads coda's token file on every
+//     request to that provider and sets the Authorization header.
+//   - the token file, <coda state dir>/tokens/opencode-<profile> (0600 in a
+//     0700 directory), which coda rewrites after every rotation: running
+//     OpenCode sessions follow rotations. With no token (coda revoke) the
+//     file is deleted and the plugin fails requests with a clear message.
+//
+// opencode.jsonc is never edited (coda would lose its comments). OpenCode
+// merges it over opencode.json, so when it parses and sets model or
+// small_model the plan says so; when it defines coda's provider the plan
+// is refused; when it has comments the plan notes that coda cannot check it.
+//
+// Originals of the keys coda overwrites (model, small_model) are kept in
+// <coda state dir>/plugins/opencode.json, written in the same plan;
+// PlanRemove restores them, deletes coda's provider, the plugin and the
+// token file, and deletes opencode.json when coda created it and only its
+// $schema remains.
+package opencode
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/coda-cli/coda/internal/merge/jsonedit"
+	"github.com/coda-cli/coda/internal/store"
+	"github.com/coda-cli/coda/pkg/configurator"
+)
+
+const (
+	// ProviderID is the id of coda's provider in opencode.json.
+	ProviderID = "coda-databricks"
+	// DefaultModel and DefaultSmallModel are the serving endpoints for the
+	// roles "model" and "small_model".
+	DefaultModel      = "databricks-claude-sonnet-4-6"
+	DefaultSmallModel = "databricks-claude-haiku-4-5"
+
+	name      = "opencode"
+	binary    = "opencode"
+	schemaURL = "https://opencode.ai/config.json"
+	npmSDK    = "@ai-sdk/openai-compatible"
+)
+
+// ownedTop are the top-level keys of opencode.json coda sets (besides its
+// provider) and restores on remove.
+var ownedTop = []string{"model", "small_model"}
+
+type modelInfo struct {
+	name            string
+	context, output int
+}
+
+// knownModels gives display names and limits of the default models.
+var knownModels = map[string]modelInfo{
+	"databricks-claude-sonnet-4-6": {"Claude Sonnet 4.6 (Databricks)", 200000, 64000},
+	"databricks-claude-haiku-4-5":  {"Claude Haiku 4.5 (Databricks)", 200000, 64000},
+}
+
+// fallbackLimits are conservative limits for a model coda does not know:
+// OpenCode compacts the conversation before the context limit and caps
+// the answer at the output limit.
+var fallbackLimits = modelInfo{context: 128000, output: 16384}
+
+// Plugin configures OpenCode.
+type Plugin struct{}
+
+// New returns the OpenCode configurator.
+func New() configurator.Configurator { return Plugin{} }
+
+func (Plugin) Name() string { return name }
+
+func (Plugin) Description() string {
+	return "OpenCode: provider coda-databricks in opencode.json, and a plugin that sends coda's current token with every request"
+}
+
+func (Plugin) Delivery() configurator.Delivery { return configurator.DeliveryLiteral }
+
+func (Plugin) InAll() bool { return true }
+
+// paths are the files the plugin manages.
+type paths struct {
+	dir     string // OpenCode's global config dir
+	config  string // opencode.json
+	jsonc   string // opencode.jsonc (read, never written)
+	plugin  string // plugin/coda-databricks.js
+	sidecar string // coda's record of originals
+}
+
+// ConfigDir is OpenCode's global config dir: $XDG_CONFIG_HOME/opencode
+// when XDG_CONFIG_HOME is an absolute path, else ~/.config/opencode.
+func ConfigDir(env configurator.Env) string {
+	if x := getenv(env, "XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
+		return filepath.Join(x, "opencode")
+	}
+	return filepath.Join(env.Home, ".config", "opencode")
+}
+
+func getenv(env configurator.Env, k string) string {
+	if env.Getenv == nil {
+		return ""
+	}
+	return env.Getenv(k)
+}
+
+func pathsFor(env configurator.Env) paths {
+	dir := ConfigDir(env)
+	return paths{
+		dir:     dir,
+		config:  filepath.Join(dir, "opencode.json"),
+		jsonc:   filepath.Join(dir, "opencode.jsonc"),
+		plugin:  filepath.Join(dir, "plugin", "coda-databricks.js"),
+		sidecar: filepath.Join(env.StateDir, "plugins", name+".json"),
+	}
+}
+
+// TokenFile is where coda keeps profile's token for the plugin to read.
+func TokenFile(env configurator.Env, profile string) (string, error) {
+	if env.StateDir == "" || !filepath.IsAbs(env.StateDir) {
+		return "", errors.New("opencode: coda's state directory is not an absolute path")
+	}
+	if err := store.ValidateProfileName(profile); err != nil {
+		return "", fmt.Errorf("opencode: %w", err)
+	}
+	return filepath.Join(env.StateDir, "tokens", name+"-"+profile), nil
+}
+
+func (Plugin) Detect(env configurator.Env) configurator.Detection {
+	p := pathsFor(env)
+	d := configurator.Detection{Files: []string{p.config, p.plugin}}
+	if env.LookPath != nil {
+		if bin, err := env.LookPath(binary); err == nil {
+			d.Installed, d.Binary = true, bin
+		}
+	}
+	return d
+}
+
+func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
+	if err := privateDirs(env, p); err != nil {
+		return err
+	}
+	return configurator.WriteChanges(env, p)
+}
+
+// current is what is on disk.
+type current struct {
+	env     configurator.Env
+	p       paths
+	side    *jsonedit.Object // nil: coda has not configured OpenCode
+	sideRaw []byte
+	cfg     *jsonedit.Object // parsed opencode.json; empty when missing
+	cfgRaw  []byte           // nil: opencode.json does not exist
+	plugin  []byte
+}
+
+func load(env configurator.Env) (*current, error) {
+	c := &current{env: env, p: pathsFor(env)}
+	var err error
+	if c.sideRaw, err = readOptional(env, c.p.sidecar); err != nil {
+		return nil, err
+	}
+	if c.sideRaw != nil {
+		if c.side, err = jsonedit.Parse(c.sideRaw); err != nil {
+			return nil, fmt.Errorf("coda's record of your OpenCode settings, %s, is damaged: move it aside (remove then cannot restore model and small_model), then run coda setup again", c.p.sidecar)
+		}
+	}
+	if c.cfgRaw, err = readOptional(env, c.p.config); err != nil {
+		return nil, err
+	}
+	c.cfg = jsonedit.New()
+	if c.cfgRaw != nil {
+		if c.cfg, err = parseJSON(env, c.p.config, c.cfgRaw); err != nil {
+			return nil, err
+		}
+	}
+	if c.plugin, err = readOptional(env, c.p.plugin); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// models returns the model and small model for t.
+func models(t configurator.Target) (model, small string) {
+	return t.Model("model", DefaultModel), t.Model("small_model", DefaultSmallModel)
+}
+
+// provider builds coda's provider entry.
+func provider(t configurator.Target) *jsonedit.Object {
+	model, small := models(t)
+	ms := jsonedit.New()
+	for _, m := range []string{model, small} {
+		if _, dup := ms.Get(m); dup {
+			continue
+		}
+		info, ok := knownModels[m]
+		if !ok {
+			info = fallbackLimits
+			info.name = m
+		}
+		limit := jsonedit.New()
+		limit.Set("context", info.context)
+		limit.Set("output", info.output)
+		entry := jsonedit.New()
+		entry.Set("name", info.name)
+		entry.Set("limit", limit)
+		ms.Set(m, entry)
+	}
+	options := jsonedit.New()
+	options.Set("baseURL", t.Endpoints.Chat)
+	pr := jsonedit.New()
+	pr.Set("npm", npmSDK)
+	pr.Set("name", "Databricks (coda)")
+	pr.Set("options", options)
+	pr.Set("models", ms)
+	return pr
+}
+
+func checkTarget(t configurator.Target) error {
+	if t.Endpoints.Chat == "" {
+		return errors.New("opencode: the target has no chat endpoint")
+	}
+	if hasControl(t.Token) {
+		return errors.New("opencode: the token holds a control character; run coda login again")
+	}
+	return nil
+}
+
+func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
+	plan := configurator.Plan{Plugin: name}
+	if err := checkTarget(t); err != nil {
+		return plan, err
+	}
+	tokenFile, err := TokenFile(env, t.Profile)
+	if err != nil {
+		return plan, err
+	}
+	c, err := load(env)
+	if err != nil {
+		return plan, err
+	}
+	notes, err := c.overrides()
+	if err != nil {
+		return plan, err
+	}
+	plan.Notes = append(plan.Notes, notes...)
+
+	// The record of what coda found, kept from the first setup on.
+	created := c.cfgRaw == nil
+	originals := jsonedit.New()
+	if c.side != nil {
+		if v, ok := c.side.Get("createdConfig"); ok {
+			created = v == true
+		}
+		if o, ok := c.side.Get("originals"); ok {
+			if obj, ok := o.(*jsonedit.Object); ok {
+				originals = obj
+			}
+		}
+	} else {
+		for _, k := range ownedTop {
+			entry := jsonedit.New()
+			if v, ok := c.cfg.Get(k); ok && !isCodaModel(v) {
+				entry.Set("value", v)
+			}
+			originals.Set(k, entry)
+		}
+	}
+	side := jsonedit.New()
+	side.Set("version", 1)
+	side.Set("profile", t.Profile)
+	side.Set("tokenFile", tokenFile)
+	side.Set("createdConfig", created)
+	side.Set("originals", originals)
+	plan.Changes = append(plan.Changes, configurator.Change{
+		Path: c.p.sidecar, Old: c.sideRaw, New: jsonedit.Marshal(side), Perm: 0o600, Secret: true,
+	})
+
+	// The token file the plugin reads.
+	oldToken, err := readOptional(env, tokenFile)
+	if err != nil {
+		return plan, err
+	}
+	var newToken []byte
+	if t.Token != "" {
+		newToken = []byte(t.Token + "\n")
+	} else {
+		plan.Notes = append(plan.Notes, "no token: OpenCode requests to coda-databricks fail until you run coda login")
+	}
+	plan.Changes = append(plan.Changes, configurator.Change{
+		Path: tokenFile, Old: oldToken, New: newToken, Perm: configurator.SecretPerm, Secret: true,
+	})
+
+	// The plugin.
+	plan.Changes = append(plan.Changes, configurator.Change{
+		Path: c.p.plugin, Old: c.plugin, New: pluginJS(tokenFile), Perm: 0o644,
+		Backup: c.plugin != nil && !isCodaPlugin(c.plugin),
+	})
+
+	// opencode.json.
+	cfg := reparse(c.cfg)
+	if c.cfgRaw == nil {
+		cfg.Set("$schema", schemaURL)
+	}
+	if err := cfg.SetPath(provider(t), "provider", ProviderID); err != nil {
+		return plan, fmt.Errorf("%s: %s: fix it, then run coda setup again", display(env, c.p.config), strings.TrimPrefix(err.Error(), "jsonedit: "))
+	}
+	model, small := models(t)
+	cfg.Set("model", ProviderID+"/"+model)
+	cfg.Set("small_model", ProviderID+"/"+small)
+	newCfg := c.cfgRaw
+	if c.cfgRaw == nil || !sameJSON(cfg, c.cfg) {
+		newCfg = jsonedit.Marshal(cfg)
+	}
+	plan.Changes = append(plan.Changes, configurator.Change{
+		Path: c.p.config, Old: c.cfgRaw, New: newCfg, Perm: 0o644, Backup: c.cfgRaw != nil,
+	})
+	plan.Notes = append(plan.Notes, c.providerFilters()...)
+	return plan, nil
+}
+
+func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
+	plan := configurator.Plan{Plugin: name}
+	c, err := load(env)
+	if err != nil {
+		return plan, err
+	}
+	if c.side != nil {
+		plan.Changes = append(plan.Changes, configurator.Change{Path: c.p.sidecar, Old: c.sideRaw, New: nil, Secret: true})
+	}
+
+	// Token files: the target profile's and the one the plugin was set
+	// up for.
+	var tokenFiles []string
+	if f, err := TokenFile(env, t.Profile); err == nil {
+		tokenFiles = append(tokenFiles, f)
+	}
+	if c.side != nil {
+		if f, ok := c.side.Get("tokenFile"); ok {
+			if s, ok := f.(string); ok && filepath.IsAbs(s) && filepath.Dir(s) == filepath.Join(env.StateDir, "tokens") && !slices.Contains(tokenFiles, s) {
+				tokenFiles = append(tokenFiles, s)
+			}
+		}
+	}
+	for _, f := range tokenFiles {
+		old, err := readOptional(env, f)
+		if err != nil {
+			return plan, err
+		}
+		if old != nil {
+			plan.Changes = append(plan.Changes, configurator.Change{Path: f, Old: old, New: nil, Secret: true})
+		}
+	}
+
+	if c.plugin != nil {
+		if isCodaPlugin(c.plugin) {
+			plan.Changes = append(plan.Changes, configurator.Change{Path: c.p.plugin, Old: c.plugin, New: nil})
+		} else {
+			plan.Notes = append(plan.Notes, display(env, c.p.plugin)+" was not written by coda (or was edited): left in place")
+		}
+	}
+
+	if c.cfgRaw != nil {
+		cfg := reparse(c.cfg)
+		cfg.DeletePath("provider", ProviderID)
+		if pv, ok := cfg.Get("provider"); ok {
+			if obj, ok := pv.(*jsonedit.Object); ok && obj.Len() == 0 {
+				cfg.Delete("provider")
+			}
+		}
+		var originals *jsonedit.Object
+		created := false
+		if c.side != nil {
+			if o, ok := c.side.Get("originals"); ok {
+				originals, _ = o.(*jsonedit.Object)
+			}
+			v, _ := c.side.Get("createdConfig")
+			created = v == true
+		}
+		for _, k := range ownedTop {
+			if originals == nil {
+				// No record: take out only what is recognisably coda's.
+				if v, ok := cfg.Get(k); ok && isCodaModel(v) {
+					cfg.Delete(k)
+				}
+				continue
+			}
+			entry, _ := originals.Get(k)
+			if e, ok := entry.(*jsonedit.Object); ok {
+				if v, had := e.Get("value"); had {
+					cfg.Set(k, v)
+					continue
+				}
+			}
+			cfg.Delete(k)
+		}
+		var newCfg []byte
+		switch {
+		case created && onlySchema(cfg):
+			newCfg = nil
+		case sameJSON(cfg, c.cfg):
+			newCfg = c.cfgRaw
+		default:
+			newCfg = jsonedit.Marshal(cfg)
+		}
+		plan.Changes = append(plan.Changes, configurator.Change{Path: c.p.config, Old: c.cfgRaw, New: newCfg, Perm: 0o644, Backup: true})
+	}
+	return plan, nil
+}
+
+// onlySchema reports whether nothing but coda's $schema is left.
+func onlySchema(o *jsonedit.Object) bool {
+	for _, k := range o.Keys() {
+		if v, _ := o.Get(k); k != "$schema" || v != schemaURL {
+			return false
+		}
+	}
+	return true
+}
+
+func isCodaModel(v any) bool {
+	s, ok := v.(string)
+	return ok && strings.HasPrefix(s, ProviderID+"/")
+}
+
+func isCodaPlugin(data []byte) bool {
+	return strings.HasPrefix(string(data), pluginMarker)
+}
+
+// overrides inspects opencode.jsonc, which OpenCode merges over
+// opencode.json and coda never edits.
+func (c *current) overrides() ([]string, error) {
+	data, err := readOptional(c.env, c.p.jsonc)
+	if err != nil || data == nil {
+		return nil, err
+	}
+	name := display(c.env, c.p.jsonc)
+	obj, err := jsonedit.Parse(data)
+	if err != nil {
+		return []string{name + " exists and coda cannot read it (comments or invalid JSON); OpenCode merges it over opencode.json, so check that it sets neither model nor small_model"}, nil
+	}
+	if _, ok := obj.GetPath("provider", ProviderID); ok {
+		return nil, fmt.Errorf("%s also defines provider %q, which OpenCode would merge over coda's: remove it there, then run coda setup again", name, ProviderID)
+	}
+	var keys []string
+	for _, k := range ownedTop {
+		if _, ok := obj.Get(k); ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) > 0 {
+		return []string{fmt.Sprintf("%s sets %s, which OpenCode merges over coda's opencode.json: remove that there to use coda's models", name, strings.Join(keys, " and "))}, nil
+	}
+	return nil, nil
+}
+
+// providerFilters notes when the user's enabled_providers or
+// disabled_providers hide coda's provider (coda does not own them).
+func (c *current) providerFilters() []string {
+	var notes []string
+	if v, ok := c.cfg.Get("enabled_providers"); ok {
+		if list, ok := v.([]any); ok && !slices.Contains(list, any(ProviderID)) {
+			notes = append(notes, fmt.Sprintf("enabled_providers in %s does not list %q, so OpenCode hides coda's provider: add it there", display(c.env, c.p.config), ProviderID))
+		}
+	}
+	if v, ok := c.cfg.Get("disabled_providers"); ok {
+		if list, ok := v.([]any); ok && slices.Contains(list, any(ProviderID)) {
+			notes = append(notes, fmt.Sprintf("disabled_providers in %s lists %q, so OpenCode hides coda's provider: remove it there", display(c.env, c.p.config), ProviderID))
+		}
+	}
+	return notes
+}
+
+func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurator.Status, error) {
+	c, err := load(env)
+	if err != nil {
+		return configurator.Status{}, err
+	}
+	_, hasProvider := c.cfg.GetPath("provider", ProviderID)
+	managed := c.side != nil || hasProvider || (c.plugin != nil && isCodaPlugin(c.plugin))
+	if !managed {
+		if !pl.Detect(env).Installed {
+			return configurator.Status{State: configurator.StateAbsent, Detail: "opencode is not on PATH"}, nil
+		}
+		if id := c.foreignProvider(t); id != "" {
+			return configurator.Status{State: configurator.StateForeign,
+				Detail: fmt.Sprintf("provider %q in %s points at this workspace, but coda did not write it: run coda setup opencode to add coda's provider, whose token follows rotations", id, display(env, c.p.config))}, nil
+		}
+		return configurator.Status{State: configurator.StateNotConfigured, Detail: "no coda-databricks provider in " + display(env, c.p.config)}, nil
+	}
+	plan, err := pl.Plan(env, t)
+	if err != nil {
+		return configurator.Status{}, err
+	}
+	notes := plan.Notes
+	if plan.Empty() {
+		model, _ := models(t)
+		detail := fmt.Sprintf("provider coda-databricks at %s, model %s; the plugin reads the token file on every request, so running sessions follow rotations", t.Endpoints.Chat, model)
+		return configurator.Status{State: configurator.StateConfigured, Detail: joinDetail(detail, notes)}, nil
+	}
+	return configurator.Status{State: configurator.StateStale, Detail: joinDetail(c.staleReason(t, plan)+": run coda setup opencode", notes)}, nil
+}
+
+func joinDetail(detail string, notes []string) string {
+	for _, n := range notes {
+		detail += "; " + n
+	}
+	return detail
+}
+
+// staleReason names the first difference the plan would fix.
+func (c *current) staleReason(t configurator.Target, plan configurator.Plan) string {
+	if v, ok := c.cfg.GetPath("provider", ProviderID, "options", "baseURL"); !ok || v != t.Endpoints.Chat {
+		if s, ok := v.(string); ok {
+			return "coda-databricks points at " + s + ", not " + t.Endpoints.Chat
+		}
+		return "coda-databricks is missing from " + display(c.env, c.p.config)
+	}
+	model, small := models(t)
+	if v, _ := c.cfg.Get("model"); v != ProviderID+"/"+model {
+		return "model is not " + ProviderID + "/" + model
+	}
+	if v, _ := c.cfg.Get("small_model"); v != ProviderID+"/"+small {
+		return "small_model is not " + ProviderID + "/" + small
+	}
+	if c.side != nil {
+		if p, _ := c.side.Get("profile"); p != t.Profile {
+			return fmt.Sprintf("set up for profile %v, not %s", p, t.Profile)
+		}
+	}
+	for _, ch := range plan.Changes {
+		if !ch.Changed() {
+			continue
+		}
+		switch {
+		case ch.Path == c.p.plugin:
+			return "the coda-databricks plugin is missing or out of date"
+		case filepath.Dir(ch.Path) == filepath.Join(c.env.StateDir, "tokens"):
+			return "the token file does not hold the current token (once coda rewrites it, running sessions use the new one at their next request)"
+		case ch.Path == c.p.config:
+			return "coda's provider in " + display(c.env, c.p.config) + " differs from what coda writes"
+		}
+	}
+	return "coda's record of the original settings is missing"
+}
+
+// foreignProvider returns the id of a provider that is not coda's but
+// points at the target's workspace (or its AI Gateway host).
+func (c *current) foreignProvider(t configurator.Target) string {
+	hosts := map[string]bool{}
+	for _, u := range []string{t.Host, t.Endpoints.Chat} {
+		if h := hostOf(u); h != "" {
+			hosts[h] = true
+		}
+	}
+	pv, _ := c.cfg.Get("provider")
+	providers, ok := pv.(*jsonedit.Object)
+	if !ok {
+		return ""
+	}
+	for _, id := range providers.Keys() {
+		if id == ProviderID {
+			continue
+		}
+		base, _ := providers.GetPath(id, "options", "baseURL")
+		if s, ok := base.(string); ok && hosts[hostOf(s)] {
+			return id
+		}
+	}
+	return ""
+}
+
+func hostOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}

@@ -1,0 +1,881 @@
+package opencode
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coda-cli/coda/internal/merge/jsonedit"
+	"github.com/coda-cli/coda/internal/setup"
+	"github.com/coda-cli/coda/pkg/configurator"
+	"github.com/coda-cli/coda/pkg/configurator/configuratortest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+const (
+	goldenHost  = "https://example.cloud.databricks.com"
+	goldenToken = "dapi-golden-token-0000"
+	configRel   = ".config/opencode/opencode.json"
+	jsoncRel    = ".config/opencode/opencode.jsonc"
+	pluginRel   = ".config/opencode/plugin/coda-databricks.js"
+)
+
+func target() configurator.Target {
+	return configurator.Target{
+		Profile:      "default",
+		Host:         goldenHost,
+		User:         "alice@example.com",
+		Endpoints:    setup.EndpointsFor(goldenHost, setup.FamilyServing, ""),
+		Models:       map[string]string{},
+		TokenCommand: []string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"},
+		Token:        goldenToken,
+		Lifetime:     time.Hour,
+		Grace:        15 * time.Minute,
+		Options:      map[string]string{},
+	}
+}
+
+// userConfig is an opencode.json with a schema, other providers, MCP
+// servers, agents, the user's own model choice and an unusual indent.
+const userConfig = `{
+    "$schema": "https://opencode.ai/config.json",
+    "theme": "tokyonight",
+    "model": "anthropic/claude-sonnet-4-5",
+    "provider": {
+        "anthropic": {
+            "options": {"baseURL": "https://proxy.example.org/v1"}
+        },
+        "ollama": {
+            "npm": "@ai-sdk/openai-compatible",
+            "name": "Ollama",
+            "options": {"baseURL": "http://localhost:11434/v1"},
+            "models": {"llama3": {"name": "Llama 3"}}
+        }
+    },
+    "mcp": {
+        "fs": {"type": "local", "command": ["npx", "mcp-fs"], "enabled": true}
+    },
+    "agent": {
+        "review": {"description": "Reviews code", "model": "anthropic/claude-opus-4-1", "temperature": 0.1}
+    },
+    "autoupdate": false
+}
+`
+
+// userJSONC is a second global config with comments, which coda never
+// edits; it sets nothing coda owns.
+const userJSONC = `{
+  // the user's keybinds live here
+  "keybinds": {"leader": "ctrl+x"}
+}
+`
+
+const userPlugin = "export const Mine = async () => ({})\n"
+
+func userFiles() map[string]string {
+	return map[string]string{
+		configRel:                         userConfig,
+		jsoncRel:                          userJSONC,
+		".config/opencode/plugin/mine.js": userPlugin,
+		".local/share/opencode/auth.json": `{"anthropic": {"type": "api", "key": "sk-user"}}` + "\n",
+	}
+}
+
+func TestContract(t *testing.T) {
+	configuratortest.Run(t, configuratortest.Suite{
+		New:       New,
+		Target:    target,
+		Binaries:  []string{"opencode"},
+		UserFiles: userFiles(),
+		Malformed: map[string]string{
+			configRel: "{\n  \"model\": \"x\",\n  \"provider\": {\n}\n",
+		},
+		Split: split,
+	})
+}
+
+// split decodes a managed file into what coda does not own and what it
+// does.
+func split(rel string, data []byte) (foreign, owned any, err error) {
+	switch {
+	case strings.HasSuffix(rel, "opencode.json"):
+		doc, err := jsonedit.Parse(data)
+		if err != nil {
+			return nil, nil, err
+		}
+		own := map[string]any{}
+		if v, ok := doc.GetPath("provider", ProviderID); ok {
+			own["provider."+ProviderID] = plain(v)
+		}
+		doc.DeletePath("provider", ProviderID)
+		if v, ok := doc.Get("provider"); ok {
+			if o, ok := v.(*jsonedit.Object); ok && o.Len() == 0 {
+				doc.Delete("provider") // an empty provider object means none
+			}
+		}
+		for _, k := range ownedTop {
+			if v, ok := doc.Get(k); ok {
+				own[k] = plain(v)
+				doc.Delete(k)
+			}
+		}
+		return plain(doc), own, nil
+	case strings.HasSuffix(rel, "plugin/coda-databricks.js"):
+		return nil, string(data), nil
+	}
+	return string(data), nil, nil
+}
+
+// plain turns jsonedit values into maps, slices and strings.
+func plain(v any) any {
+	switch t := v.(type) {
+	case *jsonedit.Object:
+		m := map[string]any{}
+		for _, k := range t.Keys() {
+			e, _ := t.Get(k)
+			m[k] = plain(e)
+		}
+		return m
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = plain(e)
+		}
+		return out
+	case json.Number:
+		return "number:" + string(t)
+	}
+	return v
+}
+
+// --- fixture ---------------------------------------------------------------
+
+type fixture struct {
+	t     *testing.T
+	home  string
+	state string
+	vars  map[string]string
+	env   configurator.Env
+	c     configurator.Configurator
+}
+
+func newFixture(t *testing.T, files map[string]string) *fixture {
+	t.Helper()
+	f := &fixture{t: t, home: t.TempDir(), state: filepath.Join(t.TempDir(), "coda"), c: New()}
+	f.vars = map[string]string{"HOME": f.home}
+	f.env = configurator.Env{
+		Home:     f.home,
+		Getenv:   func(k string) string { return f.vars[k] },
+		LookPath: func(string) (string, error) { return "/usr/bin/opencode", nil },
+		StateDir: f.state,
+	}
+	for rel, content := range files {
+		f.write(rel, content)
+	}
+	return f
+}
+
+func (f *fixture) path(rel string) string { return filepath.Join(f.home, filepath.FromSlash(rel)) }
+
+func (f *fixture) write(rel, content string) {
+	f.t.Helper()
+	p := f.path(rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		f.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) read(rel string) string {
+	f.t.Helper()
+	data, err := os.ReadFile(f.path(rel))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return string(data)
+}
+
+func (f *fixture) exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+func (f *fixture) plan(t configurator.Target) configurator.Plan {
+	f.t.Helper()
+	p, err := f.c.Plan(f.env, t)
+	if err != nil {
+		f.t.Fatalf("Plan: %v", err)
+	}
+	return p
+}
+
+func (f *fixture) apply(t configurator.Target) configurator.Plan {
+	f.t.Helper()
+	p := f.plan(t)
+	if err := f.c.Apply(f.env, p); err != nil {
+		f.t.Fatalf("Apply: %v", err)
+	}
+	return p
+}
+
+func (f *fixture) remove(t configurator.Target) configurator.Plan {
+	f.t.Helper()
+	p, err := f.c.PlanRemove(f.env, t)
+	if err != nil {
+		f.t.Fatalf("PlanRemove: %v", err)
+	}
+	if err := f.c.Apply(f.env, p); err != nil {
+		f.t.Fatalf("Apply remove: %v", err)
+	}
+	return p
+}
+
+func (f *fixture) status(t configurator.Target) configurator.Status {
+	f.t.Helper()
+	st, err := f.c.Status(f.env, t)
+	if err != nil {
+		f.t.Fatalf("Status: %v", err)
+	}
+	return st
+}
+
+func (f *fixture) tokenFile(profile string) string {
+	return filepath.Join(f.state, "tokens", "opencode-"+profile)
+}
+
+func (f *fixture) doc(rel string) *jsonedit.Object {
+	f.t.Helper()
+	o, err := jsonedit.Parse([]byte(f.read(rel)))
+	if err != nil {
+		f.t.Fatalf("%s: %v", rel, err)
+	}
+	return o
+}
+
+func changed(p configurator.Plan) []string {
+	var out []string
+	for _, c := range p.Changes {
+		if c.Changed() {
+			out = append(out, c.Path)
+		}
+	}
+	return out
+}
+
+// --- golden files ------------------------------------------------------------
+
+func TestGolden(t *testing.T) {
+	cases := []struct {
+		name   string
+		files  map[string]string
+		remove bool
+	}{
+		{"empty", nil, false},
+		{"existing", userFiles(), false},
+		{"existing-removed", userFiles(), true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, tc.files)
+			p := f.plan(target())
+			if tc.remove {
+				if err := f.c.Apply(f.env, p); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if p, err = f.c.PlanRemove(f.env, target()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got := map[string]string{}
+			var summary []string
+			for _, c := range p.Changes {
+				rel := goldenPath(t, f, c.Path)
+				switch {
+				case !c.Changed():
+					summary = append(summary, "unchanged "+rel)
+				case c.New == nil:
+					summary = append(summary, "delete    "+rel)
+				default:
+					summary = append(summary, "write     "+rel)
+					got[rel] = f.scrub(string(c.New))
+				}
+			}
+			got["CHANGES"] = strings.Join(summary, "\n") + "\n"
+			if len(p.Notes) > 0 {
+				got["NOTES"] = f.scrub(strings.Join(p.Notes, "\n")) + "\n"
+			}
+			compareGolden(t, filepath.Join("testdata", "golden", tc.name), got)
+		})
+	}
+}
+
+func (f *fixture) scrub(s string) string {
+	return strings.ReplaceAll(strings.ReplaceAll(s, f.state, "$STATE"), f.home, "$HOME")
+}
+
+// goldenPath names a planned file: relative to HOME, or STATE/... for
+// coda's state directory.
+func goldenPath(t *testing.T, f *fixture, path string) string {
+	if rel, err := filepath.Rel(f.home, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	if rel, err := filepath.Rel(f.state, path); err == nil && !strings.HasPrefix(rel, "..") {
+		return "STATE/" + filepath.ToSlash(rel)
+	}
+	t.Fatalf("planned file outside HOME and the state dir: %s", path)
+	return ""
+}
+
+func compareGolden(t *testing.T, dir string, got map[string]string) {
+	t.Helper()
+	if *update {
+		if err := os.RemoveAll(dir); err != nil {
+			t.Fatal(err)
+		}
+		for rel, content := range got {
+			p := filepath.Join(dir, filepath.FromSlash(rel))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		want[filepath.ToSlash(rel)] = string(data)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read golden files (run go test -update): %v", err)
+	}
+	for rel, w := range want {
+		if g, ok := got[rel]; !ok {
+			t.Errorf("%s: in the golden files but not planned", rel)
+		} else if g != w {
+			t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", rel, filepath.Join(dir, rel), g, w)
+		}
+	}
+	for rel := range got {
+		if _, ok := want[rel]; !ok {
+			t.Errorf("%s: planned but has no golden file (run go test -update)", rel)
+		}
+	}
+}
+
+// --- edge cases ----------------------------------------------------------------
+
+func TestExistingConfigMergedAndRestored(t *testing.T) {
+	f := newFixture(t, userFiles())
+	f.apply(target())
+
+	doc := f.doc(configRel)
+	if got, want := doc.Keys(), []string{"$schema", "theme", "model", "provider", "mcp", "agent", "autoupdate", "small_model"}; !slices.Equal(got, want) {
+		t.Errorf("keys %v, want %v (foreign keys keep their order, new ones are appended)", got, want)
+	}
+	if v, _ := doc.Get("$schema"); v != schemaURL {
+		t.Errorf("$schema = %v", v)
+	}
+	providers, _ := doc.Get("provider")
+	if got := providers.(*jsonedit.Object).Keys(); !slices.Equal(got, []string{"anthropic", "ollama", ProviderID}) {
+		t.Errorf("providers %v", got)
+	}
+	if v, _ := doc.Get("model"); v != "coda-databricks/databricks-claude-sonnet-4-6" {
+		t.Errorf("model = %v", v)
+	}
+	if v, _ := doc.Get("small_model"); v != "coda-databricks/databricks-claude-haiku-4-5" {
+		t.Errorf("small_model = %v", v)
+	}
+	if v, _ := doc.GetPath("provider", ProviderID, "options", "baseURL"); v != goldenHost+"/serving-endpoints" {
+		t.Errorf("baseURL = %v", v)
+	}
+	if _, ok := doc.GetPath("provider", ProviderID, "options", "apiKey"); ok {
+		t.Error("coda wrote options.apiKey")
+	}
+	if _, ok := doc.GetPath("provider", "databricks"); ok {
+		t.Error("coda used the id of OpenCode's built-in databricks provider")
+	}
+	if strings.Contains(f.read(configRel), goldenToken) {
+		t.Error("opencode.json holds the token")
+	}
+	if got := f.read(jsoncRel); got != userJSONC {
+		t.Error("opencode.jsonc was modified")
+	}
+	if !f.exists(f.path(configRel + ".bak")) {
+		t.Error("no backup of the user's opencode.json")
+	}
+
+	f.remove(target())
+	doc = f.doc(configRel)
+	if v, _ := doc.Get("model"); v != "anthropic/claude-sonnet-4-5" {
+		t.Errorf("after remove model = %v, want the user's", v)
+	}
+	if _, ok := doc.Get("small_model"); ok {
+		t.Error("after remove small_model is still set; the user had none")
+	}
+	if _, ok := doc.GetPath("provider", ProviderID); ok {
+		t.Error("after remove coda's provider is still there")
+	}
+	for _, p := range []string{f.path(pluginRel), f.tokenFile("default"), filepath.Join(f.state, "plugins", "opencode.json")} {
+		if f.exists(p) {
+			t.Errorf("%s survived remove", p)
+		}
+	}
+	if got := f.read(".config/opencode/plugin/mine.js"); got != userPlugin {
+		t.Error("the user's plugin was touched")
+	}
+}
+
+func TestUserModelsRestored(t *testing.T) {
+	cases := map[string]struct {
+		config       string
+		model, small any // nil: absent
+	}{
+		"both":      {`{"model": "openai/gpt-5", "small_model": "openai/gpt-5-mini"}`, "openai/gpt-5", "openai/gpt-5-mini"},
+		"modelOnly": {`{"model": "openai/gpt-5"}`, "openai/gpt-5", nil},
+		"none":      {`{"theme": "opencode"}`, nil, nil},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{configRel: tc.config})
+			f.apply(target())
+			// A second setup (a rotation, another model) keeps the record.
+			tgt := target()
+			tgt.Token = "dapi-second-token-1111"
+			tgt.Models = map[string]string{"model": "databricks-claude-opus-4-6"}
+			f.apply(tgt)
+			f.remove(tgt)
+			doc := f.doc(configRel)
+			for k, want := range map[string]any{"model": tc.model, "small_model": tc.small} {
+				got, ok := doc.Get(k)
+				if want == nil && ok {
+					t.Errorf("%s = %v after remove, want absent", k, got)
+				}
+				if want != nil && got != want {
+					t.Errorf("%s = %v after remove, want %v", k, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestCreatedConfigDeletedOnRemove(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(target())
+	if v, _ := f.doc(configRel).Get("$schema"); v != schemaURL {
+		t.Errorf("a new opencode.json has $schema %v", v)
+	}
+	f.remove(target())
+	if f.exists(f.path(configRel)) {
+		t.Errorf("opencode.json that coda created survived remove: %s", f.read(configRel))
+	}
+
+	// A key the user added since stays, and so does the file.
+	f = newFixture(t, nil)
+	f.apply(target())
+	doc := f.doc(configRel)
+	doc.Set("theme", "nord")
+	f.write(configRel, string(jsonedit.Marshal(doc)))
+	f.remove(target())
+	doc = f.doc(configRel)
+	if got := doc.Keys(); !slices.Equal(got, []string{"$schema", "theme"}) {
+		t.Errorf("after remove keys %v, want $schema and theme", got)
+	}
+}
+
+func TestXDGConfigHome(t *testing.T) {
+	f := newFixture(t, nil)
+	xdg := filepath.Join(f.home, "xdg")
+	f.vars["XDG_CONFIG_HOME"] = xdg
+	p := f.apply(target())
+	for _, want := range []string{filepath.Join(xdg, "opencode", "opencode.json"), filepath.Join(xdg, "opencode", "plugin", "coda-databricks.js")} {
+		if !slices.Contains(changed(p), want) {
+			t.Errorf("%s not planned; planned %v", want, changed(p))
+		}
+		if !f.exists(want) {
+			t.Errorf("%s not written", want)
+		}
+	}
+	if f.exists(f.path(configRel)) {
+		t.Error("wrote ~/.config/opencode although XDG_CONFIG_HOME is set")
+	}
+	if d := f.c.Detect(f.env); d.Files[0] != filepath.Join(xdg, "opencode", "opencode.json") {
+		t.Errorf("Detect files %v", d.Files)
+	}
+
+	// A relative XDG_CONFIG_HOME is invalid per the XDG spec and ignored.
+	f.vars["XDG_CONFIG_HOME"] = "relative/dir"
+	if got := ConfigDir(f.env); got != filepath.Join(f.home, ".config", "opencode") {
+		t.Errorf("relative XDG_CONFIG_HOME: config dir %s", got)
+	}
+}
+
+func TestPluginContent(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(target())
+	js := f.read(pluginRel)
+	info, _ := os.Stat(f.path(pluginRel))
+	if info.Mode().Perm() != 0o644 {
+		t.Errorf("plugin mode %o, want 0644", info.Mode().Perm())
+	}
+	if strings.Contains(js, goldenToken) {
+		t.Error("the plugin holds the token")
+	}
+	quoted, _ := json.Marshal(f.tokenFile("default"))
+	if !strings.Contains(js, "const TOKEN_FILE = "+string(quoted)+"\n") {
+		t.Errorf("the plugin does not bake in the absolute token file path:\n%s", js)
+	}
+	if n := strings.Count(js, "export "); n != 1 {
+		t.Errorf("the plugin has %d exports; OpenCode calls every export as a plugin, so it must have one", n)
+	}
+	for _, want := range []string{`input?.model?.providerID ?? input?.provider?.info?.id`, `readFileSync(TOKEN_FILE, "utf8").trim()`, `output.headers["Authorization"] = "Bearer " + token`} {
+		if !strings.Contains(js, want) {
+			t.Errorf("the plugin lacks %q", want)
+		}
+	}
+	// A path with quotes and backslashes stays one string literal.
+	odd := pluginJS(`/tmp/we"ird\dir/opencode-default`)
+	if !bytes.Contains(odd, []byte(`const TOKEN_FILE = "/tmp/we\"ird\\dir/opencode-default"`)) {
+		t.Errorf("path not escaped:\n%s", odd)
+	}
+}
+
+func TestTokenFilePrivate(t *testing.T) {
+	f := newFixture(t, nil)
+	p := f.apply(target())
+	var tc *configurator.Change
+	for i := range p.Changes {
+		if p.Changes[i].Path == f.tokenFile("default") {
+			tc = &p.Changes[i]
+		}
+	}
+	if tc == nil || !tc.Secret {
+		t.Fatalf("the token file is not planned as a secret: %+v", tc)
+	}
+	data, err := os.ReadFile(f.tokenFile("default"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(data) != goldenToken+"\n" {
+		t.Error("the token file does not hold the token and a newline")
+	}
+	info, _ := os.Stat(f.tokenFile("default"))
+	dir, _ := os.Stat(filepath.Dir(f.tokenFile("default")))
+	if info.Mode().Perm() != 0o600 || dir.Mode().Perm() != 0o700 {
+		t.Errorf("token file %o in dir %o, want 0600 in 0700", info.Mode().Perm(), dir.Mode().Perm())
+	}
+	side, _ := os.Stat(filepath.Join(f.state, "plugins", "opencode.json"))
+	if side == nil || side.Mode().Perm() != 0o600 {
+		t.Errorf("sidecar mode %v", side)
+	}
+
+	// A tokens dir someone loosened is made private again.
+	if err := os.Chmod(filepath.Dir(f.tokenFile("default")), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tgt := target()
+	tgt.Token = "dapi-next-token-2222"
+	f.apply(tgt)
+	if dir, _ := os.Stat(filepath.Dir(f.tokenFile("default"))); dir.Mode().Perm() != 0o700 {
+		t.Errorf("tokens dir %o after a rotation, want 0700", dir.Mode().Perm())
+	}
+}
+
+func TestRotationRewritesOnlyTheTokenFile(t *testing.T) {
+	f := newFixture(t, userFiles())
+	f.apply(target())
+	before := snapshot(t, f.home)
+	tgt := target()
+	tgt.Token = "dapi-rotated-token-3333"
+	p := f.plan(tgt)
+	if got := changed(p); !slices.Equal(got, []string{f.tokenFile("default")}) {
+		t.Fatalf("a rotation changes %v, want exactly the token file", got)
+	}
+	if err := f.c.Apply(f.env, p); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(before, snapshot(t, f.home)) {
+		t.Error("a rotation changed files under HOME")
+	}
+	if data, _ := os.ReadFile(f.tokenFile("default")); string(data) != tgt.Token+"\n" {
+		t.Error("the token file does not hold the new token")
+	}
+	if st := f.status(tgt); st.State != configurator.StateConfigured {
+		t.Errorf("status after rotation %s: %s", st.State, st.Detail)
+	}
+	if st := f.status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "token") {
+		t.Errorf("status for the old token %s: %s", st.State, st.Detail)
+	}
+}
+
+func TestEmptyTokenDeletesTokenFile(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(target())
+	tgt := target()
+	tgt.Token = ""
+	p := f.apply(tgt)
+	if got := changed(p); !slices.Equal(got, []string{f.tokenFile("default")}) {
+		t.Errorf("revoking changes %v, want only the token file", got)
+	}
+	if f.exists(f.tokenFile("default")) {
+		t.Error("the token file survived an empty token")
+	}
+	if !f.exists(f.path(pluginRel)) || !f.exists(f.path(configRel)) {
+		t.Error("revoking removed the configuration")
+	}
+	if p := f.plan(tgt); !p.Empty() {
+		t.Errorf("a second plan without a token changes %v", changed(p))
+	}
+}
+
+func TestMalformedRefused(t *testing.T) {
+	cases := map[string]struct{ content, want string }{
+		"syntax":   {"{\n  \"model\": \"secret-looking-value\" \"x\"\n}\n", "is not valid JSON (invalid JSON at line 2"},
+		"comments": {"{\n  // my settings\n  \"model\": \"secret-looking-value\"\n}\n", "has comments (line 2"},
+		"array":    {"[\"secret-looking-value\"]\n", "top-level value must be an object"},
+		"provider": {"{\"provider\": \"secret-looking-value\"}\n", "provider is a string, not an object"},
+		"bom":      {"\xef\xbb\xbf{}\n", "byte order mark"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{configRel: tc.content})
+			_, err := f.c.Plan(f.env, target())
+			if err == nil {
+				t.Fatal("Plan accepted it")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "~/.config/opencode/opencode.json") || !strings.Contains(msg, tc.want) {
+				t.Errorf("error %q: want the file's name and %q", msg, tc.want)
+			}
+			if strings.Contains(msg, "secret-looking-value") || strings.Contains(msg, "\n") {
+				t.Errorf("error echoes content or spans lines: %q", msg)
+			}
+			if name != "provider" {
+				if _, err := f.c.PlanRemove(f.env, target()); err == nil {
+					t.Error("PlanRemove accepted it")
+				}
+				if _, err := f.c.Status(f.env, target()); err == nil {
+					t.Error("Status accepted it")
+				}
+			}
+			if f.read(configRel) != tc.content {
+				t.Error("the file was modified")
+			}
+		})
+	}
+}
+
+func TestJSONC(t *testing.T) {
+	t.Run("comments", func(t *testing.T) {
+		f := newFixture(t, map[string]string{jsoncRel: userJSONC})
+		p := f.apply(target())
+		if !strings.Contains(strings.Join(p.Notes, "\n"), "opencode.jsonc exists and coda cannot read it") {
+			t.Errorf("notes %q", p.Notes)
+		}
+		if f.read(jsoncRel) != userJSONC {
+			t.Error("opencode.jsonc was modified")
+		}
+		if !f.exists(f.path(configRel)) {
+			t.Error("opencode.json not written next to opencode.jsonc")
+		}
+		if st := f.status(target()); st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "opencode.jsonc") {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+	})
+	t.Run("setsModel", func(t *testing.T) {
+		f := newFixture(t, map[string]string{jsoncRel: `{"model": "openai/gpt-5"}`})
+		p := f.plan(target())
+		if !strings.Contains(strings.Join(p.Notes, "\n"), "sets model, which OpenCode merges over coda's opencode.json") {
+			t.Errorf("notes %q", p.Notes)
+		}
+	})
+	t.Run("definesCodaProvider", func(t *testing.T) {
+		f := newFixture(t, map[string]string{jsoncRel: `{"provider": {"coda-databricks": {}}}`})
+		if _, err := f.c.Plan(f.env, target()); err == nil || !strings.Contains(err.Error(), "opencode.jsonc also defines provider") {
+			t.Errorf("Plan error %v", err)
+		}
+	})
+}
+
+func TestProviderFiltersNoted(t *testing.T) {
+	f := newFixture(t, map[string]string{configRel: `{"enabled_providers": ["anthropic"], "disabled_providers": ["coda-databricks"]}`})
+	notes := strings.Join(f.plan(target()).Notes, "\n")
+	for _, want := range []string{"enabled_providers", "disabled_providers"} {
+		if !strings.Contains(notes, want) {
+			t.Errorf("no note about %s: %q", want, notes)
+		}
+	}
+}
+
+func TestReformattedConfigIsNotStale(t *testing.T) {
+	f := newFixture(t, userFiles())
+	f.apply(target())
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, []byte(f.read(configRel)), "", "\t"); err != nil {
+		t.Fatal(err)
+	}
+	f.write(configRel, buf.String())
+	if p := f.plan(target()); !p.Empty() {
+		t.Errorf("a reformatted but equal opencode.json is rewritten: %v", changed(p))
+	}
+}
+
+func TestStatus(t *testing.T) {
+	t.Run("foreign", func(t *testing.T) {
+		f := newFixture(t, map[string]string{configRel: `{"provider": {"dbx": {"npm": "@ai-sdk/openai-compatible", "options": {"baseURL": "` + goldenHost + `/serving-endpoints", "apiKey": "{env:DATABRICKS_TOKEN}"}}}}`})
+		if st := f.status(target()); st.State != configurator.StateForeign || !strings.Contains(st.Detail, `"dbx"`) {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+	})
+	t.Run("configured", func(t *testing.T) {
+		f := newFixture(t, nil)
+		f.apply(target())
+		st := f.status(target())
+		if st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "running sessions follow rotations") {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+		if strings.Contains(st.Detail, goldenToken) {
+			t.Error("the detail holds the token")
+		}
+	})
+	t.Run("staleModel", func(t *testing.T) {
+		f := newFixture(t, nil)
+		f.apply(target())
+		tgt := target()
+		tgt.Models = map[string]string{"small_model": "databricks-gpt-5-mini"}
+		if st := f.status(tgt); st.State != configurator.StateStale || !strings.Contains(st.Detail, "small_model") {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+	})
+	t.Run("staleProfile", func(t *testing.T) {
+		f := newFixture(t, nil)
+		f.apply(target())
+		tgt := target()
+		tgt.Profile = "work"
+		if st := f.status(tgt); st.State != configurator.StateStale || !strings.Contains(st.Detail, "profile default") {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+	})
+	t.Run("pluginDeleted", func(t *testing.T) {
+		f := newFixture(t, nil)
+		f.apply(target())
+		os.Remove(f.path(pluginRel))
+		if st := f.status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "plugin") {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+	})
+	t.Run("absent", func(t *testing.T) {
+		f := newFixture(t, nil)
+		f.env.LookPath = func(string) (string, error) { return "", os.ErrNotExist }
+		if st := f.status(target()); st.State != configurator.StateAbsent {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+	})
+}
+
+func TestProfileSwitchAndRemove(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(target())
+	work := target()
+	work.Profile = "work"
+	work.Token = "dapi-work-token-4444"
+	f.apply(work)
+	if !strings.Contains(f.read(pluginRel), f.tokenFile("work")) {
+		t.Error("the plugin does not read the work profile's token file")
+	}
+	// Remove for the first profile still takes out everything coda wrote.
+	f.remove(target())
+	for _, p := range []string{f.tokenFile("default"), f.tokenFile("work"), f.path(pluginRel), f.path(configRel)} {
+		if f.exists(p) {
+			t.Errorf("%s survived remove", p)
+		}
+	}
+}
+
+func TestRemoveWithoutRecord(t *testing.T) {
+	f := newFixture(t, map[string]string{configRel: `{"model": "openai/gpt-5"}`})
+	f.apply(target())
+	if err := os.Remove(filepath.Join(f.state, "plugins", "opencode.json")); err != nil {
+		t.Fatal(err)
+	}
+	f.remove(target())
+	doc := f.doc(configRel)
+	if _, ok := doc.Get("model"); ok {
+		t.Error("coda's model survived a remove without coda's record")
+	}
+	if _, ok := doc.GetPath("provider", ProviderID); ok {
+		t.Error("coda's provider survived")
+	}
+}
+
+func TestEditedPluginLeftOnRemove(t *testing.T) {
+	f := newFixture(t, nil)
+	f.apply(target())
+	f.write(pluginRel, "// mine now\n")
+	p, err := f.c.PlanRemove(f.env, target())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(changed(p), f.path(pluginRel)) {
+		t.Error("remove deletes a plugin file coda did not write")
+	}
+	if !strings.Contains(strings.Join(p.Notes, "\n"), "was not written by coda") {
+		t.Errorf("notes %q", p.Notes)
+	}
+}
+
+func TestBadTargetRefused(t *testing.T) {
+	f := newFixture(t, nil)
+	tgt := target()
+	tgt.Token = "dapi-line\nbreak"
+	if _, err := f.c.Plan(f.env, tgt); err == nil || strings.Contains(err.Error(), "dapi") {
+		t.Errorf("a token with a line break: %v", err)
+	}
+	tgt = target()
+	tgt.Profile = "../evil"
+	if _, err := f.c.Plan(f.env, tgt); err == nil {
+		t.Error("a profile name with a path was accepted")
+	}
+	f.env.StateDir = ""
+	if _, err := f.c.Plan(f.env, target()); err == nil {
+		t.Error("an empty state dir was accepted")
+	}
+}
+
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		out[path] = string(data)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
