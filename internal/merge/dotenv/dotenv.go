@@ -14,7 +14,8 @@
 //
 // What npm dotenv would silently skip is refused with an error naming the
 // line (never its content): any other line, an unterminated quote, text
-// after a closing quote, and a carriage return that does not end a line.
+// after a closing quote, a carriage return that does not end a line, and a
+// quote after unusual whitespace (such as a no-break space) following =.
 //
 // Set refuses values with line breaks and writes a value unquoted only when
 // it is plain (letters, digits and _-./:@%+,=~), otherwise in single
@@ -181,11 +182,14 @@ func parseItem(s string, pos int) (*item, int, *parseError) {
 	raw := s[vs:j]
 	trimmed := strings.TrimRightFunc(raw, jsSpace)
 	left := len(trimmed) - len(strings.TrimLeftFunc(trimmed, jsSpace))
-	it.valStart, it.valEnd = vs+left-pos, vs+len(trimmed)-pos
+	// The span starts before any unusual leading whitespace, so that
+	// replacing the value drops it.
+	it.valStart, it.valEnd = vs-pos, vs+len(trimmed)-pos
 	v := trimmed[left:]
-	// npm dotenv strips one pair of matching quotes from any value.
-	if len(v) >= 2 && strings.IndexByte("'\"`", v[0]) >= 0 && v[len(v)-1] == v[0] {
-		v = unquote(v[1:len(v)-1], v[0])
+	if v != "" && strings.IndexByte("'\"`", v[0]) >= 0 {
+		// Only unusual whitespace (no-break space...) can come between =
+		// and a quote here; npm dotenv would read a quoted value.
+		return nil, 0, &parseError{vs, "unusual whitespace before a quoted value"}
 	}
 	it.value = v
 	end, err := endOfLine(s, j, "a value")

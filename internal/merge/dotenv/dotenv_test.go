@@ -61,7 +61,7 @@ func TestParse(t *testing.T) {
 		{"export=1\nexport  X=2\nexport\tY = 3\n", map[string]string{"export": "1", "X": "2", "Y": "3"}, nil},
 		{"A='a\\'b'\nB=\"a\\\"b\"\nC='\\n'\nD=\"\\\\n\"\n", map[string]string{"A": `a\'b`, "B": `a\"b`, "C": `\n`, "D": "\\\n"}, nil},
 		{"A = 'x' # c\nB=\"y\"#c\n", map[string]string{"A": "x", "B": "y"}, nil},
-		{"A=\u00a0'x'\u00a0\n", map[string]string{"A": "x"}, nil},
+		{"A=\u00a0x\u00a0\n", map[string]string{"A": "x"}, nil},
 		{"dotted.key-1=v\n", map[string]string{"dotted.key-1": "v"}, nil},
 		{"  # indented comment\n\t\n", map[string]string{}, nil},
 	}
@@ -94,6 +94,7 @@ func TestParseErrors(t *testing.T) {
 		{"A=secret\rB=2\n", "line 1: carriage return"},
 		{"# secret\rB=2\n", "line 1: carriage return"},
 		{"\ufeffA=secret\n", "line 1: expected a comment"},
+		{"A=\u00a0'secret'\n", "line 1: unusual whitespace"},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.in))
@@ -132,6 +133,7 @@ func TestSet(t *testing.T) {
 		{"append without final newline", "A=1", "B", "2", "A=1\nB=2\n", ""},
 		{"append to CRLF", "A=1\r\n", "B", "2", "A=1\r\nB=2\r\n", ""},
 		{"every duplicate", "A=1\nA=2\n", "A", "3", "A=3\nA=3\n", ""},
+		{"unusual leading whitespace is replaced", "A=\u00a0x #c\n", "A", "a b", "A='a b' #c\n", ""},
 		{"single quotes", "", "A", "has space # and hash", "A='has space # and hash'\n", ""},
 		{"dollar stays literal", "", "A", "$HOME", "A='$HOME'\n", ""},
 		{"apostrophe uses double quotes", "", "A", "it's", "A=\"it's\"\n", ""},

@@ -10,6 +10,9 @@ import (
 
 var ownedKeys = []string{"GOOGLE_GEMINI_BASE_URL", "GEMINI_API_KEY"}
 
+// secretMarker appears in seeds; no error may repeat it.
+const secretMarker = "SECRETX"
+
 func FuzzEdit(f *testing.F) {
 	for _, s := range []string{
 		geminiEnv,
@@ -27,11 +30,25 @@ func FuzzEdit(f *testing.F) {
 	}
 	f.Add([]byte(geminiEnv), " it's $HOME \\n # x ")
 	f.Add([]byte(geminiEnv), "'\"`")
+	for _, s := range []string{
+		"SECRETX\n",
+		"A='SECRETX\n",
+		"A='x' SECRETX\n",
+		"A=SECRETX\rB=1\n",
+		"A: SECRETX\n",
+		"A=\u00a0'SECRETX'\n",
+	} {
+		f.Add([]byte(s), "x")
+	}
 	f.Fuzz(func(t *testing.T, data []byte, value string) {
 		d, err := Parse(data)
 		if err != nil {
-			if msg := err.Error(); strings.ContainsAny(msg, "\r\n") || len(msg) > 120 {
+			msg := err.Error()
+			if strings.ContainsAny(msg, "\r\n") || len(msg) > 120 {
 				t.Fatalf("error is not one short line: %q", msg)
+			}
+			if strings.Contains(msg, secretMarker) {
+				t.Fatalf("error echoes content: %q", msg)
 			}
 			return
 		}

@@ -41,6 +41,9 @@ func withoutOwned(v, base view) view {
 	return out
 }
 
+// secretMarker appears in seeds; no error may repeat it.
+const secretMarker = "SECRETX"
+
 func FuzzEdit(f *testing.F) {
 	for _, s := range []string{
 		databrickscfg,
@@ -60,11 +63,26 @@ func FuzzEdit(f *testing.F) {
 	}
 	f.Add([]byte(databrickscfg), " p#w ;x\\")
 	f.Add([]byte(databrickscfg), "`\"q\"`")
+	for _, s := range []string{
+		"[SECRETX\n",
+		"SECRETX\n",
+		"[a] SECRETX\n",
+		"k = `SECRETX\n",
+		"k = SECRETX\\\n",
+		"\"SECRETX = 1\n",
+		"k = `SECRETX` x\n",
+	} {
+		f.Add([]byte(s), "x")
+	}
 	f.Fuzz(func(t *testing.T, data []byte, value string) {
 		d, err := Parse(data)
 		if err != nil {
-			if msg := err.Error(); strings.ContainsAny(msg, "\r\n") || len(msg) > 120 {
+			msg := err.Error()
+			if strings.ContainsAny(msg, "\r\n") || len(msg) > 120 {
 				t.Fatalf("error is not one short line: %q", msg)
+			}
+			if strings.Contains(msg, secretMarker) {
+				t.Fatalf("error echoes content: %q", msg)
 			}
 			return
 		}

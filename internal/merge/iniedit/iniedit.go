@@ -21,8 +21,10 @@
 // multi-line values (an unclosed ` or """ quote), line continuations (a
 // value ending with \), the "-" auto-increment key, empty keys, keys
 // quoted with """, text after a closing quote or header other than a
-// comment, and UTF-16 files. Set refuses values with line breaks and the
-// rare values that cannot be written so that ini.v1 reads them back.
+// comment, and UTF-16 files. Set writes a value bare when ini.v1 reads it
+// back unchanged, otherwise quoted with ` (which ini.v1 reads verbatim); it
+// refuses values with line breaks, and adding a line after a last line
+// without a line break whose meaning one would change (a value of """).
 package iniedit
 
 import (
@@ -332,7 +334,9 @@ func encode(value string) (string, error) {
 	if strings.ContainsAny(value, "\r\n") {
 		return "", errors.New("iniedit: values with line breaks are not supported")
 	}
-	for _, enc := range []string{value, "`" + value + "`", `"""` + value + `"""`} {
+	// ini.v1 reads a `-quoted value verbatim up to the last ` on its line,
+	// so the second form works for any value without line breaks.
+	for _, enc := range []string{value, "`" + value + "`"} {
 		if decodesTo("k = "+enc, value) {
 			return enc, nil
 		}

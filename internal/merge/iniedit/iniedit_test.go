@@ -271,6 +271,19 @@ func TestEdits(t *testing.T) {
 			want: "[a]\nk = z\n",
 		},
 		{
+			name:    "last line that a line break would change",
+			in:      "k = \"\"\"",
+			edit:    func(d *Doc) error { return d.Set(DefaultSection, "j", "1") },
+			want:    "k = \"\"\"",
+			errText: "last line has no line break",
+		},
+		{
+			name: "that last line can still be replaced",
+			in:   "k = \"\"\"",
+			edit: func(d *Doc) error { return d.Set(DefaultSection, "k", "1") },
+			want: "k = 1",
+		},
+		{
 			name:    "newline in value",
 			in:      "[a]\n",
 			edit:    func(d *Doc) error { return d.Set("a", "k", "x\ny") },

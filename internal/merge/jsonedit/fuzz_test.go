@@ -34,6 +34,9 @@ func stdString(s string) string {
 	return out
 }
 
+// secretMarker appears in seeds; no error may repeat it.
+const secretMarker = "SECRETX"
+
 func FuzzEdit(f *testing.F) {
 	seeds := []string{
 		claudeSettings,
@@ -57,12 +60,27 @@ func FuzzEdit(f *testing.F) {
 		f.Add([]byte(s), "tok-123")
 	}
 	f.Add([]byte(`{"env": {"A": "b"}}`), "<&>\"\\\n\x00\u2028\xff")
+	for _, s := range []string{
+		`{"SECRETX": 1, SECRETX}`,
+		`{"a": SECRETX}`,
+		`{"a": "SECRETX\q"}`,
+		`{"a": 1} SECRETX`,
+		`SECRETX`,
+		`{"a": // SECRETX
+1}`,
+		`{"a": 1SECRETX}`,
+	} {
+		f.Add([]byte(s), "x")
+	}
 	f.Fuzz(func(t *testing.T, data []byte, val string) {
 		o, err := Parse(data)
 		if err != nil {
 			msg := err.Error()
 			if strings.ContainsAny(msg, "\n\r") || len(msg) > 200 {
 				t.Fatalf("error is not one short line: %q", msg)
+			}
+			if strings.Contains(msg, secretMarker) {
+				t.Fatalf("error echoes content: %q", msg)
 			}
 			trimmed := bytes.TrimSpace(data)
 			if json.Valid(data) && len(trimmed) > 0 && trimmed[0] == '{' && !bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {

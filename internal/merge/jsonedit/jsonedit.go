@@ -104,7 +104,7 @@ func (p *parser) object(depth int) (*Object, error) {
 			if err != nil {
 				return nil, err
 			}
-			o.Set(t, v)
+			o.set(t, v)
 		default:
 			return nil, p.errAt("expected an object key")
 		}

@@ -1,6 +1,7 @@
 package jsonedit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -170,9 +171,13 @@ func TestDeepNesting(t *testing.T) {
 	if _, err := Parse([]byte(in)); err == nil || !strings.Contains(err.Error(), "depth") {
 		t.Errorf("Parse of too-deep document: %v", err)
 	}
-	in = `{"a":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + "}"
-	if _, err := Parse([]byte(in)); err != nil {
-		t.Errorf("Parse of 100 levels: %v", err)
+	in = `{"a":` + strings.Repeat(`[{"b":`, 500) + "1" + strings.Repeat("}]", 500) + "}"
+	o, err := Parse([]byte(in))
+	if err != nil {
+		t.Fatalf("Parse of 1000 levels: %v", err)
+	}
+	if o2, err := Parse(Marshal(o)); err != nil || !bytes.Equal(Marshal(o2), Marshal(o)) {
+		t.Errorf("deep document does not round-trip: %v", err)
 	}
 }
 

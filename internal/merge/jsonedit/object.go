@@ -39,13 +39,18 @@ func (o *Object) Get(key string) (any, bool) {
 // Set stores value under key, keeping the key's position if it is already
 // present and appending it otherwise.
 func (o *Object) Set(key string, value any) {
+	o.set(key, normalize(value))
+}
+
+// set is Set for a value already of the model's types.
+func (o *Object) set(key string, value any) {
 	if o.vals == nil {
 		o.vals = map[string]any{}
 	}
 	if _, ok := o.vals[key]; !ok {
 		o.keys = append(o.keys, key)
 	}
-	o.vals[key] = normalize(value)
+	o.vals[key] = value
 }
 
 // Delete removes key and reports whether it was present.

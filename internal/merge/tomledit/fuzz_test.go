@@ -123,6 +123,9 @@ func TestValidCorpus(t *testing.T) {
 	}
 }
 
+// secretMarker appears in seeds; no error may repeat it.
+const secretMarker = "SECRETX"
+
 func FuzzEdit(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add([]byte(s), "tok")
@@ -131,6 +134,20 @@ func FuzzEdit(f *testing.F) {
 		f.Add(file.Data, "v")
 	}
 	f.Add([]byte(codexConfig), "a\"b\\c\n\x00\x7f\xff'''")
+	for _, s := range []string{
+		"SECRETX = 1\nSECRETX = 2\n",
+		"[SECRETX]\n[SECRETX]\n",
+		"a = SECRETX\n",
+		"a = \"\\SECRETX\"\n",
+		"a = 1 SECRETX\n",
+		"SECRETX.x = 1\n[SECRETX]\n",
+		"a = 1.5SECRETX\n",
+		"a = 0xSECRETX\n",
+		"a = 1979-05-27TSECRETX\n",
+		"[a]\nb = 1\n[a.b]\nSECRETX = 1\n",
+	} {
+		f.Add([]byte(s), "x")
+	}
 	f.Fuzz(func(t *testing.T, data []byte, val string) {
 		checkEdits(t, data, val)
 	})
@@ -145,8 +162,12 @@ func checkEdits(t *testing.T, data []byte, val string) {
 		if err == nil {
 			t.Fatalf("Parse accepted invalid TOML")
 		}
-		if msg := err.Error(); strings.ContainsAny(msg, "\r\n") || len(msg) > 200 {
+		msg := err.Error()
+		if strings.ContainsAny(msg, "\r\n") || len(msg) > 200 {
 			t.Fatalf("error is not one short line: %q", msg)
+		}
+		if strings.Contains(msg, secretMarker) {
+			t.Fatalf("error echoes content: %q", msg)
 		}
 		return
 	}
@@ -271,5 +292,44 @@ func checkEdits(t *testing.T, data []byte, val string) {
 		if got, _ := decodeOK(d.Bytes()); !semEqual(got, base) {
 			t.Fatalf("DeleteTable did not restore:\n got %#v\nwant %#v", got, base)
 		}
+	}
+}
+
+// TestGeneratedDocuments assembles many documents from fragments that
+// touch the names coda owns in every way TOML allows, and runs the same
+// checks as the fuzz target on those that are valid.
+func TestGeneratedDocuments(t *testing.T) {
+	fragments := []string{
+		"model = \"o3\"\n", "model.x = 1\n", "[model]\n", "# comment\n", "\n",
+		"[model_providers]\n", "[model_providers.coda]\n", "[model_providers.other]\n",
+		"[model_providers.coda.headers]\n", "[[model_providers]]\n", "[[model_providers.coda.list]]\n",
+		"model_providers.coda.name = \"x\"\n", "coda.name = 1\n", "coda = { name = \"x\" }\n",
+		"name = \"n\" # c\n", "base_url = [\n  1, # c\n]\n", "env_key = '''\n[fake]\n'''\n",
+		"headers.X = \"y\"\n", "list = []\n", "\"quoted key\" = 1\n", "[profiles.fast]\n",
+		"model_provider = \"coda\"\n", "x = 1\r\n", "[ model_providers . \"coda\" ] # h\n",
+	}
+	state := uint64(42)
+	next := func(n int) int {
+		state = state*6364136223846793005 + 1442695040888963407
+		return int(state>>33) % n
+	}
+	valid := 0
+	for n := 0; n < 20000 && valid < 3000; n++ {
+		var b strings.Builder
+		for k := next(8) + 1; k > 0; k-- {
+			b.WriteString(fragments[next(len(fragments))])
+		}
+		data := []byte(b.String())
+		if _, ok := decodeOK(data); !ok {
+			continue
+		}
+		valid++
+		checkEdits(t, data, "v")
+		if t.Failed() {
+			t.Fatalf("document:\n%s", data)
+		}
+	}
+	if valid < 1000 {
+		t.Fatalf("only %d valid documents generated", valid)
 	}
 }

@@ -62,7 +62,10 @@ type Doc struct {
 	nl    string // line terminator used for inserted lines
 }
 
-// Parse validates data with go-toml/v2 and splits it into items.
+// Parse validates data with go-toml/v2 and splits it into items. As a
+// safeguard it also checks its own reading of the document's structure
+// against go-toml's parser and refuses the document if they differ (fuzzing
+// has found no valid TOML for which they do).
 func Parse(data []byte) (*Doc, error) {
 	var m map[string]any
 	if err := toml.Unmarshal(data, &m); err != nil {
@@ -234,7 +237,9 @@ func hasPrefix(path, prefix []string) bool {
 	return len(path) >= len(prefix) && slices.Equal(path[:len(prefix)], prefix)
 }
 
-// RootKey returns the value literal of key in the root section.
+// RootKey returns the value literal of key in the root section, as written
+// (a multi-line value includes its line breaks and inner comments). key is a
+// plain key name, not TOML key syntax.
 func (d *Doc) RootKey(key string) (string, bool) {
 	for _, it := range d.items {
 		if it.isHeader() {
@@ -247,10 +252,12 @@ func (d *Doc) RootKey(key string) (string, bool) {
 	return "", false
 }
 
-// SetRootKey sets key = literal in the root section: the existing value
-// (even one spanning several lines) is replaced in place, keeping the key's
-// spelling and any comment after the value; a new key goes after the last
-// root key, or before the first table if there is none.
+// SetRootKey sets key = literal in the root section. key is a plain key
+// name (a new line quotes it with QuoteKey if needed); literal must be one
+// TOML value. The existing value (even one spanning several lines) is
+// replaced in place, keeping the key's spelling and any comment after the
+// value; a new key goes after the last root key, or before the first table
+// if there is none. It fails with ErrConflict if key is also a table.
 func (d *Doc) SetRootKey(key, literal string) error {
 	if err := validateLiteral(literal); err != nil {
 		return err
@@ -290,9 +297,10 @@ func (d *Doc) SetRootKey(key, literal string) error {
 		return d.reparse(items)
 	}
 	// No root keys: insert before the first table and the comments
-	// directly above it, separated from that table by a blank line.
+	// directly above it, separated from that table by a blank line (or at
+	// the end if there is no table).
 	p := firstHeader
-	for p > 0 && items[p-1].isComment() {
+	for p < len(items) && p > 0 && items[p-1].isComment() {
 		p--
 	}
 	add := []*item{line}
@@ -344,7 +352,7 @@ func removeItems(items []*item, from, to int) []*item {
 	return out
 }
 
-// section returns the index of the header that ends section h's body: the
+// sectionEnd returns the index of the header that ends section h's body: the
 // next header after h, or len(items).
 func (d *Doc) sectionEnd(h int) int {
 	for i := h + 1; i < len(d.items); i++ {
@@ -359,7 +367,7 @@ func (d *Doc) sectionEnd(h int) int {
 // whose header is at h, or h if it has none.
 func (d *Doc) lastKeyVal(h int) int {
 	last := h
-	for i := h + 1; i < d.sectionEnd(h); i++ {
+	for i, end := h+1, d.sectionEnd(h); i < end; i++ {
 		if d.items[i].kind == kKeyVal {
 			last = i
 		}

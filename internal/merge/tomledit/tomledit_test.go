@@ -93,6 +93,12 @@ func TestEdits(t *testing.T) {
 			want: "# file header\n\nmodel = \"m\"\n\n# about t\n[t]\na = 1\n",
 		},
 		{
+			name: "insert into a document of comments",
+			in:   "# only\n# comments\n",
+			edit: func(d *Doc) error { return d.SetRootKey("model", `"m"`) },
+			want: "# only\n# comments\nmodel = \"m\"\n",
+		},
+		{
 			name: "insert into an empty document",
 			in:   "",
 			edit: func(d *Doc) error { return d.SetRootKey("model", `"m"`) },
