@@ -156,3 +156,25 @@ func BenchmarkRotate(b *testing.B) {
 	b.ReportMetric(ms(rot), "rotate-ms")
 	b.ReportMetric(float64(rot-fl)/float64(req-fl), "x-2req")
 }
+
+// BenchmarkSetup: `coda setup --all` into an empty HOME, no installs.
+// Target: at most 50 ms a run. The endpoint family is probed once by a
+// first run and then read from the profile, as it is for users.
+func BenchmarkSetup(b *testing.B) {
+	coda, _ := build(b)
+	e := loggedIn(b, coda)
+	warm := run(b, e.environ, coda, "setup", "--all") // probes the endpoints once
+	_ = warm
+	var runs []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		home := b.TempDir()
+		environ := append(slices.Clone(e.environ), "HOME="+home, "XDG_CONFIG_HOME=", "CODEX_HOME=")
+		runs = append(runs, run(b, environ, coda, "setup", "--all"))
+		if _, err := os.Stat(filepath.Join(home, ".claude", "settings.json")); err != nil {
+			b.Fatalf("setup wrote no Claude settings: %v", err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(ms(median(runs)), "setup-ms")
+}

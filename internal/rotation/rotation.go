@@ -361,6 +361,9 @@ func (r *Rotator) deleteDue(ctx context.Context, profile string, c workspace.Cli
 			continue
 		default:
 			tries, err := r.deleteWithRetry(ctx, c, pe.TokenID)
+			if tries == 0 {
+				continue // interrupted before the workspace answered: not a failure
+			}
 			outcomes[pe.TokenID] = outcome{done: err == nil, err: err, tries: tries}
 			if err == nil {
 				deleted = append(deleted, pe.TokenID)
@@ -375,6 +378,12 @@ func (r *Rotator) deleteDue(ctx context.Context, profile string, c workspace.Cli
 		return nil, p.Pending, nil
 	}
 	var remaining []store.Pending
+	var dead error
+	for _, o := range outcomes {
+		if workspace.KindOf(o.err) == workspace.KindInvalidToken {
+			dead = o.err
+		}
+	}
 	err = r.Store.Update(context.WithoutCancel(ctx), func(st *store.State) error {
 		p := st.Profile(profile)
 		if p == nil {
@@ -390,10 +399,15 @@ func (r *Rotator) deleteDue(ctx context.Context, profile string, c workspace.Cli
 		remaining = slices.Clone(p.Pending)
 		return nil
 	})
+	if err == nil && dead != nil {
+		// The token making the deletes is dead: nothing more will work.
+		err = asLoginRequired(profile, dead)
+	}
 	return deleted, remaining, err
 }
 
-// deleteWithRetry returns how many delete requests it made.
+// deleteWithRetry returns how many delete requests the workspace answered
+// (0 when interrupted before the first answer) and the last error.
 func (r *Rotator) deleteWithRetry(ctx context.Context, c workspace.Client, id string) (int, error) {
 	attempts := r.DeleteAttempts
 	if attempts <= 0 {
@@ -405,9 +419,16 @@ func (r *Rotator) deleteWithRetry(ctx context.Context, c workspace.Client, id st
 	}
 	var err error
 	for i := 1; ; i++ {
-		if err = c.DeleteToken(ctx, id); err == nil {
+		derr := c.DeleteToken(ctx, id)
+		if derr == nil {
 			return i, nil
 		}
+		if ctx.Err() != nil {
+			// An interrupt is not the workspace's answer: this try does not
+			// count, and the error to keep is the previous one (if any).
+			return i - 1, err
+		}
+		err = derr
 		if !workspace.KindOf(err).Retryable() || i == attempts {
 			return i, err
 		}

@@ -98,7 +98,7 @@ func (r *Rotator) Watch(ctx context.Context, o WatchOptions) error {
 		}
 		looped = true
 		now := r.Clock.Now()
-		wake := p.CreatedAt.Add(o.Interval)
+		wake := nextRotation(p, o.Interval)
 
 		if next, ok := nextDeletion(p.Pending, deletesHeld); ok && !now.Before(next) {
 			_, left, err := r.DeleteDue(ctx, o.Profile)
@@ -169,6 +169,17 @@ func (r *Rotator) Watch(ctx context.Context, o WatchOptions) error {
 			return err
 		}
 	}
+}
+
+// nextRotation is when the profile's token is due for replacement: an
+// interval after the last rotation by this machine's clock (so a clock
+// that runs ahead of the workspace cannot make rotations back to back),
+// or after the token's creation when coda has not rotated it yet.
+func nextRotation(p *store.Profile, interval time.Duration) time.Time {
+	if !p.LastRotation.IsZero() { // login starts a profile without one
+		return p.LastRotation.Add(interval)
+	}
+	return p.CreatedAt.Add(interval)
 }
 
 // nextDeletion is the earliest moment a pending token is due, but not
