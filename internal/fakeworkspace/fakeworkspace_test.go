@@ -792,13 +792,13 @@ func TestRecording(t *testing.T) {
 	do(t, f.url, "GET", PathHostMetadata, "", "")
 
 	want := []Request{
-		{"POST", PathTokenCreate, 200, f.patID},
-		{"GET", PathMe, 200, c.TokenInfo.TokenID},
-		{"GET", PathTokenList, 401, ""},
-		{"GET", PathTokenList, 403, ""},
-		{"POST", PathTokenDelete, 200, f.patID},
-		{"GET", PathMe, 403, c.TokenInfo.TokenID},
-		{"GET", PathHostMetadata, 404, ""},
+		{Method: "POST", Path: PathTokenCreate, Status: 200, TokenID: f.patID},
+		{Method: "GET", Path: PathMe, Status: 200, TokenID: c.TokenInfo.TokenID},
+		{Method: "GET", Path: PathTokenList, Status: 401},
+		{Method: "GET", Path: PathTokenList, Status: 403},
+		{Method: "POST", Path: PathTokenDelete, Status: 200, TokenID: f.patID},
+		{Method: "GET", Path: PathMe, Status: 403, TokenID: c.TokenInfo.TokenID},
+		{Method: "GET", Path: PathHostMetadata, Status: 404},
 	}
 	got := f.fw.Requests()
 	if len(got) != len(want) {

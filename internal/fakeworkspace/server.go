@@ -1,7 +1,9 @@
 // Package fakeworkspace is an in-memory Databricks workspace serving the few
-// REST endpoints coda uses: SCIM Me and the caller's own token API. Tests and
-// the `coda demo` command run it on loopback because no real workspace is
-// reachable from here.
+// REST endpoints coda uses (SCIM Me, the caller's own token API, the serving
+// endpoint list) and the model-serving routes the coding agents call
+// (Anthropic Messages, OpenAI Responses, Google generateContent, OpenAI chat
+// completions), which answer ReplyText. Tests and the `coda demo` command run
+// it on loopback because no real workspace is reachable from here.
 //
 // It copies the real error shapes, including the numeric error_code of the
 // 403 "Invalid access token." answer, and it never logs or records token
@@ -62,6 +64,10 @@ type Options struct {
 	// MaxLiveTokens is the per-user quota of live tokens; <= 0 means
 	// DefaultMaxLiveTokens.
 	MaxLiveTokens int
+	// ServingEndpoints are the endpoint names GET /api/2.0/serving-endpoints
+	// lists, all READY; nil means DefaultServingEndpoints, an empty non-nil
+	// slice lists none. Model routes accept any model name.
+	ServingEndpoints []string
 }
 
 // Request is one recorded request. It deliberately has no token value.
@@ -72,8 +78,16 @@ type Request struct {
 	// StatusClientClosedRequest if it was abandoned during a fault delay.
 	Status int
 	// TokenID is the id of the token presented in the Authorization header
-	// when the server knows it (live, deleted or expired), "" otherwise.
+	// when the server knows it (live, deleted or expired), "" otherwise. For
+	// a model route it is the token the request authenticated with, which
+	// may come from x-api-key or x-goog-api-key.
 	TokenID string
+	// Protocol is one of the Protocol constants for a model route, ""
+	// otherwise.
+	Protocol string
+	// Model is the model a model request named, in its body or (Gemini) its
+	// path; "" otherwise.
+	Model string
 }
 
 // TokenInfo describes a token held by the fake.
@@ -91,6 +105,8 @@ type Server struct {
 	orgID         string
 	maxLiveTokens int
 	routes        map[string]routeHandler // key: "METHOD /path"
+	// servingEndpoints is fixed at New, so handlers read it without mu.
+	servingEndpoints []string
 
 	mu       sync.Mutex
 	users    map[string]*user  // by userName
@@ -116,14 +132,15 @@ type routeHandler func(w http.ResponseWriter, r *http.Request, caller *token)
 // loopback, or mount Handler yourself.
 func New(opts Options) *Server {
 	s := &Server{
-		clock:         opts.Clock,
-		onUnexpected:  opts.OnUnexpected,
-		orgID:         opts.OrgID,
-		maxLiveTokens: opts.MaxLiveTokens,
-		users:         map[string]*user{},
-		tokens:        map[string]*token{},
-		byValue:       map[string]*token{},
-		closing:       make(chan struct{}),
+		clock:            opts.Clock,
+		onUnexpected:     opts.OnUnexpected,
+		orgID:            opts.OrgID,
+		maxLiveTokens:    opts.MaxLiveTokens,
+		servingEndpoints: append([]string(nil), opts.ServingEndpoints...),
+		users:            map[string]*user{},
+		tokens:           map[string]*token{},
+		byValue:          map[string]*token{},
+		closing:          make(chan struct{}),
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}
@@ -134,11 +151,15 @@ func New(opts Options) *Server {
 	if s.maxLiveTokens <= 0 {
 		s.maxLiveTokens = DefaultMaxLiveTokens
 	}
+	if opts.ServingEndpoints == nil {
+		s.servingEndpoints = append([]string(nil), DefaultServingEndpoints...)
+	}
 	s.routes = map[string]routeHandler{
-		http.MethodGet + " " + PathMe:           s.handleMe,
-		http.MethodPost + " " + PathTokenCreate: s.handleTokenCreate,
-		http.MethodPost + " " + PathTokenDelete: s.handleTokenDelete,
-		http.MethodGet + " " + PathTokenList:    s.handleTokenList,
+		http.MethodGet + " " + PathMe:               s.handleMe,
+		http.MethodPost + " " + PathTokenCreate:     s.handleTokenCreate,
+		http.MethodPost + " " + PathTokenDelete:     s.handleTokenDelete,
+		http.MethodGet + " " + PathTokenList:        s.handleTokenList,
+		http.MethodGet + " " + PathServingEndpoints: s.handleServingEndpoints,
 	}
 	return s
 }
@@ -231,6 +252,11 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
+	if protocol, model, ok := s.describeModelRequest(r, body); ok {
+		s.mu.Lock()
+		sw.rec.Protocol, sw.rec.Model = protocol, model
+		s.mu.Unlock()
+	}
 	s.dispatch(sw, r)
 }
 
@@ -238,11 +264,16 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 // even when its client gave up during a delay.
 func (s *Server) recordArrival(r *http.Request) *Request {
 	rec := &Request{Method: r.Method, Path: r.URL.Path}
-	value, _ := bearer(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t, ok := s.byValue[value]; ok {
-		rec.TokenID = t.id
+	if s.isModelPath(r.URL.Path) {
+		if t, _ := s.modelCallerLocked(r); t != nil {
+			rec.TokenID = t.id
+		}
+	} else if value, ok := bearer(r); ok {
+		if t, ok := s.byValue[value]; ok {
+			rec.TokenID = t.id
+		}
 	}
 	s.requests = append(s.requests, rec)
 	return rec
@@ -289,6 +320,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "ENDPOINT_NOT_FOUND", "No API found for '"+r.Method+" "+r.URL.Path+"'")
 		return
 	}
+	if m, ok := s.modelRouteFor(r.Method, r.URL.Path); ok {
+		s.routeModel(w, r, m)
+		return
+	}
 	h, ok := s.routes[r.Method+" "+r.URL.Path]
 	if !ok {
 		if s.onUnexpected != nil {
@@ -305,10 +340,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) unexpectedMessage(r *http.Request) string {
-	known := make([]string, 0, len(s.routes))
+	known := make([]string, 0, len(s.routes)+len(modelRouteNames))
 	for k := range s.routes {
 		known = append(known, k)
 	}
+	known = append(known, modelRouteNames...)
 	sort.Strings(known)
 	return fmt.Sprintf("fakeworkspace: unexpected request %s %s: no handler for this route; "+
 		"add a handler to Server.routes in internal/fakeworkspace if the client should call it (known routes: %s)",
@@ -331,12 +367,16 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*token, b
 	live := t != nil && t.live(s.clock.Now())
 	s.mu.Unlock()
 	if !live {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = io.WriteString(w, invalidTokenBody)
+		writeInvalidToken(w)
 		return nil, false
 	}
 	return t, true
+}
+
+func writeInvalidToken(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusForbidden)
+	_, _ = io.WriteString(w, invalidTokenBody)
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.
@@ -398,6 +438,12 @@ func (w *statusWriter) WriteHeader(code int) {
 func (w *statusWriter) Write(b []byte) (int, error) {
 	w.setStatus(http.StatusOK)
 	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends buffered event-stream data to the client.
+func (w *statusWriter) Flush() {
+	w.setStatus(http.StatusOK)
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
 }
 
 // bufferedWriter holds a handler's answer so an AfterHandler fault can delay

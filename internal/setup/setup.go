@@ -158,9 +158,9 @@ func durationSetting(p *store.Profile, key string, def time.Duration) time.Durat
 // Consumer hands each rotation to the profile's literal-delivery plugins,
 // so their files hold the new token before the old one is deleted.
 type Consumer struct {
-	Plugins  []configurator.Configurator
-	Env      configurator.Env
-	Exe      string
+	Plugins []configurator.Configurator
+	Env     configurator.Env
+	Exe     string
 }
 
 func (c *Consumer) Name() string { return "setup" }

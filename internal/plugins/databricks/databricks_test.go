@@ -103,12 +103,12 @@ func splitSection(data []byte, section string) (foreign, owned map[string]map[st
 
 func TestContract(t *testing.T) {
 	configuratortest.Run(t, configuratortest.Suite{
-		New:    databricks.New,
-		Target: target,
+		New:      databricks.New,
+		Target:   target,
 		Binaries: []string{"databricks"},
 		// The profile serves every SDK consumer, not only the CLI.
 		NeverAbsent: true,
-		UserFiles: map[string]string{cfgRel: userCfg},
+		UserFiles:   map[string]string{cfgRel: userCfg},
 		Malformed: map[string]string{
 			cfgRel: "[work]\nhost = https://work.cloud.databricks.com\n[broken\ntoken = x\n",
 		},
