@@ -19,6 +19,7 @@ import (
 
 	"github.com/coda-cli/coda/internal/fakeworkspace"
 	"github.com/coda-cli/coda/internal/root"
+	"github.com/coda-cli/coda/internal/store"
 )
 
 // transcriptEnv names the dir where every coda process of the script suite
@@ -105,6 +106,7 @@ func TestScripts(t *testing.T) {
 			"fake":           cmdFake,
 			"sleep":          cmdSleep,
 			"signal-watcher": cmdSignalWatcher,
+			"token-in":       cmdTokenIn,
 		},
 	})
 }
@@ -154,7 +156,11 @@ func setupScript(env *testscript.Env, transcripts string) error {
 	// A valid PAT in a place the SDK would look if coda let it: a login
 	// with a bad token must still fail.
 	cfg := fmt.Sprintf("[DEFAULT]\nhost = %s\ntoken = %s\n\n[sp]\nhost = %s\nclient_id = sp-id\nclient_secret = sp-secret\n", srv.URL(), pat, srv.URL())
-	return os.WriteFile(filepath.Join(home, ".databrickscfg"), []byte(cfg), 0o600)
+	path := filepath.Join(home, ".databrickscfg")
+	if _, err := os.Stat(path); err == nil {
+		return nil // the script brings its own
+	}
+	return os.WriteFile(path, []byte(cfg), 0o600)
 }
 
 // cmdFake inspects and steers the script's fake workspace:
@@ -263,6 +269,34 @@ func cmdSignalWatcher(ts *testscript.TestScript, neg bool, args []string) {
 	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
 	ts.Check(err)
 	ts.Check(syscall.Kill(pid, sig))
+}
+
+// cmdTokenIn checks whether FILE holds the profile's current token, read
+// from the store (the script never sees the token):
+//
+//	[!] token-in FILE [PROFILE]
+func cmdTokenIn(ts *testscript.TestScript, neg bool, args []string) {
+	if len(args) < 1 || len(args) > 2 {
+		ts.Fatalf("usage: token-in FILE [PROFILE]")
+	}
+	profile := "default"
+	if len(args) == 2 {
+		profile = args[1]
+	}
+	st, err := store.NewFileStore(ts.Getenv("CODA_CONFIG_DIR")).Load()
+	ts.Check(err)
+	p := st.Profile(profile)
+	if !p.HasToken() {
+		ts.Fatalf("profile %s holds no token", profile)
+	}
+	data, err := os.ReadFile(ts.MkAbs(args[0]))
+	ts.Check(err)
+	switch found := bytes.Contains(data, []byte(p.Token)); {
+	case found && neg:
+		ts.Fatalf("%s holds the current token", args[0])
+	case !found && !neg:
+		ts.Fatalf("%s does not hold the current token", args[0])
+	}
 }
 
 func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {

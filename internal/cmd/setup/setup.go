@@ -355,7 +355,7 @@ func (opts *Options) report(profile string, results []Result) error {
 		return cmdutil.PrintJSON(f.IO.Out, resultsJSON{Version: cmdutil.JSONVersion, Profile: profile, Plugins: results})
 	}
 	for _, r := range results {
-		if opts.DryRun {
+		if opts.DryRun && r.Outcome != "failed" {
 			fmt.Fprint(f.IO.Out, r.diff)
 			continue
 		}

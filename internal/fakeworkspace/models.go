@@ -1,0 +1,462 @@
+package fakeworkspace
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+)
+
+// ReplyText is what every model route answers, whatever the prompt, so a test
+// can check that an agent printed the fake's reply.
+const ReplyText = "coda-fake-reply"
+
+// Protocols of the model routes, as recorded in Request.Protocol.
+const (
+	ProtocolAnthropic = "anthropic" // Anthropic Messages (Claude Code)
+	ProtocolResponses = "responses" // OpenAI Responses (Codex)
+	ProtocolGemini    = "gemini"    // Google generateContent (Gemini CLI)
+	ProtocolChat      = "chat"      // OpenAI chat completions (OpenCode)
+)
+
+// Model routes. Each protocol is served under the classic serving-endpoints
+// path and under the workspace AI Gateway path; agents are configured with
+// the base (the part before the suffix their SDK appends).
+const (
+	PathAnthropicMessages        = "/serving-endpoints/anthropic/v1/messages"
+	PathGatewayAnthropicMessages = "/ai-gateway/anthropic/v1/messages"
+
+	PathResponses        = "/serving-endpoints/responses"
+	PathGatewayResponses = "/ai-gateway/codex/v1/responses"
+	// Codex lists models next to its base URL; workspaces answer 404, which
+	// Codex ignores. The fake answers the same without treating it as an
+	// unexpected route.
+	PathResponsesModels        = "/serving-endpoints/models"
+	PathGatewayResponsesModels = "/ai-gateway/codex/v1/models"
+
+	PathChatCompletions        = "/serving-endpoints/chat/completions"
+	PathGatewayChatCompletions = "/ai-gateway/mlflow/v1/chat/completions"
+
+	// Gemini paths are PREFIX + "{model}:{method}" with method
+	// streamGenerateContent, generateContent or countTokens. Sources disagree
+	// on google vs gemini under serving-endpoints, so both are served.
+	PathGoogleModelsPrefix        = "/serving-endpoints/google/v1beta/models/"
+	PathGeminiModelsPrefix        = "/serving-endpoints/gemini/v1beta/models/"
+	PathGatewayGeminiModelsPrefix = "/ai-gateway/gemini/v1beta/models/"
+
+	// PathServingEndpoints lists the workspace's serving endpoints.
+	PathServingEndpoints = "/api/2.0/serving-endpoints"
+)
+
+// DefaultServingEndpoints are the endpoint names listed when
+// Options.ServingEndpoints is nil: the models seen in use for coding agents.
+var DefaultServingEndpoints = []string{
+	"databricks-claude-opus-4-6",
+	"databricks-claude-sonnet-4-6",
+	"databricks-claude-haiku-4-5",
+	"databricks-gpt-5-3-codex",
+	"databricks-gemini-2-5-pro",
+}
+
+// Fixed usage figures reported by every model answer.
+const (
+	fakeInputTokens  = 12
+	fakeOutputTokens = 4
+)
+
+// replyChunks is ReplyText split into the deltas of a streamed answer, so
+// clients must concatenate them.
+var replyChunks = []string{ReplyText[:len("coda-fake-")], ReplyText[len("coda-fake-"):]}
+
+// modelHandler serves a model route; caller is the live token that
+// authenticated the request, body the request body.
+type modelHandler func(w http.ResponseWriter, r *http.Request, body []byte, caller *token)
+
+type modelRoute struct {
+	protocol string
+	// model is the model named in the path (Gemini); "" means the request
+	// body's "model" field names it.
+	model string
+	// noAuth routes answer without authenticating (the 404 model lists).
+	noAuth bool
+	handle modelHandler
+}
+
+// modelRouteFor finds the model route for a method and URL path.
+func (s *Server) modelRouteFor(method, path string) (modelRoute, bool) {
+	switch path {
+	case PathAnthropicMessages, PathGatewayAnthropicMessages:
+		return modelRoute{protocol: ProtocolAnthropic, handle: s.handleAnthropic}, method == http.MethodPost
+	case PathResponses, PathGatewayResponses:
+		return modelRoute{protocol: ProtocolResponses, handle: s.handleResponses}, method == http.MethodPost
+	case PathResponsesModels, PathGatewayResponsesModels:
+		return modelRoute{protocol: ProtocolResponses, noAuth: true, handle: handleModelsNotFound}, method == http.MethodGet
+	case PathChatCompletions, PathGatewayChatCompletions:
+		return modelRoute{protocol: ProtocolChat, handle: s.handleChat}, method == http.MethodPost
+	}
+	for _, prefix := range []string{PathGoogleModelsPrefix, PathGeminiModelsPrefix, PathGatewayGeminiModelsPrefix} {
+		rest, ok := strings.CutPrefix(path, prefix)
+		if !ok {
+			continue
+		}
+		model, op, ok := strings.Cut(rest, ":")
+		if !ok || model == "" || strings.Contains(model, "/") || method != http.MethodPost {
+			return modelRoute{}, false
+		}
+		route := modelRoute{protocol: ProtocolGemini, model: model}
+		switch op {
+		case "streamGenerateContent":
+			route.handle = s.handleGeminiStream
+		case "generateContent":
+			route.handle = s.handleGeminiGenerate
+		case "countTokens":
+			route.handle = s.handleGeminiCountTokens
+		default:
+			return modelRoute{}, false
+		}
+		return route, true
+	}
+	return modelRoute{}, false
+}
+
+// isModelPath reports whether path belongs to a model route, whatever the
+// method; such requests authenticate with modelCallerLocked.
+func (s *Server) isModelPath(path string) bool {
+	_, ok := s.modelRouteFor(http.MethodPost, path)
+	if !ok {
+		_, ok = s.modelRouteFor(http.MethodGet, path)
+	}
+	return ok
+}
+
+// modelCredentials returns the token values a model request presents, in the
+// order they are tried: Authorization Bearer, x-api-key (Anthropic SDKs),
+// x-goog-api-key (Google SDKs).
+func modelCredentials(r *http.Request) []string {
+	var out []string
+	if v, ok := bearer(r); ok {
+		out = append(out, v)
+	}
+	for _, h := range []string{"X-Api-Key", "X-Goog-Api-Key"} {
+		if v := strings.TrimSpace(r.Header.Get(h)); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// modelCallerLocked returns the token a model request authenticates with: the
+// first live one among its credentials, else the first known one (deleted or
+// expired), else nil. presented is false when the request carries no
+// credential at all.
+func (s *Server) modelCallerLocked(r *http.Request) (t *token, presented bool) {
+	now := s.clock.Now()
+	var known *token
+	for _, v := range modelCredentials(r) {
+		presented = true
+		c := s.byValue[v]
+		if c == nil {
+			continue
+		}
+		if c.live(now) {
+			return c, true
+		}
+		if known == nil {
+			known = c
+		}
+	}
+	return known, presented
+}
+
+// routeModel serves a model route, authenticating like the API routes but
+// also accepting the token from x-api-key or x-goog-api-key.
+func (s *Server) routeModel(w http.ResponseWriter, r *http.Request, route modelRoute) {
+	if route.noAuth {
+		route.handle(w, r, nil, nil)
+		return
+	}
+	s.mu.Lock()
+	caller, presented := s.modelCallerLocked(r)
+	live := caller != nil && caller.live(s.clock.Now())
+	s.mu.Unlock()
+	if !presented {
+		writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED",
+			"Request is missing an Authorization: Bearer <token> header.")
+		return
+	}
+	if !live {
+		writeInvalidToken(w)
+		return
+	}
+	body, _ := io.ReadAll(r.Body) // serveHTTP has buffered it
+	if !json.Valid(body) {
+		writeError(w, http.StatusBadRequest, "MALFORMED_REQUEST", "Could not parse request body as JSON")
+		return
+	}
+	route.handle(w, r, body, caller)
+}
+
+// describeModelRequest returns the protocol and model of a model request, for
+// the request record; ok is false for other routes.
+func (s *Server) describeModelRequest(r *http.Request, body []byte) (protocol, model string, ok bool) {
+	route, ok := s.modelRouteFor(r.Method, r.URL.Path)
+	if !ok {
+		return "", "", false
+	}
+	if route.model != "" {
+		return route.protocol, route.model, true
+	}
+	var req struct {
+		Model string `json:"model"`
+	}
+	_ = json.Unmarshal(body, &req) // a bad body is answered by the handler
+	return route.protocol, req.Model, true
+}
+
+func handleModelsNotFound(w http.ResponseWriter, r *http.Request, _ []byte, _ *token) {
+	writeError(w, http.StatusNotFound, "ENDPOINT_NOT_FOUND", "No API found for '"+r.Method+" "+r.URL.Path+"'")
+}
+
+// sse writes a server-sent event stream, flushing after every event.
+type sse struct {
+	w  http.ResponseWriter
+	rc *http.ResponseController
+}
+
+func startSSE(w http.ResponseWriter) *sse {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	return &sse{w: w, rc: http.NewResponseController(w)}
+}
+
+// event sends one event; an empty name sends only the data line.
+func (e *sse) event(name string, v any) {
+	data, err := json.Marshal(v)
+	if err != nil {
+		panic("fakeworkspace: encode event: " + err.Error()) // programming error
+	}
+	if name != "" {
+		_, _ = fmt.Fprintf(e.w, "event: %s\n", name)
+	}
+	_, _ = fmt.Fprintf(e.w, "data: %s\n\n", data)
+	_ = e.rc.Flush() // unsupported when a fault buffers the answer
+}
+
+// raw sends a literal data line, such as "[DONE]".
+func (e *sse) raw(data string) {
+	_, _ = fmt.Fprintf(e.w, "data: %s\n\n", data)
+	_ = e.rc.Flush()
+}
+
+type obj = map[string]any
+
+// modelRequest holds the request body fields the handlers look at.
+type modelRequest struct {
+	Model         string `json:"model"`
+	Stream        bool   `json:"stream"`
+	StreamOptions struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
+}
+
+func decodeModelRequest(body []byte) modelRequest {
+	var req modelRequest
+	_ = json.Unmarshal(body, &req) // validity was checked by routeModel
+	return req
+}
+
+// Anthropic Messages.
+
+func (s *Server) handleAnthropic(w http.ResponseWriter, _ *http.Request, body []byte, _ *token) {
+	req := decodeModelRequest(body)
+	id := "msg_fake_" + randomHex(12)
+	if !req.Stream {
+		writeJSON(w, http.StatusOK, obj{
+			"id": id, "type": "message", "role": "assistant", "model": req.Model,
+			"content":     []obj{{"type": "text", "text": ReplyText}},
+			"stop_reason": "end_turn", "stop_sequence": nil,
+			"usage": obj{"input_tokens": fakeInputTokens, "output_tokens": fakeOutputTokens},
+		})
+		return
+	}
+	e := startSSE(w)
+	e.event("message_start", obj{"type": "message_start", "message": obj{
+		"id": id, "type": "message", "role": "assistant", "model": req.Model,
+		"content": []obj{}, "stop_reason": nil, "stop_sequence": nil,
+		"usage": obj{"input_tokens": fakeInputTokens, "output_tokens": 1},
+	}})
+	e.event("content_block_start", obj{"type": "content_block_start", "index": 0,
+		"content_block": obj{"type": "text", "text": ""}})
+	for _, chunk := range replyChunks {
+		e.event("content_block_delta", obj{"type": "content_block_delta", "index": 0,
+			"delta": obj{"type": "text_delta", "text": chunk}})
+	}
+	e.event("content_block_stop", obj{"type": "content_block_stop", "index": 0})
+	e.event("message_delta", obj{"type": "message_delta",
+		"delta": obj{"stop_reason": "end_turn", "stop_sequence": nil},
+		"usage": obj{"input_tokens": fakeInputTokens, "output_tokens": fakeOutputTokens}})
+	e.event("message_stop", obj{"type": "message_stop"})
+}
+
+// OpenAI Responses.
+
+func (s *Server) handleResponses(w http.ResponseWriter, _ *http.Request, body []byte, _ *token) {
+	req := decodeModelRequest(body)
+	respID := "resp_fake_" + randomHex(12)
+	itemID := "msg_fake_" + randomHex(12)
+	created := s.clock.Now().Unix()
+	part := obj{"type": "output_text", "text": ReplyText, "annotations": []any{}}
+	item := obj{"id": itemID, "type": "message", "status": "completed", "role": "assistant",
+		"content": []obj{part}}
+	usage := obj{
+		"input_tokens": fakeInputTokens, "input_tokens_details": obj{"cached_tokens": 0},
+		"output_tokens": fakeOutputTokens, "output_tokens_details": obj{"reasoning_tokens": 0},
+		"total_tokens": fakeInputTokens + fakeOutputTokens,
+	}
+	response := func(status string, output []obj, usage any) obj {
+		return obj{"id": respID, "object": "response", "created_at": created, "status": status,
+			"model": req.Model, "output": output, "usage": usage}
+	}
+	if !req.Stream {
+		writeJSON(w, http.StatusOK, response("completed", []obj{item}, usage))
+		return
+	}
+	e := startSSE(w)
+	seq := 0
+	send := func(typ string, fields obj) {
+		fields["type"] = typ
+		fields["sequence_number"] = seq
+		seq++
+		e.event(typ, fields)
+	}
+	send("response.created", obj{"response": response("in_progress", []obj{}, nil)})
+	send("response.in_progress", obj{"response": response("in_progress", []obj{}, nil)})
+	send("response.output_item.added", obj{"output_index": 0, "item": obj{
+		"id": itemID, "type": "message", "status": "in_progress", "role": "assistant", "content": []obj{}}})
+	send("response.content_part.added", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
+		"part": obj{"type": "output_text", "text": "", "annotations": []any{}}})
+	for _, chunk := range replyChunks {
+		send("response.output_text.delta", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
+			"delta": chunk})
+	}
+	send("response.output_text.done", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
+		"text": ReplyText})
+	send("response.content_part.done", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
+		"part": part})
+	send("response.output_item.done", obj{"output_index": 0, "item": item})
+	send("response.completed", obj{"response": response("completed", []obj{item}, usage)})
+}
+
+// Google generateContent.
+
+func geminiResponse(model, text string, final bool) obj {
+	cand := obj{"content": obj{"parts": []obj{{"text": text}}, "role": "model"}, "index": 0}
+	r := obj{"candidates": []obj{cand}, "modelVersion": model}
+	if final {
+		cand["finishReason"] = "STOP"
+		r["usageMetadata"] = obj{"promptTokenCount": fakeInputTokens,
+			"candidatesTokenCount": fakeOutputTokens, "totalTokenCount": fakeInputTokens + fakeOutputTokens}
+	}
+	return r
+}
+
+func (s *Server) handleGeminiStream(w http.ResponseWriter, r *http.Request, _ []byte, _ *token) {
+	model := geminiModel(r)
+	chunks := make([]obj, len(replyChunks))
+	for i, c := range replyChunks {
+		chunks[i] = geminiResponse(model, c, i == len(replyChunks)-1)
+	}
+	if r.URL.Query().Get("alt") != "sse" {
+		// Without alt=sse the stream is one JSON array of responses.
+		writeJSON(w, http.StatusOK, chunks)
+		return
+	}
+	e := startSSE(w)
+	for _, c := range chunks {
+		e.event("", c)
+	}
+}
+
+func (s *Server) handleGeminiGenerate(w http.ResponseWriter, r *http.Request, _ []byte, _ *token) {
+	writeJSON(w, http.StatusOK, geminiResponse(geminiModel(r), ReplyText, true))
+}
+
+func (s *Server) handleGeminiCountTokens(w http.ResponseWriter, _ *http.Request, _ []byte, _ *token) {
+	writeJSON(w, http.StatusOK, obj{"totalTokens": fakeInputTokens})
+}
+
+// geminiModel is the {model} of a Gemini path.
+func geminiModel(r *http.Request) string {
+	rest := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+	model, _, _ := strings.Cut(rest, ":")
+	return model
+}
+
+// OpenAI chat completions.
+
+func (s *Server) handleChat(w http.ResponseWriter, _ *http.Request, body []byte, _ *token) {
+	req := decodeModelRequest(body)
+	id := "chatcmpl-fake" + randomHex(12)
+	created := s.clock.Now().Unix()
+	usage := obj{"prompt_tokens": fakeInputTokens, "completion_tokens": fakeOutputTokens,
+		"total_tokens": fakeInputTokens + fakeOutputTokens}
+	if !req.Stream {
+		writeJSON(w, http.StatusOK, obj{
+			"id": id, "object": "chat.completion", "created": created, "model": req.Model,
+			"choices": []obj{{"index": 0, "message": obj{"role": "assistant", "content": ReplyText},
+				"finish_reason": "stop"}},
+			"usage": usage,
+		})
+		return
+	}
+	e := startSSE(w)
+	chunk := func(choices []obj) obj {
+		return obj{"id": id, "object": "chat.completion.chunk", "created": created, "model": req.Model,
+			"choices": choices}
+	}
+	for i, c := range replyChunks {
+		delta := obj{"content": c}
+		if i == 0 {
+			delta["role"] = "assistant"
+		}
+		e.event("", chunk([]obj{{"index": 0, "delta": delta, "finish_reason": nil}}))
+	}
+	e.event("", chunk([]obj{{"index": 0, "delta": obj{}, "finish_reason": "stop"}}))
+	if req.StreamOptions.IncludeUsage {
+		last := chunk([]obj{})
+		last["usage"] = usage
+		e.event("", last)
+	}
+	e.raw("[DONE]")
+}
+
+// Serving endpoints list.
+
+func (s *Server) handleServingEndpoints(w http.ResponseWriter, _ *http.Request, _ *token) {
+	endpoints := make([]obj, len(s.servingEndpoints))
+	for i, name := range s.servingEndpoints {
+		endpoints[i] = obj{
+			"name":          name,
+			"id":            fmt.Sprintf("%032x", i+1),
+			"creator":       "system",
+			"endpoint_type": "FOUNDATION_MODEL_API",
+			"task":          "llm/v1/chat",
+			"state":         obj{"ready": "READY", "config_update": "NOT_UPDATING"},
+		}
+	}
+	writeJSON(w, http.StatusOK, obj{"endpoints": endpoints})
+}
+
+// modelRouteNames describe the model routes in unexpected-route messages.
+var modelRouteNames = []string{
+	"POST " + PathAnthropicMessages, "POST " + PathGatewayAnthropicMessages,
+	"POST " + PathResponses, "POST " + PathGatewayResponses,
+	"GET " + PathResponsesModels + " (404)", "GET " + PathGatewayResponsesModels + " (404)",
+	"POST " + PathChatCompletions, "POST " + PathGatewayChatCompletions,
+	"POST " + PathGoogleModelsPrefix + "{model}:{streamGenerateContent,generateContent,countTokens}",
+	"POST " + PathGeminiModelsPrefix + "{model}:{...}",
+	"POST " + PathGatewayGeminiModelsPrefix + "{model}:{...}",
+}
