@@ -24,7 +24,6 @@ const (
 	keyPlugins     = "setup.plugins"
 	keyEndpoint    = "setup.endpoint"
 	keyWorkspaceID = "setup.workspace_id"
-	keyLifetime    = "setup.lifetime"
 	keyGrace       = "setup.grace"
 	modelPrefix    = "model."  // model.PLUGIN[.ROLE] = serving endpoint
 	optionPrefix   = "option." // option.PLUGIN.NAME = value
@@ -129,7 +128,7 @@ func Target(name, profile string, p *store.Profile, exe string) configurator.Tar
 		Options:      map[string]string{},
 		Token:        p.Token,
 		TokenCommand: []string{exe, "token", "-p", profile, "--min-ttl", DefaultMinTTL.String()},
-		Lifetime:     durationSetting(p, keyLifetime, rotation.DefaultLifetime),
+		Lifetime:     tokenLifetime(p),
 		Grace:        durationSetting(p, keyGrace, rotation.DefaultGrace),
 	}
 	for k, v := range p.Settings {
@@ -148,8 +147,22 @@ func Target(name, profile string, p *store.Profile, exe string) configurator.Tar
 	return t
 }
 
+// SetGrace records the rotation grace the helpers' refresh intervals must
+// stay below.
+func SetGrace(p *store.Profile, grace time.Duration) {
+	setSetting(p, keyGrace, grace.String())
+}
+
+// tokenLifetime is how long the profile's tokens live.
+func tokenLifetime(p *store.Profile) time.Duration {
+	if d := p.ExpiresAt.Sub(p.CreatedAt); d > 0 {
+		return d
+	}
+	return rotation.DefaultLifetime
+}
+
 func durationSetting(p *store.Profile, key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(p.Settings[key]); err == nil && d > 0 {
+	if d, err := time.ParseDuration(p.Settings[key]); err == nil && d >= 0 {
 		return d
 	}
 	return def

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -40,6 +41,7 @@ type Options struct {
 	Models            []string
 	DatabricksProfile string
 	Force             bool
+	Grace             time.Duration
 
 	Plugins []configurator.Configurator
 	// Exe is how helpers call coda.
@@ -100,6 +102,13 @@ are checked against the workspace's serving endpoints when it answers.`,
 					return exit.Usagef("--model wants PLUGIN=MODEL or PLUGIN.ROLE=MODEL with a plugin from %s, got %q", pluginList(), m)
 				}
 			}
+			var err error
+			if opts.Grace, err = f.Duration(cmd, "grace"); err != nil {
+				return err
+			}
+			if opts.Grace < 0 {
+				return exit.Usagef("--grace must not be negative, got %s", opts.Grace)
+			}
 			if opts.Exe == "" {
 				opts.Exe = core.Executable()
 			}
@@ -119,6 +128,7 @@ are checked against the workspace's serving endpoints when it answers.`,
 	fl.StringArrayVar(&opts.Models, "model", nil, "PLUGIN=MODEL or PLUGIN.ROLE=MODEL (repeatable)")
 	fl.StringVar(&opts.DatabricksProfile, "databricks-profile", "", "profile name in ~/.databrickscfg (default DEFAULT)")
 	fl.BoolVar(&opts.Force, "force", false, "git: overwrite user.name and user.email even when set")
+	fl.DurationVar(&opts.Grace, "grace", rotation.DefaultGrace, "the grace your rotations use: helpers refresh well within it")
 	return cmd
 }
 
@@ -262,6 +272,7 @@ func (opts *Options) prepare(ctx context.Context, profile string, p *store.Profi
 		p.Settings["model."+name] = model
 		models = append(models, model)
 	}
+	core.SetGrace(p, opts.Grace)
 	if opts.DatabricksProfile != "" {
 		p.Settings["option.databricks.profile"] = opts.DatabricksProfile
 	}
