@@ -53,7 +53,9 @@ func loggedIn(b *testing.B, coda string) *env {
 	srv.AddUser(benchUser, "Bench")
 	pat, _ := srv.IssuePAT(benchUser, "bench", 24*time.Hour)
 	dir := b.TempDir()
-	e := &env{srv: srv, dir: dir, environ: append(os.Environ(), "CODA_CONFIG_DIR="+dir)}
+	// A HOME of its own: setup and rotations write agent configs there.
+	e := &env{srv: srv, dir: dir, environ: append(os.Environ(), "CODA_CONFIG_DIR="+dir, "HOME="+b.TempDir(),
+		"XDG_CONFIG_HOME=", "CODEX_HOME=", "DATABRICKS_CONFIG_FILE=", "CLAUDE_CONFIG_DIR=")}
 	login := exec.Command(coda, "login", "--host", srv.URL(), "--token-stdin")
 	login.Env = e.environ
 	login.Stdin = strings.NewReader(pat)
@@ -163,13 +165,12 @@ func BenchmarkRotate(b *testing.B) {
 func BenchmarkSetup(b *testing.B) {
 	coda, _ := build(b)
 	e := loggedIn(b, coda)
-	warm := run(b, e.environ, coda, "setup", "--all") // probes the endpoints once
-	_ = warm
+	run(b, e.environ, coda, "setup", "--all") // probes the endpoints once
 	var runs []time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		home := b.TempDir()
-		environ := append(slices.Clone(e.environ), "HOME="+home, "XDG_CONFIG_HOME=", "CODEX_HOME=")
+		environ := append(slices.Clone(e.environ), "HOME="+home)
 		runs = append(runs, run(b, environ, coda, "setup", "--all"))
 		if _, err := os.Stat(filepath.Join(home, ".claude", "settings.json")); err != nil {
 			b.Fatalf("setup wrote no Claude settings: %v", err)
