@@ -19,8 +19,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -30,6 +28,7 @@ import (
 	"time"
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -92,13 +91,7 @@ func (Plugin) InAll() bool { return true }
 
 func (Plugin) Detect(env configurator.Env) configurator.Detection {
 	p := pathsFor(env)
-	d := configurator.Detection{Files: []string{p.settings, p.claudeJSON}}
-	if env.LookPath != nil {
-		if bin, err := env.LookPath("claude"); err == nil {
-			d.Installed, d.Binary = true, bin
-		}
-	}
-	return d
+	return pluginkit.Detect(env, "claude", p.settings, p.claudeJSON)
 }
 
 func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
@@ -132,29 +125,19 @@ func shellQuote(s string) string {
 }
 
 type paths struct {
-	settings, claudeJSON, sidecar string
+	settings, claudeJSON string
 }
 
 func pathsFor(env configurator.Env) paths {
 	var p paths
-	if dir := getenv(env, "CLAUDE_CONFIG_DIR"); dir != "" {
+	if dir := pluginkit.Getenv(env, "CLAUDE_CONFIG_DIR"); dir != "" {
 		p.settings = filepath.Join(dir, "settings.json")
 		p.claudeJSON = filepath.Join(dir, ".claude.json")
 	} else {
 		p.settings = filepath.Join(env.Home, ".claude", "settings.json")
 		p.claudeJSON = filepath.Join(env.Home, ".claude.json")
 	}
-	if env.StateDir != "" {
-		p.sidecar = filepath.Join(env.StateDir, "plugins", "claude.json")
-	}
 	return p
-}
-
-func getenv(env configurator.Env, k string) string {
-	if env.Getenv == nil {
-		return ""
-	}
-	return env.Getenv(k)
 }
 
 // desired is what coda writes for a target.
@@ -200,8 +183,10 @@ type state struct {
 	paths    paths
 	settings file
 	claude   file
-	rec      *record // nil: no sidecar
-	recRaw   []byte
+	// stored is the sidecar, STATEDIR/plugins/claude.json (no Path
+	// without a state dir); rec is its record, nil when there is none.
+	stored pluginkit.Sidecar
+	rec    *record
 }
 
 func load(env configurator.Env) (*state, error) {
@@ -212,45 +197,28 @@ func load(env configurator.Env) (*state, error) {
 	}
 	if v, ok := s.settings.obj.Get(keyEnv); ok {
 		if _, isObj := v.(*jsonedit.Object); !isObj {
-			return nil, fmt.Errorf("%s: %q is not an object: fix it or move the file aside, then run coda setup again", display(env, s.paths.settings), keyEnv)
+			return nil, fmt.Errorf("%s: %q is not an object: fix it or move the file aside, then run coda setup again", pluginkit.Display(env, s.paths.settings), keyEnv)
 		}
 	}
 	if s.claude, err = readJSON(env, s.paths.claudeJSON); err != nil {
 		return nil, err
 	}
-	if s.paths.sidecar != "" {
-		raw, err := readFile(s.paths.sidecar)
-		if err != nil {
+	if env.StateDir != "" {
+		if s.stored, err = pluginkit.LoadSidecar(env, "claude"); err != nil {
 			return nil, err
 		}
-		if raw != nil {
-			rec, err := parseRecord(raw)
-			if err != nil {
-				return nil, fmt.Errorf("coda's record of your Claude Code settings (%s) is damaged (%v): move it aside, then run coda setup again", s.paths.sidecar, err)
+		if s.stored.Exists() {
+			if s.rec, err = parseRecord(s.stored.Raw); err != nil {
+				return nil, fmt.Errorf("coda's record of your Claude Code settings (%s) is damaged (%v): move it aside, then run coda setup again", s.stored.Path, err)
 			}
-			s.rec, s.recRaw = rec, raw
 		}
 	}
 	return s, nil
 }
 
-func readFile(path string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if raw == nil {
-		raw = []byte{}
-	}
-	return raw, nil
-}
-
 func readJSON(env configurator.Env, path string) (file, error) {
 	f := file{path: path}
-	raw, err := readFile(path)
+	raw, err := pluginkit.ReadOptional(path)
 	if err != nil {
 		return f, err
 	}
@@ -266,29 +234,19 @@ func readJSON(env configurator.Env, path string) (file, error) {
 			if m := linePos.FindString(err.Error()); m != "" {
 				at = " (" + m + ")"
 			}
-			return f, fmt.Errorf("%s has comments%s, which coda will not strip: remove them or move the file aside, then run coda setup again", display(env, path), at)
+			return f, fmt.Errorf("%s has comments%s, which coda will not strip: remove them or move the file aside, then run coda setup again", pluginkit.Display(env, path), at)
 		}
 		detail := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "jsonedit: "), "invalid JSON at ")
 		if found, ok := strings.CutPrefix(detail, "top-level value must be an object, "); ok {
-			return f, fmt.Errorf("%s is not a JSON object (%s): fix it or move it aside, then run coda setup again", display(env, path), found)
+			return f, pluginkit.Malformed(env, path, "is not a JSON object", found)
 		}
-		return f, fmt.Errorf("%s is not valid JSON (%s): fix it or move it aside, then run coda setup again", display(env, path), detail)
+		return f, pluginkit.Malformed(env, path, "is not valid JSON", detail)
 	}
 	f.obj = obj
 	return f, nil
 }
 
 var linePos = regexp.MustCompile(`line \d+(:\d+)?`)
-
-// display shortens a path under HOME to ~/...
-func display(env configurator.Env, path string) string {
-	if env.Home != "" {
-		if rel, err := filepath.Rel(env.Home, path); err == nil && !strings.HasPrefix(rel, "..") && rel != "." {
-			return "~/" + filepath.ToSlash(rel)
-		}
-	}
-	return path
-}
 
 func envObject(o *jsonedit.Object) *jsonedit.Object {
 	v, _ := o.Get(keyEnv)
@@ -315,17 +273,15 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	}
 	rec, replaced := s.record(d)
 	for _, k := range replaced {
-		plan.Notes = append(plan.Notes, fmt.Sprintf("%s: replaced your %s (coda setup --remove restores it)", display(env, s.paths.settings), k))
+		plan.Notes = append(plan.Notes, fmt.Sprintf("%s: replaced your %s (coda setup --remove restores it)", pluginkit.Display(env, s.paths.settings), k))
 	}
 
 	// The sidecar goes first: if a later file cannot be written (Claude
 	// Code rewrites ~/.claude.json while it runs), the originals are kept
-	// and the next run still knows them.
-	if s.paths.sidecar != "" {
-		plan.Changes = appendChange(plan.Changes, configurator.Change{
-			Path: s.paths.sidecar, Old: s.recRaw, New: rec.marshal(), Perm: 0o600,
-			Secret: true, // it may hold a user's own ANTHROPIC_AUTH_TOKEN
-		})
+	// and the next run still knows them. It is secret: it may hold a
+	// user's own ANTHROPIC_AUTH_TOKEN.
+	if s.stored.Path != "" {
+		plan.Changes = pluginkit.AppendChanged(plan.Changes, s.stored.Write(rec.marshal()))
 	}
 
 	// settings.json: rewritten only when one of coda's keys differs, so a
@@ -342,7 +298,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 		for _, kv := range d.env {
 			envObj.Set(kv[0], kv[1])
 		}
-		plan.Changes = appendChange(plan.Changes, change(s.settings, jsonedit.Marshal(settings), 0o644))
+		plan.Changes = pluginkit.AppendChanged(plan.Changes, change(s.settings, jsonedit.Marshal(settings), 0o644))
 	}
 
 	// ~/.claude.json: Claude Code's own large state file; touched only when
@@ -350,7 +306,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	if v, _ := s.claude.obj.Get(keyOnboarding); v != true {
 		plan.Notes = append(plan.Notes, reformatNote(env, s.claude)...)
 		s.claude.obj.Set(keyOnboarding, true)
-		plan.Changes = appendChange(plan.Changes, change(s.claude, jsonedit.Marshal(s.claude.obj), 0o600))
+		plan.Changes = pluginkit.AppendChanged(plan.Changes, change(s.claude, jsonedit.Marshal(s.claude.obj), 0o600))
 	}
 
 	return plan, nil
@@ -401,7 +357,7 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 			if settings.Len() > 0 || !rec.settings.created {
 				out = jsonedit.Marshal(settings)
 			}
-			plan.Changes = appendChange(plan.Changes, change(s.settings, out, 0o644))
+			plan.Changes = pluginkit.AppendChanged(plan.Changes, change(s.settings, out, 0o644))
 		}
 	}
 
@@ -410,12 +366,12 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 		if s.claude.obj.Len() > 0 || !rec.claude.created {
 			out = jsonedit.Marshal(s.claude.obj)
 		}
-		plan.Changes = appendChange(plan.Changes, change(s.claude, out, 0o600))
+		plan.Changes = pluginkit.AppendChanged(plan.Changes, change(s.claude, out, 0o600))
 	}
 
 	// The sidecar goes last, once everything it describes is restored.
 	if s.rec != nil {
-		plan.Changes = append(plan.Changes, configurator.Change{Path: s.paths.sidecar, Old: s.recRaw, New: nil, Secret: true})
+		plan.Changes = append(plan.Changes, s.stored.Remove())
 	}
 	return plan, nil
 }
@@ -445,7 +401,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 	if err != nil {
 		return configurator.Status{}, err
 	}
-	where := display(env, s.paths.settings)
+	where := pluginkit.Display(env, s.paths.settings)
 	envObj := envObject(s.settings.obj)
 	str := func(k string) string {
 		if envObj == nil {
@@ -455,7 +411,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		sv, _ := v.(string)
 		return sv
 	}
-	here := pointsAt(str(envBaseURL), t)
+	here := pluginkit.PointsAt(str(envBaseURL), t.Host, t.Endpoints.Anthropic)
 	if here && str(envAuthToken) != "" {
 		return configurator.Status{State: configurator.StateForeign,
 			Detail: where + " sets a literal ANTHROPIC_AUTH_TOKEN, which Claude Code sends instead of coda's helper"}, nil
@@ -526,32 +482,8 @@ func (s *state) difference(d desired) string {
 	return ""
 }
 
-// pointsAt reports whether base is a URL on the target's workspace host or
-// its AI Gateway host.
-func pointsAt(base string, t configurator.Target) bool {
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	for _, ref := range []string{t.Host, t.Endpoints.Anthropic} {
-		if r, err := url.Parse(ref); err == nil && r.Host != "" && strings.EqualFold(r.Host, u.Host) {
-			return true
-		}
-	}
-	return false
-}
-
 func change(f file, out []byte, perm os.FileMode) configurator.Change {
 	return configurator.Change{Path: f.path, Old: f.raw, New: out, Perm: perm, Backup: f.exists()}
-}
-
-// appendChange adds c when it changes its file: a plan lists only the
-// files it touches.
-func appendChange(cs []configurator.Change, c configurator.Change) []configurator.Change {
-	if c.Changed() {
-		return append(cs, c)
-	}
-	return cs
 }
 
 // reformatNote warns when writing f re-indents what the user had. Call it
@@ -561,7 +493,7 @@ func reformatNote(env configurator.Env, f file) []string {
 		return nil
 	}
 	if !bytes.Equal(jsonedit.Marshal(f.obj), f.raw) {
-		return []string{display(env, f.path) + " will be rewritten with two-space indentation"}
+		return []string{pluginkit.Display(env, f.path) + " will be rewritten with two-space indentation"}
 	}
 	return nil
 }

@@ -15,9 +15,6 @@ package codex
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"net/url"
-	"os"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -29,6 +26,7 @@ import (
 	"github.com/pelletier/go-toml/v2/unstable"
 
 	"github.com/coda-cli/coda/internal/merge/tomledit"
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -93,13 +91,7 @@ func (Plugin) Delivery() configurator.Delivery { return configurator.DeliveryHel
 func (Plugin) InAll() bool { return true }
 
 func (Plugin) Detect(env configurator.Env) configurator.Detection {
-	d := configurator.Detection{Files: []string{configPath(env)}}
-	if env.LookPath != nil {
-		if bin, err := env.LookPath("codex"); err == nil {
-			d.Installed, d.Binary = true, bin
-		}
-	}
-	return d
+	return pluginkit.Detect(env, "codex", configPath(env))
 }
 
 func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
@@ -107,19 +99,10 @@ func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
 }
 
 func configPath(env configurator.Env) string {
-	if env.Getenv != nil {
-		if dir := env.Getenv("CODEX_HOME"); dir != "" {
-			return filepath.Join(dir, "config.toml")
-		}
+	if dir := pluginkit.Getenv(env, "CODEX_HOME"); dir != "" {
+		return filepath.Join(dir, "config.toml")
 	}
 	return filepath.Join(env.Home, ".codex", "config.toml")
-}
-
-func sidecarPath(env configurator.Env) string {
-	if env.StateDir == "" {
-		return ""
-	}
-	return filepath.Join(env.StateDir, "plugins", "codex.json")
 }
 
 // desired is what coda writes for a target.
@@ -154,20 +137,21 @@ func want(t configurator.Target) (desired, error) {
 
 // state is what Plan, PlanRemove and Status read.
 type state struct {
-	path    string
-	raw     []byte // nil: no config.toml
-	doc     *tomledit.Doc
-	data    map[string]any // the decoded document
-	sidecar string
-	rec     *record // nil: no sidecar
-	recRaw  []byte
+	path string
+	raw  []byte // nil: no config.toml
+	doc  *tomledit.Doc
+	data map[string]any // the decoded document
+	// stored is the sidecar, STATEDIR/plugins/codex.json (no Path without
+	// a state dir); rec is its record, nil when there is none.
+	stored pluginkit.Sidecar
+	rec    *record
 }
 
 func (s *state) exists() bool { return s.raw != nil }
 
 func load(env configurator.Env) (*state, error) {
-	s := &state{path: configPath(env), sidecar: sidecarPath(env)}
-	raw, err := readFile(s.path)
+	s := &state{path: configPath(env)}
+	raw, err := pluginkit.ReadOptional(s.path)
 	if err != nil {
 		return nil, err
 	}
@@ -175,54 +159,27 @@ func load(env configurator.Env) (*state, error) {
 	if s.doc, err = tomledit.Parse(raw); err != nil {
 		msg := strings.TrimPrefix(err.Error(), "tomledit: ")
 		if strings.HasPrefix(msg, "cannot edit") {
-			return nil, fmt.Errorf("coda cannot edit %s safely (%s): simplify that line or move the file aside, then run coda setup again", display(env, s.path), strings.TrimPrefix(msg, "cannot edit this document safely: "))
+			return nil, fmt.Errorf("coda cannot edit %s safely (%s): simplify that line or move the file aside, then run coda setup again", pluginkit.Display(env, s.path), strings.TrimPrefix(msg, "cannot edit this document safely: "))
 		}
-		return nil, fmt.Errorf("%s is not valid TOML (%s): fix it or move it aside, then run coda setup again", display(env, s.path), strings.TrimPrefix(msg, "invalid TOML at "))
+		return nil, pluginkit.Malformed(env, s.path, "is not valid TOML", strings.TrimPrefix(msg, "invalid TOML at "))
 	}
 	if err := toml.Unmarshal(raw, &s.data); err != nil { // Parse validated it
-		return nil, fmt.Errorf("%s is not valid TOML: fix it or move it aside, then run coda setup again", display(env, s.path))
+		return nil, pluginkit.Malformed(env, s.path, "is not valid TOML", "")
 	}
 	if s.data == nil {
 		s.data = map[string]any{}
 	}
-	if s.sidecar != "" {
-		raw, err := readFile(s.sidecar)
-		if err != nil {
+	if env.StateDir != "" {
+		if s.stored, err = pluginkit.LoadSidecar(env, "codex"); err != nil {
 			return nil, err
 		}
-		if raw != nil {
-			rec, err := parseRecord(raw)
-			if err != nil {
-				return nil, fmt.Errorf("coda's record of your Codex settings (%s) is damaged (%v): move it aside, then run coda setup again", s.sidecar, err)
+		if s.stored.Exists() {
+			if s.rec, err = parseRecord(s.stored.Raw); err != nil {
+				return nil, fmt.Errorf("coda's record of your Codex settings (%s) is damaged (%v): move it aside, then run coda setup again", s.stored.Path, err)
 			}
-			s.rec, s.recRaw = rec, raw
 		}
 	}
 	return s, nil
-}
-
-func readFile(path string) ([]byte, error) {
-	raw, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if raw == nil {
-		raw = []byte{}
-	}
-	return raw, nil
-}
-
-// display shortens a path under HOME to ~/...
-func display(env configurator.Env, path string) string {
-	if env.Home != "" {
-		if rel, err := filepath.Rel(env.Home, path); err == nil && !strings.HasPrefix(rel, "..") && rel != "." {
-			return "~/" + filepath.ToSlash(rel)
-		}
-	}
-	return path
 }
 
 // provider returns the decoded [model_providers.ID] table, if any.
@@ -307,7 +264,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	if err != nil {
 		return plan, err
 	}
-	where := display(env, s.path)
+	where := pluginkit.Display(env, s.path)
 	if line := dottedProviders(s.raw); line > 0 {
 		return plan, fmt.Errorf("%s defines model_providers with dotted keys (line %d), which coda cannot edit safely: write each provider as a [model_providers.NAME] table, then run coda setup again", where, line)
 	}
@@ -363,16 +320,10 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 
 	// The sidecar goes first: if config.toml cannot be written, the
 	// originals are still known to the next run.
-	if s.sidecar != "" {
-		c := configurator.Change{Path: s.sidecar, Old: s.recRaw, New: rec.marshal(), Perm: 0o600, Secret: true}
-		if c.Changed() {
-			plan.Changes = append(plan.Changes, c)
-		}
+	if s.stored.Path != "" {
+		plan.Changes = pluginkit.AppendChanged(plan.Changes, s.stored.Write(rec.marshal()))
 	}
-	c := configurator.Change{Path: s.path, Old: s.raw, New: out, Perm: 0o644, Backup: s.exists()}
-	if c.Changed() {
-		plan.Changes = append(plan.Changes, c)
-	}
+	plan.Changes = pluginkit.AppendChanged(plan.Changes, configurator.Change{Path: s.path, Old: s.raw, New: out, Perm: 0o644, Backup: s.exists()})
 	return plan, nil
 }
 
@@ -495,31 +446,28 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 				doc.DeleteRootKey(k)
 			case !had || cur != orig:
 				if err := doc.SetRootKey(k, orig); err != nil {
-					return plan, fmt.Errorf("%s: cannot restore %s: %v", display(env, s.path), k, err)
+					return plan, fmt.Errorf("%s: cannot restore %s: %v", pluginkit.Display(env, s.path), k, err)
 				}
 			}
 		}
 		if _, err := doc.DeleteTable(providerTable, true); err != nil {
-			return plan, fmt.Errorf("%s: %v", display(env, s.path), err)
+			return plan, fmt.Errorf("%s: %v", pluginkit.Display(env, s.path), err)
 		}
 		out := doc.Bytes()
 		var left map[string]any
 		if err := toml.Unmarshal(out, &left); err == nil {
 			if mp, _ := left["model_providers"].(map[string]any); mp[ProviderID] != nil {
-				return plan, fmt.Errorf("%s defines %s outside its own table (dotted keys or an inline table), which coda cannot remove safely: delete those lines by hand", display(env, s.path), providerTable)
+				return plan, fmt.Errorf("%s defines %s outside its own table (dotted keys or an inline table), which coda cannot remove safely: delete those lines by hand", pluginkit.Display(env, s.path), providerTable)
 			}
 		}
 		if rec.created && strings.TrimSpace(string(out)) == "" {
 			out = nil
 		}
-		c := configurator.Change{Path: s.path, Old: s.raw, New: out, Backup: true}
-		if c.Changed() {
-			plan.Changes = append(plan.Changes, c)
-		}
+		plan.Changes = pluginkit.AppendChanged(plan.Changes, configurator.Change{Path: s.path, Old: s.raw, New: out, Backup: true})
 	}
 	// The sidecar goes last, once config.toml is restored.
 	if s.rec != nil {
-		plan.Changes = append(plan.Changes, configurator.Change{Path: s.sidecar, Old: s.recRaw, New: nil, Secret: true})
+		plan.Changes = append(plan.Changes, s.stored.Remove())
 	}
 	return plan, nil
 }
@@ -534,11 +482,11 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 	if err != nil {
 		return configurator.Status{}, err
 	}
-	where := display(env, s.path)
+	where := pluginkit.Display(env, s.path)
 	active, _ := s.data[keyProvider].(string)
 	if active != "" && active != ProviderID {
 		if p, ok := s.provider(active); ok {
-			if base, _ := p["base_url"].(string); pointsAt(base, t) {
+			if base, _ := p["base_url"].(string); pluginkit.PointsAt(base, t.Host, t.Endpoints.Responses) {
 				return configurator.Status{State: configurator.StateForeign,
 					Detail: fmt.Sprintf("%s: model provider %q points at this workspace without coda's auth command", where, active)}, nil
 			}
@@ -579,19 +527,4 @@ func (s *state) difference(d desired) string {
 		return "[" + authTable + "] differs from coda's"
 	}
 	return ""
-}
-
-// pointsAt reports whether base is a URL on the target's workspace host or
-// its AI Gateway host.
-func pointsAt(base string, t configurator.Target) bool {
-	u, err := url.Parse(base)
-	if err != nil || u.Host == "" {
-		return false
-	}
-	for _, ref := range []string{t.Host, t.Endpoints.Responses} {
-		if r, err := url.Parse(ref); err == nil && r.Host != "" && strings.EqualFold(r.Host, u.Host) {
-			return true
-		}
-	}
-	return false
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 )
 
 // record is the sidecar: the user's top-level model and model_provider
@@ -27,11 +29,11 @@ type recordJSON struct {
 }
 
 func (r *record) marshal() []byte {
-	b, err := json.MarshalIndent(recordJSON{Version: recordVersion, Created: r.created, Original: r.original}, "", "  ")
+	b, err := pluginkit.EncodeJSON(recordJSON{Version: recordVersion, Created: r.created, Original: r.original})
 	if err != nil {
 		panic(err) // strings and a bool always encode
 	}
-	return append(b, '\n')
+	return b
 }
 
 func parseRecord(raw []byte) (*record, error) {

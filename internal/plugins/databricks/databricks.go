@@ -15,13 +15,12 @@ package databricks
 import (
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/coda-cli/coda/internal/merge/iniedit"
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -77,13 +76,7 @@ func ConfigPath(env configurator.Env) string {
 }
 
 func (Plugin) Detect(env configurator.Env) configurator.Detection {
-	d := configurator.Detection{Files: []string{ConfigPath(env)}}
-	if env.LookPath != nil {
-		if p, err := env.LookPath("databricks"); err == nil {
-			d.Installed, d.Binary = true, p
-		}
-	}
-	return d
+	return pluginkit.Detect(env, "databricks", ConfigPath(env))
 }
 
 func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
@@ -98,29 +91,25 @@ type state struct {
 	old     []byte // nil when the file does not exist
 	doc     *iniedit.Doc
 	sc      *sidecar
-	scRaw   []byte
-	entry   *entry // coda's record of the section, or nil
+	stored  pluginkit.Sidecar // the sidecar's file, as found
+	entry   *entry            // coda's record of the section, or nil
 }
 
 func load(env configurator.Env, t configurator.Target) (*state, error) {
 	s := &state{path: ConfigPath(env), section: t.Option(OptionProfile, iniedit.DefaultSection)}
-	s.shown = shortPath(env, s.path)
+	s.shown = pluginkit.Display(env, s.path)
 	if err := validSection(s.section); err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(s.path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		data = nil
-	case err != nil:
+	data, err := pluginkit.ReadOptional(s.path)
+	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", s.shown, errors.Unwrap(err))
 	}
 	s.old = data
 	if s.doc, err = iniedit.Parse(data); err != nil {
-		return nil, fmt.Errorf("%s is not a valid INI file (%s): fix it or move it aside, then run coda setup again",
-			s.shown, strings.TrimPrefix(err.Error(), "iniedit: "))
+		return nil, pluginkit.Malformed(env, s.path, "is not a valid INI file", strings.TrimPrefix(err.Error(), "iniedit: "))
 	}
-	if s.sc, s.scRaw, err = loadSidecar(env); err != nil {
+	if s.sc, s.stored, err = loadSidecar(env); err != nil {
 		return nil, err
 	}
 	s.entry = s.sc.find(s.path, s.section)
@@ -131,22 +120,10 @@ func validSection(name string) error {
 	switch {
 	case name == settingsSection:
 		return fmt.Errorf("%s is reserved for Databricks tool settings, not a profile: pick another with coda setup databricks --databricks-profile NAME", settingsSection)
-	case strings.TrimSpace(name) != name || strings.ContainsAny(name, "[]\r\n") || strings.ContainsFunc(name, isControl):
+	case strings.TrimSpace(name) != name || strings.ContainsAny(name, "[]\r\n") || pluginkit.HasControl(name):
 		return fmt.Errorf("%q cannot be a profile name in ~/.databrickscfg: pick another with coda setup databricks --databricks-profile NAME", name)
 	}
 	return nil
-}
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
-
-// shortPath shows a path under HOME as ~/...
-func shortPath(env configurator.Env, path string) string {
-	if env.Home != "" {
-		if rel, err := filepath.Rel(env.Home, path); err == nil && !strings.HasPrefix(rel, "..") && rel != "." {
-			return "~/" + filepath.ToSlash(rel)
-		}
-	}
-	return path
 }
 
 // NormalizeHost makes workspace URLs comparable: scheme added when missing
@@ -272,7 +249,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 			s.shown, strings.TrimSpace(dp), s.section, s.section))
 	}
 
-	side, err := s.sc.change(env, s.scRaw)
+	side, err := s.sc.change(s.stored)
 	if err != nil {
 		return plan, err
 	}
@@ -346,7 +323,7 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 		}
 	}
 	s.sc.drop(e)
-	side, err := s.sc.change(env, s.scRaw)
+	side, err := s.sc.change(s.stored)
 	if err != nil {
 		return plan, err
 	}

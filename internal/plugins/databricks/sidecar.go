@@ -4,13 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -77,26 +74,20 @@ func (e *entry) remember(token string) {
 	e.TokenSHA256 = hashes
 }
 
-func sidecarPath(env configurator.Env) string {
-	return filepath.Join(env.StateDir, "plugins", "databricks.json")
-}
-
-// loadSidecar reads the sidecar; a missing one is empty. raw is the file's
-// content (nil when missing), the Old of the sidecar's Change.
-func loadSidecar(env configurator.Env) (sc *sidecar, raw []byte, err error) {
-	path := sidecarPath(env)
-	raw, err = os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return &sidecar{Version: sidecarVersion}, nil, nil
-	case err != nil:
-		return nil, nil, err
+// loadSidecar reads the sidecar; a missing one is empty. stored is the
+// file as found, whose change writes it back.
+func loadSidecar(env configurator.Env) (sc *sidecar, stored pluginkit.Sidecar, err error) {
+	if stored, err = pluginkit.LoadSidecar(env, "databricks"); err != nil {
+		return nil, stored, err
+	}
+	if !stored.Exists() {
+		return &sidecar{Version: sidecarVersion}, stored, nil
 	}
 	sc = &sidecar{}
-	if err := json.Unmarshal(raw, sc); err != nil || sc.Version != sidecarVersion {
-		return nil, nil, fmt.Errorf("%s (coda's record of the profiles it wrote) is damaged: move it aside and check ~/.databrickscfg by hand", path)
+	if err := json.Unmarshal(stored.Raw, sc); err != nil || sc.Version != sidecarVersion {
+		return nil, stored, fmt.Errorf("%s (coda's record of the profiles it wrote) is damaged: move it aside and check ~/.databrickscfg by hand", stored.Path)
 	}
-	return sc, raw, nil
+	return sc, stored, nil
 }
 
 func (sc *sidecar) find(file, section string) *entry {
@@ -129,17 +120,16 @@ func (sc *sidecar) drop(e *entry) {
 	sc.Sections = slices.DeleteFunc(sc.Sections, func(x *entry) bool { return x == e })
 }
 
-// change is the sidecar's Change: written 0600 (it lives in coda's state
-// dir next to secrets) and deleted when it records nothing.
-func (sc *sidecar) change(env configurator.Env, old []byte) (configurator.Change, error) {
-	c := configurator.Change{Path: sidecarPath(env), Old: old, Perm: configurator.SecretPerm, Secret: true}
+// change is the Change that writes sc over stored: written 0600 (it lives
+// in coda's state dir next to secrets) and deleted when it records
+// nothing.
+func (sc *sidecar) change(stored pluginkit.Sidecar) (configurator.Change, error) {
 	if len(sc.Sections) == 0 {
-		return c, nil
+		return stored.Remove(), nil
 	}
-	data, err := json.MarshalIndent(sc, "", "  ")
+	data, err := pluginkit.EncodeJSON(sc)
 	if err != nil {
-		return c, err
+		return configurator.Change{}, err
 	}
-	c.New = append(data, '\n')
-	return c, nil
+	return stored.Write(data), nil
 }

@@ -33,13 +33,13 @@ package gemini
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/coda-cli/coda/internal/merge/dotenv"
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -94,16 +94,9 @@ type paths struct {
 	sidecar  string
 }
 
-func getenv(env configurator.Env, k string) string {
-	if env.Getenv == nil {
-		return ""
-	}
-	return env.Getenv(k)
-}
-
 func pathsFor(env configurator.Env) paths {
 	home := env.Home
-	if h := getenv(env, "GEMINI_CLI_HOME"); h != "" && filepath.IsAbs(h) {
+	if h := pluginkit.Getenv(env, "GEMINI_CLI_HOME"); h != "" && filepath.IsAbs(h) {
 		home = h
 	}
 	dir := filepath.Join(home, ".gemini")
@@ -113,9 +106,9 @@ func pathsFor(env configurator.Env) paths {
 		settings: filepath.Join(dir, "settings.json"),
 		trusted:  filepath.Join(dir, "trustedFolders.json"),
 		env:      filepath.Join(dir, ".env"),
-		sidecar:  filepath.Join(env.StateDir, "plugins", name+".json"),
+		sidecar:  pluginkit.SidecarPath(env, name),
 	}
-	if t := getenv(env, "GEMINI_CLI_TRUSTED_FOLDERS_PATH"); t != "" && filepath.IsAbs(t) {
+	if t := pluginkit.Getenv(env, "GEMINI_CLI_TRUSTED_FOLDERS_PATH"); t != "" && filepath.IsAbs(t) {
 		p.trusted = t
 	}
 	return p
@@ -135,19 +128,10 @@ func trustKey(env configurator.Env) (string, error) {
 
 func (Plugin) Detect(env configurator.Env) configurator.Detection {
 	p := pathsFor(env)
-	d := configurator.Detection{Files: []string{p.settings, p.trusted, p.env}}
-	if env.LookPath != nil {
-		if bin, err := env.LookPath(binary); err == nil {
-			d.Installed, d.Binary = true, bin
-		}
-	}
-	return d
+	return pluginkit.Detect(env, binary, p.settings, p.trusted, p.env)
 }
 
 func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
-	if err := privateDirs(env, p); err != nil {
-		return err
-	}
 	return configurator.WriteChanges(env, p)
 }
 
@@ -156,8 +140,8 @@ type current struct {
 	env configurator.Env
 	p   paths
 
-	side    *jsonedit.Object // nil: coda has not configured Gemini CLI
-	sideRaw []byte
+	side   *jsonedit.Object // nil: coda has not configured Gemini CLI
+	stored pluginkit.Sidecar
 
 	settings    *jsonedit.Object
 	settingsRaw []byte // nil: missing
@@ -170,11 +154,13 @@ type current struct {
 func load(env configurator.Env) (*current, error) {
 	c := &current{env: env, p: pathsFor(env)}
 	var err error
-	if c.sideRaw, err = readOptional(env, c.p.sidecar); err != nil {
+	// Read like the configs below, so that an error names it the same way.
+	c.stored = pluginkit.Sidecar{Path: c.p.sidecar}
+	if c.stored.Raw, err = pluginkit.ReadShown(env, c.stored.Path); err != nil {
 		return nil, err
 	}
-	if c.sideRaw != nil {
-		if c.side, err = jsonedit.Parse(c.sideRaw); err != nil {
+	if c.stored.Exists() {
+		if c.side, err = jsonedit.Parse(c.stored.Raw); err != nil {
 			return nil, fmt.Errorf("coda's record of your Gemini CLI settings, %s, is damaged: move it aside (remove then cannot restore what coda replaced), then run coda setup again", c.p.sidecar)
 		}
 	}
@@ -184,21 +170,21 @@ func load(env configurator.Env) (*current, error) {
 	if c.trustedRaw, c.trusted, err = loadJSON(env, c.p.trusted); err != nil {
 		return nil, err
 	}
-	if c.envRaw, err = readOptional(env, c.p.env); err != nil {
+	if c.envRaw, err = pluginkit.ReadShown(env, c.p.env); err != nil {
 		return nil, err
 	}
 	if c.dotenv, err = dotenv.Parse(c.envRaw); err != nil {
-		return nil, fmt.Errorf("%s is not a valid .env file (%s): fix it or move it aside, then run coda setup again", display(env, c.p.env), strings.TrimPrefix(err.Error(), "dotenv: "))
+		return nil, pluginkit.Malformed(env, c.p.env, "is not a valid .env file", strings.TrimPrefix(err.Error(), "dotenv: "))
 	}
 	return c, nil
 }
 
 func loadJSON(env configurator.Env, path string) ([]byte, *jsonedit.Object, error) {
-	raw, err := readOptional(env, path)
+	raw, err := pluginkit.ReadShown(env, path)
 	if err != nil || raw == nil {
 		return raw, jsonedit.New(), err
 	}
-	obj, err := parseJSON(env, path, raw)
+	obj, err := pluginkit.ParseJSON(env, path, raw)
 	return raw, obj, err
 }
 
@@ -218,11 +204,11 @@ func checkTarget(t configurator.Target) error {
 	if t.Endpoints.Gemini == "" {
 		return errors.New("gemini: the target has no Gemini endpoint")
 	}
-	if hasControl(t.Token) {
+	if pluginkit.HasControl(t.Token) {
 		return errors.New("gemini: the token holds a control character; run coda login again")
 	}
 	for _, v := range []string{t.Endpoints.Gemini, model(t)} {
-		if hasControl(v) {
+		if pluginkit.HasControl(v) {
 			return errors.New("gemini: the endpoint or model name holds a control character")
 		}
 	}
@@ -266,7 +252,7 @@ func (c *current) created(file string) bool {
 // written, else taken from the files now.
 func (c *current) record(home string) *jsonedit.Object {
 	if c.side != nil {
-		return reparse(c.side)
+		return pluginkit.CloneJSON(c.side)
 	}
 	side := jsonedit.New()
 	side.Set("version", 1)
@@ -318,45 +304,43 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 	}
 
 	side := c.record(home)
-	plan.Changes = append(plan.Changes, configurator.Change{
-		Path: c.p.sidecar, Old: c.sideRaw, New: jsonedit.Marshal(side), Perm: 0o600, Secret: true,
-	})
+	plan.Changes = append(plan.Changes, c.stored.Write(jsonedit.Marshal(side)))
 
 	// trustedFolders.json: HOME trusted, so ~/.gemini/.env is read.
-	trusted := reparse(c.trusted)
+	trusted := pluginkit.CloneJSON(c.trusted)
 	switch cur, ok := trusted.Get(home); {
 	case ok && (cur == trustFolder || cur == trustParent):
 	case ok:
 		trusted.Set(home, trustFolder)
-		plan.Notes = append(plan.Notes, fmt.Sprintf("%s marked %s as %v; coda trusts it (TRUST_FOLDER) so Gemini CLI reads %s, and coda setup --remove gemini puts your value back", display(env, c.p.trusted), home, cur, display(env, c.p.env)))
+		plan.Notes = append(plan.Notes, fmt.Sprintf("%s marked %s as %v; coda trusts it (TRUST_FOLDER) so Gemini CLI reads %s, and coda setup --remove gemini puts your value back", pluginkit.Display(env, c.p.trusted), home, cur, pluginkit.Display(env, c.p.env)))
 	default:
 		trusted.Set(home, trustFolder)
-		plan.Notes = append(plan.Notes, fmt.Sprintf("trusts %s in %s, as Gemini CLI reads %s only in trusted folders: project .gemini settings under it load without asking, unless you mark a folder DO_NOT_TRUST", home, display(env, c.p.trusted), display(env, c.p.env)))
+		plan.Notes = append(plan.Notes, fmt.Sprintf("trusts %s in %s, as Gemini CLI reads %s only in trusted folders: project .gemini settings under it load without asking, unless you mark a folder DO_NOT_TRUST", home, pluginkit.Display(env, c.p.trusted), pluginkit.Display(env, c.p.env)))
 	}
-	plan.Changes = append(plan.Changes, jsonChange(c.p.trusted, c.trustedRaw, c.trusted, trusted, 0o600))
+	plan.Changes = append(plan.Changes, pluginkit.JSONChange(c.p.trusted, c.trustedRaw, c.trusted, trusted, 0o600))
 
 	// settings.json.
-	settings := reparse(c.settings)
+	settings := pluginkit.CloneJSON(c.settings)
 	if v, ok := settings.Get("selectedAuthType"); ok {
 		if v == AuthType {
 			settings.Delete("selectedAuthType")
-			plan.Notes = append(plan.Notes, "deleted the top-level selectedAuthType that older coda versions wrote to "+display(env, c.p.settings)+": Gemini CLI reads security.auth.selectedType instead")
+			plan.Notes = append(plan.Notes, "deleted the top-level selectedAuthType that older coda versions wrote to "+pluginkit.Display(env, c.p.settings)+": Gemini CLI reads security.auth.selectedType instead")
 		} else {
-			plan.Notes = append(plan.Notes, "left the top-level selectedAuthType in "+display(env, c.p.settings)+" as it is: current Gemini CLI reads security.auth.selectedType, which coda sets")
+			plan.Notes = append(plan.Notes, "left the top-level selectedAuthType in "+pluginkit.Display(env, c.p.settings)+" as it is: current Gemini CLI reads security.auth.selectedType, which coda sets")
 		}
 	}
 	if v, ok := settings.GetPath("security", "auth", "enforcedType"); ok && v != AuthType {
-		plan.Notes = append(plan.Notes, fmt.Sprintf("security.auth.enforcedType in %s is %v, so Gemini CLI refuses coda's %s auth: change or remove it", display(env, c.p.settings), v, AuthType))
+		plan.Notes = append(plan.Notes, fmt.Sprintf("security.auth.enforcedType in %s is %v, so Gemini CLI refuses coda's %s auth: change or remove it", pluginkit.Display(env, c.p.settings), v, AuthType))
 	}
 	for _, set := range []struct {
 		value string
 		path  []string
 	}{{AuthType, settingsKeys[0]}, {model(t), settingsKeys[1]}} {
 		if err := settings.SetPath(set.value, set.path...); err != nil {
-			return plan, fmt.Errorf("%s: %s: fix it, then run coda setup again", display(env, c.p.settings), strings.TrimPrefix(err.Error(), "jsonedit: "))
+			return plan, fmt.Errorf("%s: %s: fix it, then run coda setup again", pluginkit.Display(env, c.p.settings), strings.TrimPrefix(err.Error(), "jsonedit: "))
 		}
 	}
-	plan.Changes = append(plan.Changes, jsonChange(c.p.settings, c.settingsRaw, c.settings, settings, 0o644))
+	plan.Changes = append(plan.Changes, pluginkit.JSONChange(c.p.settings, c.settingsRaw, c.settings, settings, 0o644))
 
 	// .env: the base URL, the model and the token.
 	doc, err := dotenv.Parse(c.envRaw)
@@ -370,7 +354,7 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 			continue
 		}
 		if err := doc.Set(k, values[k]); err != nil {
-			return plan, fmt.Errorf("%s: cannot set %s: %s", display(env, c.p.env), k, redactedErr(err, values[k]))
+			return plan, fmt.Errorf("%s: cannot set %s: %s", pluginkit.Display(env, c.p.env), k, redactedErr(err, values[k]))
 		}
 	}
 	newEnv := doc.Bytes()
@@ -384,23 +368,13 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 		Backup: c.envRaw != nil && c.side == nil,
 	})
 	if t.Token == "" {
-		plan.Notes = append(plan.Notes, "no token: "+keyAPIKey+" is taken out of "+display(env, c.p.env)+" until you run coda login")
+		plan.Notes = append(plan.Notes, "no token: "+keyAPIKey+" is taken out of "+pluginkit.Display(env, c.p.env)+" until you run coda login")
 	}
 	if info, err := os.Stat(c.p.dir); err == nil && info.Mode().Perm()&0o077 != 0 && filepath.Clean(c.p.dir) != filepath.Clean(env.Home) {
-		plan.Notes = append(plan.Notes, fmt.Sprintf("makes %s private (0700), since %s holds the token", display(env, c.p.dir), display(env, c.p.env)))
+		plan.Notes = append(plan.Notes, fmt.Sprintf("makes %s private (0700), since %s holds the token", pluginkit.Display(env, c.p.dir), pluginkit.Display(env, c.p.env)))
 	}
 	plan.Notes = append(plan.Notes, exportedOverrides(env, t)...)
 	return plan, nil
-}
-
-// jsonChange plans a JSON file: the original bytes when nothing but the
-// formatting would change.
-func jsonChange(path string, raw []byte, before, after *jsonedit.Object, perm os.FileMode) configurator.Change {
-	newData := raw
-	if raw == nil || !sameJSON(before, after) {
-		newData = jsonedit.Marshal(after)
-	}
-	return configurator.Change{Path: path, Old: raw, New: newData, Perm: perm, Backup: raw != nil}
 }
 
 // exportedOverrides names the variables exported in coda's environment
@@ -409,8 +383,8 @@ func exportedOverrides(env configurator.Env, t configurator.Target) []string {
 	var notes []string
 	values := envValues(t)
 	for _, k := range envKeys {
-		if v := getenv(env, k); v != "" && v != values[k] {
-			notes = append(notes, fmt.Sprintf("%s is exported in your shell and wins over %s: unset it for Gemini CLI to use coda's", k, display(env, pathsFor(env).env)))
+		if v := pluginkit.Getenv(env, k); v != "" && v != values[k] {
+			notes = append(notes, fmt.Sprintf("%s is exported in your shell and wins over %s: unset it for Gemini CLI to use coda's", k, pluginkit.Display(env, pathsFor(env).env)))
 		}
 	}
 	return notes
@@ -430,15 +404,15 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 		// Nothing marks coda's keys but its record: without it, coda
 		// cannot tell them from the user's own and leaves everything.
 		if c.pointsAtDatabricks(t) {
-			plan.Notes = append(plan.Notes, display(env, c.p.env)+" points at this workspace, but coda has no record of writing it: left as it is")
+			plan.Notes = append(plan.Notes, pluginkit.Display(env, c.p.env)+" points at this workspace, but coda has no record of writing it: left as it is")
 		}
 		return plan, nil
 	}
-	plan.Changes = append(plan.Changes, configurator.Change{Path: c.p.sidecar, Old: c.sideRaw, New: nil, Secret: true})
+	plan.Changes = append(plan.Changes, c.stored.Remove())
 
 	// trustedFolders.json: coda's entry goes, the user's comes back.
 	if c.trustedRaw != nil {
-		trusted := reparse(c.trusted)
+		trusted := pluginkit.CloneJSON(c.trusted)
 		if cur, _ := trusted.Get(home); cur == trustFolder {
 			if v, had := c.original("trustedFolders", home); had {
 				trusted.Set(home, v)
@@ -451,11 +425,11 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 
 	// settings.json: restore what coda replaced.
 	if c.settingsRaw != nil {
-		settings := reparse(c.settings)
+		settings := pluginkit.CloneJSON(c.settings)
 		for _, path := range settingsKeys {
 			if v, had := c.original("settings", strings.Join(path, ".")); had {
 				if err := settings.SetPath(v, path...); err != nil {
-					return plan, fmt.Errorf("%s: %s: fix it, then run coda setup --remove again", display(env, c.p.settings), strings.TrimPrefix(err.Error(), "jsonedit: "))
+					return plan, fmt.Errorf("%s: %s: fix it, then run coda setup --remove again", pluginkit.Display(env, c.p.settings), strings.TrimPrefix(err.Error(), "jsonedit: "))
 				}
 			} else {
 				settings.DeletePathPrune(path...)
@@ -478,7 +452,7 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 				continue
 			}
 			if err := doc.Set(k, s); err != nil {
-				return plan, fmt.Errorf("%s: cannot restore your %s: %s", display(env, c.p.env), k, redactedErr(err, s))
+				return plan, fmt.Errorf("%s: cannot restore your %s: %s", pluginkit.Display(env, c.p.env), k, redactedErr(err, s))
 			}
 		}
 		newEnv := doc.Bytes()
@@ -508,7 +482,7 @@ func removeJSON(path string, raw []byte, before, after *jsonedit.Object, created
 	if created && after.Len() == 0 {
 		return configurator.Change{Path: path, Old: raw, New: nil}
 	}
-	return jsonChange(path, raw, before, after, perm)
+	return pluginkit.JSONChange(path, raw, before, after, perm)
 }
 
 // pointsAtDatabricks reports whether ~/.gemini/.env's base URL is on the
@@ -519,16 +493,8 @@ func (c *current) pointsAtDatabricks(t configurator.Target) bool {
 }
 
 func sameHost(u string, t configurator.Target) bool {
-	h := hostOf(u)
-	return h != "" && (h == hostOf(t.Host) || h == hostOf(t.Endpoints.Gemini))
-}
-
-func hostOf(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Hostname())
+	h := pluginkit.HostOf(u)
+	return h != "" && (h == pluginkit.HostOf(t.Host) || h == pluginkit.HostOf(t.Endpoints.Gemini))
 }
 
 func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurator.Status, error) {
@@ -546,9 +512,9 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 			return configurator.Status{State: configurator.StateAbsent, Detail: "gemini is not on PATH"}, nil
 		}
 		if c.pointsAtDatabricks(t) {
-			return configurator.Status{State: configurator.StateForeign, Detail: fmt.Sprintf("%s points Gemini CLI at this workspace, but coda did not write it: run coda setup gemini to let coda keep its token current", display(env, c.p.env))}, nil
+			return configurator.Status{State: configurator.StateForeign, Detail: fmt.Sprintf("%s points Gemini CLI at this workspace, but coda did not write it: run coda setup gemini to let coda keep its token current", pluginkit.Display(env, c.p.env))}, nil
 		}
-		if v := getenv(env, keyBaseURL); v != "" && sameHost(v, t) {
+		if v := pluginkit.Getenv(env, keyBaseURL); v != "" && sameHost(v, t) {
 			return configurator.Status{State: configurator.StateForeign, Detail: keyBaseURL + " exported in your shell points Gemini CLI at this workspace, but coda did not set it"}, nil
 		}
 		return configurator.Status{State: configurator.StateNotConfigured, Detail: "coda has not configured Gemini CLI"}, nil
@@ -581,7 +547,7 @@ func joinDetail(detail string, more []string) string {
 
 // staleReason names the first difference Plan would fix.
 func (c *current) staleReason(t configurator.Target) string {
-	envName := display(c.env, c.p.env)
+	envName := pluginkit.Display(c.env, c.p.env)
 	if v, _ := c.dotenv.Get(keyBaseURL); v != t.Endpoints.Gemini {
 		if v == "" {
 			return envName + " has no " + keyBaseURL
@@ -592,7 +558,7 @@ func (c *current) staleReason(t configurator.Target) string {
 		return "the model is not " + model(t)
 	}
 	if v, _ := c.settings.GetPath("model", "name"); v != model(t) {
-		return "model.name in " + display(c.env, c.p.settings) + " is not " + model(t)
+		return "model.name in " + pluginkit.Display(c.env, c.p.settings) + " is not " + model(t)
 	}
 	if v, ok := c.dotenv.Get(keyAPIKey); v != t.Token {
 		switch {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -32,14 +33,14 @@ func ProjectEnvWarning(env configurator.Env, cwd string) string {
 		v, _ := settings.GetPath("advanced", "ignoreLocalEnv")
 		ignoreLocal = v == true
 	}
-	ours := display(env, p.env)
+	ours := pluginkit.Display(env, p.env)
 	stop := filepath.Clean(p.home)
 	for dir := filepath.Clean(cwd); dir != stop; {
 		if f := filepath.Join(dir, ".gemini", ".env"); isFile(f) {
 			return fmt.Sprintf("%s hides %s: Gemini CLI reads only the first .env it finds walking up from the working directory (a .gemini/.env even with advanced.ignoreLocalEnv); start gemini outside it or move that file", f, ours)
 		}
 		if f := filepath.Join(dir, ".env"); !ignoreLocal && isFile(f) {
-			return fmt.Sprintf("%s hides %s: Gemini CLI reads only the first .env it finds walking up from the working directory; set \"advanced\": {\"ignoreLocalEnv\": true} in %s (project .env files then stop loading in Gemini CLI) or start gemini elsewhere", f, ours, display(env, p.settings))
+			return fmt.Sprintf("%s hides %s: Gemini CLI reads only the first .env it finds walking up from the working directory; set \"advanced\": {\"ignoreLocalEnv\": true} in %s (project .env files then stop loading in Gemini CLI) or start gemini elsewhere", f, ours, pluginkit.Display(env, p.settings))
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {

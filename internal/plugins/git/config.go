@@ -4,12 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/coda-cli/coda/internal/merge/iniedit"
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -25,44 +23,30 @@ type gitFile struct {
 
 // state is both global files and coda's record.
 type state struct {
-	files []*gitFile // XDG first, then ~/.gitconfig: git's reading order
-	rec   *record
-	raw   []byte // the sidecar's content, nil when missing
+	files  []*gitFile // XDG first, then ~/.gitconfig: git's reading order
+	rec    *record
+	stored pluginkit.Sidecar // the record's file, as found
 }
 
 func load(env configurator.Env) (*state, error) {
 	s := &state{}
 	for rank, path := range []string{XDGConfig(env), HomeConfig(env)} {
-		f := &gitFile{path: path, shown: shortPath(env, path), rank: rank}
-		data, err := os.ReadFile(path)
-		switch {
-		case errors.Is(err, fs.ErrNotExist):
-			data = nil
-		case err != nil:
+		f := &gitFile{path: path, shown: pluginkit.Display(env, path), rank: rank}
+		data, err := pluginkit.ReadOptional(path)
+		if err != nil {
 			return nil, fmt.Errorf("read %s: %w", f.shown, errors.Unwrap(err))
 		}
 		f.old = data
 		if f.doc, err = iniedit.Parse(data); err != nil {
-			return nil, fmt.Errorf("%s is not a git config coda can edit (%s): fix it or move it aside, then run coda setup again",
-				f.shown, strings.TrimPrefix(err.Error(), "iniedit: "))
+			return nil, pluginkit.Malformed(env, path, "is not a git config coda can edit", strings.TrimPrefix(err.Error(), "iniedit: "))
 		}
 		s.files = append(s.files, f)
 	}
 	var err error
-	if s.rec, s.raw, err = loadRecord(env); err != nil {
+	if s.rec, s.stored, err = loadRecord(env); err != nil {
 		return nil, err
 	}
 	return s, nil
-}
-
-// shortPath shows a path under HOME as ~/...
-func shortPath(env configurator.Env, path string) string {
-	if env.Home != "" {
-		if rel, err := filepath.Rel(env.Home, path); err == nil && !strings.HasPrefix(rel, "..") && rel != "." {
-			return "~/" + filepath.ToSlash(rel)
-		}
-	}
-	return path
 }
 
 // file returns the loaded file at path, or nil.
@@ -215,37 +199,29 @@ type keyRecord struct {
 	Previous *string `json:"previous,omitempty"`
 }
 
-func recordPath(env configurator.Env) string {
-	return filepath.Join(env.StateDir, "plugins", "git.json")
-}
-
-func loadRecord(env configurator.Env) (*record, []byte, error) {
-	path := recordPath(env)
-	raw, err := os.ReadFile(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		return nil, nil, nil
-	case err != nil:
-		return nil, nil, err
+// loadRecord reads the sidecar: rec is nil when there is none.
+func loadRecord(env configurator.Env) (rec *record, stored pluginkit.Sidecar, err error) {
+	if stored, err = pluginkit.LoadSidecar(env, "git"); err != nil || !stored.Exists() {
+		return nil, stored, err
 	}
-	rec := &record{}
-	if err := json.Unmarshal(raw, rec); err != nil || rec.Version != recordVersion || rec.Keys == nil {
-		return nil, nil, fmt.Errorf("%s (coda's record of the git settings it made) is damaged: move it aside and check user.name and user.email by hand", path)
+	rec = &record{}
+	if err := json.Unmarshal(stored.Raw, rec); err != nil || rec.Version != recordVersion || rec.Keys == nil {
+		return nil, stored, fmt.Errorf("%s (coda's record of the git settings it made) is damaged: move it aside and check user.name and user.email by hand", stored.Path)
 	}
-	return rec, raw, nil
+	return rec, stored, nil
 }
 
 // sidecarChange writes rec, or deletes the sidecar when rec is nil or
-// records nothing.
-func (s *state) sidecarChange(env configurator.Env, rec *record) (configurator.Change, error) {
-	c := configurator.Change{Path: recordPath(env), Old: s.raw, Perm: configurator.SecretPerm}
+// records nothing. The record holds no token: 0600, but not Secret.
+func (s *state) sidecarChange(rec *record) (configurator.Change, error) {
+	c := configurator.Change{Path: s.stored.Path, Old: s.stored.Raw, Perm: configurator.SecretPerm}
 	if rec == nil || len(rec.Keys) == 0 {
 		return c, nil
 	}
-	data, err := json.MarshalIndent(rec, "", "  ")
+	data, err := pluginkit.EncodeJSON(rec)
 	if err != nil {
 		return c, err
 	}
-	c.New = append(data, '\n')
+	c.New = data
 	return c, nil
 }

@@ -23,6 +23,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -80,13 +81,7 @@ func exists(path string) bool {
 }
 
 func (Plugin) Detect(env configurator.Env) configurator.Detection {
-	d := configurator.Detection{Files: []string{GlobalConfig(env)}}
-	if env.LookPath != nil {
-		if p, err := env.LookPath("git"); err == nil {
-			d.Installed, d.Binary = true, p
-		}
-	}
-	return d
+	return pluginkit.Detect(env, "git", GlobalConfig(env))
 }
 
 func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
@@ -218,16 +213,11 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	// The record first: if the config write then fails, the values it
 	// records are not in the file, so coda does not count them as its own
 	// (owned compares them), and a --force still knows what it replaced.
-	side, err := s.sidecarChange(env, rec)
+	side, err := s.sidecarChange(rec)
 	if err != nil {
 		return plan, err
 	}
-	if side.Changed() {
-		plan.Changes = append(plan.Changes, side)
-	}
-	if c := w.change(); c.Changed() {
-		plan.Changes = append(plan.Changes, c)
-	}
+	plan.Changes = pluginkit.AppendChanged(plan.Changes, side, w.change())
 	return plan, nil
 }
 
@@ -278,11 +268,9 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 		if rec.CreatedFile && len(strings.TrimSpace(string(c.New))) == 0 {
 			c.New, c.Backup = nil, false
 		}
-		if c.Changed() {
-			plan.Changes = append(plan.Changes, c)
-		}
+		plan.Changes = pluginkit.AppendChanged(plan.Changes, c)
 	}
-	side, err := s.sidecarChange(env, nil)
+	side, err := s.sidecarChange(nil)
 	if err != nil {
 		return plan, err
 	}

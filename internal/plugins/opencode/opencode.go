@@ -33,12 +33,12 @@ package opencode
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
@@ -105,17 +105,10 @@ type paths struct {
 // ConfigDir is OpenCode's global config dir: $XDG_CONFIG_HOME/opencode
 // when XDG_CONFIG_HOME is an absolute path, else ~/.config/opencode.
 func ConfigDir(env configurator.Env) string {
-	if x := getenv(env, "XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
+	if x := pluginkit.Getenv(env, "XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
 		return filepath.Join(x, "opencode")
 	}
 	return filepath.Join(env.Home, ".config", "opencode")
-}
-
-func getenv(env configurator.Env, k string) string {
-	if env.Getenv == nil {
-		return ""
-	}
-	return env.Getenv(k)
 }
 
 func pathsFor(env configurator.Env) paths {
@@ -125,7 +118,7 @@ func pathsFor(env configurator.Env) paths {
 		config:  filepath.Join(dir, "opencode.json"),
 		jsonc:   filepath.Join(dir, "opencode.jsonc"),
 		plugin:  filepath.Join(dir, "plugin", "coda-databricks.js"),
-		sidecar: filepath.Join(env.StateDir, "plugins", name+".json"),
+		sidecar: pluginkit.SidecarPath(env, name),
 	}
 }
 
@@ -142,54 +135,47 @@ func TokenFile(env configurator.Env, profile string) (string, error) {
 
 func (Plugin) Detect(env configurator.Env) configurator.Detection {
 	p := pathsFor(env)
-	d := configurator.Detection{Files: []string{p.config, p.plugin}}
-	if env.LookPath != nil {
-		if bin, err := env.LookPath(binary); err == nil {
-			d.Installed, d.Binary = true, bin
-		}
-	}
-	return d
+	return pluginkit.Detect(env, binary, p.config, p.plugin)
 }
 
 func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
-	if err := privateDirs(env, p); err != nil {
-		return err
-	}
 	return configurator.WriteChanges(env, p)
 }
 
 // current is what is on disk.
 type current struct {
-	env     configurator.Env
-	p       paths
-	side    *jsonedit.Object // nil: coda has not configured OpenCode
-	sideRaw []byte
-	cfg     *jsonedit.Object // parsed opencode.json; empty when missing
-	cfgRaw  []byte           // nil: opencode.json does not exist
-	plugin  []byte
+	env    configurator.Env
+	p      paths
+	side   *jsonedit.Object // nil: coda has not configured OpenCode
+	stored pluginkit.Sidecar
+	cfg    *jsonedit.Object // parsed opencode.json; empty when missing
+	cfgRaw []byte           // nil: opencode.json does not exist
+	plugin []byte
 }
 
 func load(env configurator.Env) (*current, error) {
 	c := &current{env: env, p: pathsFor(env)}
 	var err error
-	if c.sideRaw, err = readOptional(env, c.p.sidecar); err != nil {
+	// Read like the configs below, so that an error names it the same way.
+	c.stored = pluginkit.Sidecar{Path: c.p.sidecar}
+	if c.stored.Raw, err = pluginkit.ReadShown(env, c.stored.Path); err != nil {
 		return nil, err
 	}
-	if c.sideRaw != nil {
-		if c.side, err = jsonedit.Parse(c.sideRaw); err != nil {
+	if c.stored.Exists() {
+		if c.side, err = jsonedit.Parse(c.stored.Raw); err != nil {
 			return nil, fmt.Errorf("coda's record of your OpenCode settings, %s, is damaged: move it aside (remove then cannot restore model and small_model), then run coda setup again", c.p.sidecar)
 		}
 	}
-	if c.cfgRaw, err = readOptional(env, c.p.config); err != nil {
+	if c.cfgRaw, err = pluginkit.ReadShown(env, c.p.config); err != nil {
 		return nil, err
 	}
 	c.cfg = jsonedit.New()
 	if c.cfgRaw != nil {
-		if c.cfg, err = parseJSON(env, c.p.config, c.cfgRaw); err != nil {
+		if c.cfg, err = pluginkit.ParseJSON(env, c.p.config, c.cfgRaw); err != nil {
 			return nil, err
 		}
 	}
-	if c.plugin, err = readOptional(env, c.p.plugin); err != nil {
+	if c.plugin, err = pluginkit.ReadShown(env, c.p.plugin); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -235,7 +221,7 @@ func checkTarget(t configurator.Target) error {
 	if t.Endpoints.Chat == "" {
 		return errors.New("opencode: the target has no chat endpoint")
 	}
-	if hasControl(t.Token) {
+	if pluginkit.HasControl(t.Token) {
 		return errors.New("opencode: the token holds a control character; run coda login again")
 	}
 	return nil
@@ -287,12 +273,10 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 	side.Set("tokenFile", tokenFile)
 	side.Set("createdConfig", created)
 	side.Set("originals", originals)
-	plan.Changes = append(plan.Changes, configurator.Change{
-		Path: c.p.sidecar, Old: c.sideRaw, New: jsonedit.Marshal(side), Perm: 0o600, Secret: true,
-	})
+	plan.Changes = append(plan.Changes, c.stored.Write(jsonedit.Marshal(side)))
 
 	// The token file the plugin reads.
-	oldToken, err := readOptional(env, tokenFile)
+	oldToken, err := pluginkit.ReadShown(env, tokenFile)
 	if err != nil {
 		return plan, err
 	}
@@ -313,23 +297,17 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 	})
 
 	// opencode.json.
-	cfg := reparse(c.cfg)
+	cfg := pluginkit.CloneJSON(c.cfg)
 	if c.cfgRaw == nil {
 		cfg.Set("$schema", schemaURL)
 	}
 	if err := cfg.SetPath(provider(t), "provider", ProviderID); err != nil {
-		return plan, fmt.Errorf("%s: %s: fix it, then run coda setup again", display(env, c.p.config), strings.TrimPrefix(err.Error(), "jsonedit: "))
+		return plan, fmt.Errorf("%s: %s: fix it, then run coda setup again", pluginkit.Display(env, c.p.config), strings.TrimPrefix(err.Error(), "jsonedit: "))
 	}
 	model, small := models(t)
 	cfg.Set("model", ProviderID+"/"+model)
 	cfg.Set("small_model", ProviderID+"/"+small)
-	newCfg := c.cfgRaw
-	if c.cfgRaw == nil || !sameJSON(cfg, c.cfg) {
-		newCfg = jsonedit.Marshal(cfg)
-	}
-	plan.Changes = append(plan.Changes, configurator.Change{
-		Path: c.p.config, Old: c.cfgRaw, New: newCfg, Perm: 0o644, Backup: c.cfgRaw != nil,
-	})
+	plan.Changes = append(plan.Changes, pluginkit.JSONChange(c.p.config, c.cfgRaw, c.cfg, cfg, 0o644))
 	plan.Notes = append(plan.Notes, c.providerFilters()...)
 	return plan, nil
 }
@@ -341,7 +319,7 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 		return plan, err
 	}
 	if c.side != nil {
-		plan.Changes = append(plan.Changes, configurator.Change{Path: c.p.sidecar, Old: c.sideRaw, New: nil, Secret: true})
+		plan.Changes = append(plan.Changes, c.stored.Remove())
 	}
 
 	// Token files: the target profile's and the one the plugin was set
@@ -358,7 +336,7 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 		}
 	}
 	for _, f := range tokenFiles {
-		old, err := readOptional(env, f)
+		old, err := pluginkit.ReadShown(env, f)
 		if err != nil {
 			return plan, err
 		}
@@ -371,12 +349,12 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 		if isCodaPlugin(c.plugin) {
 			plan.Changes = append(plan.Changes, configurator.Change{Path: c.p.plugin, Old: c.plugin, New: nil})
 		} else {
-			plan.Notes = append(plan.Notes, display(env, c.p.plugin)+" was not written by coda (or was edited): left in place")
+			plan.Notes = append(plan.Notes, pluginkit.Display(env, c.p.plugin)+" was not written by coda (or was edited): left in place")
 		}
 	}
 
 	if c.cfgRaw != nil {
-		cfg := reparse(c.cfg)
+		cfg := pluginkit.CloneJSON(c.cfg)
 		cfg.DeletePath("provider", ProviderID)
 		if pv, ok := cfg.Get("provider"); ok {
 			if obj, ok := pv.(*jsonedit.Object); ok && obj.Len() == 0 {
@@ -409,16 +387,11 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 			}
 			cfg.Delete(k)
 		}
-		var newCfg []byte
-		switch {
-		case created && onlySchema(cfg):
-			newCfg = nil
-		case sameJSON(cfg, c.cfg):
-			newCfg = c.cfgRaw
-		default:
-			newCfg = jsonedit.Marshal(cfg)
+		ch := pluginkit.JSONChange(c.p.config, c.cfgRaw, c.cfg, cfg, 0o644)
+		if created && onlySchema(cfg) {
+			ch.New = nil // a backup is still kept
 		}
-		plan.Changes = append(plan.Changes, configurator.Change{Path: c.p.config, Old: c.cfgRaw, New: newCfg, Perm: 0o644, Backup: true})
+		plan.Changes = append(plan.Changes, ch)
 	}
 	return plan, nil
 }
@@ -445,11 +418,11 @@ func isCodaPlugin(data []byte) bool {
 // overrides inspects opencode.jsonc, which OpenCode merges over
 // opencode.json and coda never edits.
 func (c *current) overrides() ([]string, error) {
-	data, err := readOptional(c.env, c.p.jsonc)
+	data, err := pluginkit.ReadShown(c.env, c.p.jsonc)
 	if err != nil || data == nil {
 		return nil, err
 	}
-	name := display(c.env, c.p.jsonc)
+	name := pluginkit.Display(c.env, c.p.jsonc)
 	obj, err := jsonedit.Parse(data)
 	if err != nil {
 		return []string{name + " exists and coda cannot read it (comments or invalid JSON); OpenCode merges it over opencode.json, so check that it sets neither model nor small_model"}, nil
@@ -475,12 +448,12 @@ func (c *current) providerFilters() []string {
 	var notes []string
 	if v, ok := c.cfg.Get("enabled_providers"); ok {
 		if list, ok := v.([]any); ok && !slices.Contains(list, any(ProviderID)) {
-			notes = append(notes, fmt.Sprintf("enabled_providers in %s does not list %q, so OpenCode hides coda's provider: add it there", display(c.env, c.p.config), ProviderID))
+			notes = append(notes, fmt.Sprintf("enabled_providers in %s does not list %q, so OpenCode hides coda's provider: add it there", pluginkit.Display(c.env, c.p.config), ProviderID))
 		}
 	}
 	if v, ok := c.cfg.Get("disabled_providers"); ok {
 		if list, ok := v.([]any); ok && slices.Contains(list, any(ProviderID)) {
-			notes = append(notes, fmt.Sprintf("disabled_providers in %s lists %q, so OpenCode hides coda's provider: remove it there", display(c.env, c.p.config), ProviderID))
+			notes = append(notes, fmt.Sprintf("disabled_providers in %s lists %q, so OpenCode hides coda's provider: remove it there", pluginkit.Display(c.env, c.p.config), ProviderID))
 		}
 	}
 	return notes
@@ -499,9 +472,9 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		}
 		if id := c.foreignProvider(t); id != "" {
 			return configurator.Status{State: configurator.StateForeign,
-				Detail: fmt.Sprintf("provider %q in %s points at this workspace, but coda did not write it: run coda setup opencode to add coda's provider, whose token follows rotations", id, display(env, c.p.config))}, nil
+				Detail: fmt.Sprintf("provider %q in %s points at this workspace, but coda did not write it: run coda setup opencode to add coda's provider, whose token follows rotations", id, pluginkit.Display(env, c.p.config))}, nil
 		}
-		return configurator.Status{State: configurator.StateNotConfigured, Detail: "no coda-databricks provider in " + display(env, c.p.config)}, nil
+		return configurator.Status{State: configurator.StateNotConfigured, Detail: "no coda-databricks provider in " + pluginkit.Display(env, c.p.config)}, nil
 	}
 	plan, err := pl.Plan(env, t)
 	if err != nil {
@@ -529,7 +502,7 @@ func (c *current) staleReason(t configurator.Target, plan configurator.Plan) str
 		if s, ok := v.(string); ok {
 			return "coda-databricks points at " + s + ", not " + t.Endpoints.Chat
 		}
-		return "coda-databricks is missing from " + display(c.env, c.p.config)
+		return "coda-databricks is missing from " + pluginkit.Display(c.env, c.p.config)
 	}
 	model, small := models(t)
 	if v, _ := c.cfg.Get("model"); v != ProviderID+"/"+model {
@@ -553,7 +526,7 @@ func (c *current) staleReason(t configurator.Target, plan configurator.Plan) str
 		case filepath.Dir(ch.Path) == filepath.Join(c.env.StateDir, "tokens"):
 			return "the token file does not hold the current token (once coda rewrites it, running sessions use the new one at their next request)"
 		case ch.Path == c.p.config:
-			return "coda's provider in " + display(c.env, c.p.config) + " differs from what coda writes"
+			return "coda's provider in " + pluginkit.Display(c.env, c.p.config) + " differs from what coda writes"
 		}
 	}
 	return "coda's record of the original settings is missing"
@@ -564,7 +537,7 @@ func (c *current) staleReason(t configurator.Target, plan configurator.Plan) str
 func (c *current) foreignProvider(t configurator.Target) string {
 	hosts := map[string]bool{}
 	for _, u := range []string{t.Host, t.Endpoints.Chat} {
-		if h := hostOf(u); h != "" {
+		if h := pluginkit.HostOf(u); h != "" {
 			hosts[h] = true
 		}
 	}
@@ -578,17 +551,9 @@ func (c *current) foreignProvider(t configurator.Target) string {
 			continue
 		}
 		base, _ := providers.GetPath(id, "options", "baseURL")
-		if s, ok := base.(string); ok && hosts[hostOf(s)] {
+		if s, ok := base.(string); ok && hosts[pluginkit.HostOf(s)] {
 			return id
 		}
 	}
 	return ""
-}
-
-func hostOf(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return ""
-	}
-	return strings.ToLower(u.Hostname())
 }

@@ -1,0 +1,89 @@
+// Package pluginkit holds what coda's built-in configurators share and
+// nothing format-specific: how a path is shown to the user, how a file
+// that may be missing is read, how a malformed file is refused, the
+// sidecar in which a plugin keeps the user's previous values, Detect, and
+// the JSON plumbing of the plugins that merge into jsonedit documents.
+package pluginkit
+
+import (
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/coda-cli/coda/pkg/configurator"
+)
+
+// Display shows path as ~/... when it lies under env.Home (HOME itself
+// and paths outside it are shown as they are).
+func Display(env configurator.Env, path string) string {
+	if env.Home != "" {
+		if rel, err := filepath.Rel(env.Home, path); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+			return "~/" + filepath.ToSlash(rel)
+		}
+	}
+	return path
+}
+
+// Getenv reads an environment variable through env; "" when env has no
+// Getenv.
+func Getenv(env configurator.Env, key string) string {
+	if env.Getenv == nil {
+		return ""
+	}
+	return env.Getenv(key)
+}
+
+// Detect is the Detection of a tool whose executable is binary and whose
+// config files (the ones the plugin manages) are files.
+func Detect(env configurator.Env, binary string, files ...string) configurator.Detection {
+	d := configurator.Detection{Files: files}
+	if env.LookPath != nil {
+		if bin, err := env.LookPath(binary); err == nil {
+			d.Installed, d.Binary = true, bin
+		}
+	}
+	return d
+}
+
+// AppendChanged appends the changes that alter their file: a plan lists
+// only the files it touches.
+func AppendChanged(changes []configurator.Change, cs ...configurator.Change) []configurator.Change {
+	for _, c := range cs {
+		if c.Changed() {
+			changes = append(changes, c)
+		}
+	}
+	return changes
+}
+
+// HasControl reports whether s holds a control character (one that would
+// break a line or a header; a token never has one).
+func HasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// PointsAt reports whether base is a URL on the host (and port) of one of
+// refs, ignoring case: whether a tool's base URL is the target's workspace
+// or its AI Gateway host.
+func PointsAt(base string, refs ...string) bool {
+	u, err := url.Parse(base)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	for _, ref := range refs {
+		if r, err := url.Parse(ref); err == nil && r.Host != "" && strings.EqualFold(r.Host, u.Host) {
+			return true
+		}
+	}
+	return false
+}
+
+// HostOf is the host name of a URL, without its port, in lower case; ""
+// when s does not parse.
+func HostOf(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
+}
