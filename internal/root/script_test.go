@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -107,6 +108,7 @@ func TestScripts(t *testing.T) {
 			"sleep":          cmdSleep,
 			"signal-watcher": cmdSignalWatcher,
 			"token-in":       cmdTokenIn,
+			"coda-token":     cmdCodaToken,
 		},
 	})
 }
@@ -297,6 +299,52 @@ func cmdTokenIn(ts *testscript.TestScript, neg bool, args []string) {
 	case !found && !neg:
 		ts.Fatalf("%s does not hold the current token", args[0])
 	}
+}
+
+// cmdCodaToken runs `coda token ARGS` and checks that it succeeds and
+// prints exactly the store's current token, so the token never reaches
+// the script's log (testscript prints stdout when a script fails):
+//
+//	coda-token [ARGS...]
+func cmdCodaToken(ts *testscript.TestScript, neg bool, args []string) {
+	if neg {
+		ts.Fatalf("unsupported: ! coda-token (use ! coda token)")
+	}
+	var env []string
+	for _, k := range []string{"HOME", "PATH", "CODA_CONFIG_DIR", "CODA_PROFILE", "CODA_MIN_TTL", "CODA_LIFETIME", transcriptEnv} {
+		env = append(env, k+"="+ts.Getenv(k))
+	}
+	cmd := exec.Command("coda", append([]string{"token"}, args...)...)
+	cmd.Env, cmd.Dir = env, ts.Getenv("WORK")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		ts.Fatalf("coda token %v: %v\n%s", args, err, stderr.String())
+	}
+	profile := ts.Getenv("CODA_PROFILE")
+	if i := slicesIndex(args, "-p"); i >= 0 && i+1 < len(args) {
+		profile = args[i+1]
+	}
+	if profile == "" {
+		profile = "default"
+	}
+	st, err := store.NewFileStore(ts.Getenv("CODA_CONFIG_DIR")).Load()
+	ts.Check(err)
+	if p := st.Profile(profile); !p.HasToken() || stdout.String() != p.Token+"\n" {
+		ts.Fatalf("coda token did not print exactly the current token of profile %s and a newline (%d bytes)", profile, stdout.Len())
+	}
+	if stderr.Len() > 0 {
+		ts.Logf("coda token stderr: %s", stderr.String())
+	}
+}
+
+func slicesIndex(args []string, s string) int {
+	for i, a := range args {
+		if a == s {
+			return i
+		}
+	}
+	return -1
 }
 
 func cmdSleep(ts *testscript.TestScript, neg bool, args []string) {
