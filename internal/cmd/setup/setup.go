@@ -266,12 +266,16 @@ func (opts *Options) prepare(ctx context.Context, profile string, p *store.Profi
 	if p.Settings == nil {
 		p.Settings = map[string]string{}
 	}
+	overrides, err := opts.modelOverrides()
+	if err != nil {
+		return err
+	}
 	var models []string
-	for _, m := range opts.Models {
-		name, model, _ := strings.Cut(m, "=")
+	for name, model := range overrides {
 		p.Settings["model."+name] = model
 		models = append(models, model)
 	}
+	sort.Strings(models)
 	core.SetGrace(p, opts.Grace)
 	if opts.DatabricksProfile != "" {
 		p.Settings["option.databricks.profile"] = opts.DatabricksProfile
@@ -294,6 +298,30 @@ func (opts *Options) prepare(ctx context.Context, profile string, p *store.Profi
 		}
 	}
 	return nil
+}
+
+// modelOverrides merges config.yaml's `models:` map (PLUGIN or
+// PLUGIN.ROLE → model) with --model flags, which win.
+func (opts *Options) modelOverrides() (map[string]string, error) {
+	out := map[string]string{}
+	v, err := opts.F.Settings()
+	if err != nil {
+		return nil, err
+	}
+	if v != nil {
+		for name, model := range v.GetStringMapString("models") {
+			plugin, _, _ := strings.Cut(name, ".")
+			if core.Find(opts.Plugins, plugin) == nil || model == "" {
+				return nil, exit.Usagef("%s: models.%s names no plugin (choose from %s)", cmdutil.SettingsFile, name, pluginList())
+			}
+			out[name] = model
+		}
+	}
+	for _, m := range opts.Models {
+		name, model, _ := strings.Cut(m, "=")
+		out[name] = model
+	}
+	return out, nil
 }
 
 // runPlugins plans (and unless --dry-run applies) every plugin at once.
