@@ -194,7 +194,23 @@ func (s *Server) routeModel(w http.ResponseWriter, r *http.Request, route modelR
 		writeError(w, http.StatusBadRequest, "MALFORMED_REQUEST", "Could not parse request body as JSON")
 		return
 	}
+	if sw, ok := w.(*statusWriter); ok && holdable(route, r) {
+		s.mu.Lock()
+		h, call := s.takeHoldLocked(route.protocol, body, sw.rec)
+		s.mu.Unlock()
+		if h != nil {
+			s.serveHeld(sw, r, body, h, call)
+			return
+		}
+	}
 	route.handle(w, r, body, caller)
+}
+
+// holdable reports whether a held tool call may answer a request on route:
+// any generating call, but not a Gemini token count. (Requests whose answer
+// a fault buffers are never held: their writer is not a statusWriter.)
+func holdable(route modelRoute, r *http.Request) bool {
+	return route.protocol != ProtocolGemini || geminiOp(r) != "countTokens"
 }
 
 // describeModelRequest returns the protocol and model of a model request, for

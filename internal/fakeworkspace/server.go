@@ -2,8 +2,11 @@
 // REST endpoints coda uses (SCIM Me, the caller's own token API, the serving
 // endpoint list) and the model-serving routes the coding agents call
 // (Anthropic Messages, OpenAI Responses, Google generateContent, OpenAI chat
-// completions), which answer ReplyText. Tests and the `coda demo` command run
-// it on loopback because no real workspace is reachable from here.
+// completions), which answer ReplyText. HoldToolCall makes the next request
+// that offers a given tool get a tool call instead, held until released, so a
+// test can act in the middle of an agent's session. Tests and the `coda demo`
+// command run it on loopback because no real workspace is reachable from
+// here.
 //
 // It copies the real error shapes, including the numeric error_code of the
 // 403 "Invalid access token." answer, and it never logs or records token
@@ -116,6 +119,7 @@ type Server struct {
 	tokenSeq int
 	faults   []*faultEntry
 	requests []*Request
+	holds    []*HeldCall
 
 	httpSrv   *http.Server
 	url       string
@@ -255,6 +259,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	if protocol, model, ok := s.describeModelRequest(r, body); ok {
 		s.mu.Lock()
 		sw.rec.Protocol, sw.rec.Model = protocol, model
+		s.noteFollowUpLocked(protocol, body, sw.rec)
 		s.mu.Unlock()
 	}
 	s.dispatch(sw, r)
