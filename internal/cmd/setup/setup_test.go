@@ -1,0 +1,146 @@
+package setup
+
+import (
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/coda-cli/coda/internal/clock"
+	"github.com/coda-cli/coda/internal/cmdutil"
+	"github.com/coda-cli/coda/internal/exit"
+	"github.com/coda-cli/coda/internal/plugins"
+	"github.com/coda-cli/coda/pkg/configurator"
+)
+
+func testFactory(t *testing.T, tty bool, stdin string) (*cmdutil.Factory, *strings.Builder) {
+	t.Helper()
+	ios, in, _, errOut := cmdutil.TestStreams(tty)
+	in.WriteString(stdin)
+	vars := map[string]string{"CODA_CONFIG_DIR": t.TempDir()}
+	f := &cmdutil.Factory{IO: ios, Getenv: func(k string) string { return vars[k] }, Clock: clock.Real{}, Output: "text"}
+	sb := &strings.Builder{}
+	ios.ErrOut = io.MultiWriter(errOut, sb)
+	return f, sb
+}
+
+func TestSetupFlags(t *testing.T) {
+	tests := []struct {
+		args     []string
+		wantCode int
+		wantErr  string
+		check    func(*testing.T, *Options)
+	}{
+		{args: []string{"--all"}, check: func(t *testing.T, o *Options) {
+			if !o.All || o.Endpoint != "auto" || o.DryRun || o.Remove {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{args: []string{"claude", "codex", "--dry-run", "--endpoint", "ai-gateway"}, check: func(t *testing.T, o *Options) {
+			if !slices.Equal(o.Names, []string{"claude", "codex"}) || !o.DryRun || o.Endpoint != "ai-gateway" {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{args: []string{"--all", "--model", "claude.haiku=m1", "--model", "codex=m2", "--grace", "30s"}, check: func(t *testing.T, o *Options) {
+			if !slices.Equal(o.Models, []string{"claude.haiku=m1", "codex=m2"}) || o.Grace.String() != "30s" {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{args: nil, wantCode: exit.Usage, wantErr: "or pass --all"},
+		{args: []string{"--all", "claude"}, wantCode: exit.Usage, wantErr: "or pass --all"},
+		{args: []string{"nosuch"}, wantCode: exit.Usage, wantErr: `unknown plugin "nosuch"`},
+		{args: []string{"--all", "--endpoint", "x"}, wantCode: exit.Usage, wantErr: "--endpoint must be one of"},
+		{args: []string{"--all", "--model", "nosuch=m"}, wantCode: exit.Usage, wantErr: "--model wants PLUGIN=MODEL"},
+		{args: []string{"--all", "--model", "claude="}, wantCode: exit.Usage, wantErr: "--model wants PLUGIN=MODEL"},
+		{args: []string{"--all", "--grace", "-1s"}, wantCode: exit.Usage, wantErr: "--grace must not be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			f, _ := testFactory(t, false, "")
+			var got *Options
+			cmd := NewCmdSetup(f, func(_ context.Context, o *Options) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			cmd.SetOut(io.Discard)
+			cmd.SetErr(io.Discard)
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if exit.CodeOf(err) != tt.wantCode || err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v (exit %d), want exit %d with %q", err, exit.CodeOf(err), tt.wantCode, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+func TestInstall(t *testing.T) {
+	notInstalled := configurator.Env{
+		Home:     "/home/alice",
+		Getenv:   func(string) string { return "" },
+		LookPath: func(string) (string, error) { return "", errors.New("not found") },
+	}
+	all := plugins.Builtins()
+	wantCalls := []string{
+		"install -g --prefix /home/alice/.local @anthropic-ai/claude-code@2.1.328",
+		"install -g --prefix /home/alice/.local @google/gemini-cli@0.61.0",
+		"install -g --prefix /home/alice/.local @openai/codex@0.169.0",
+		"install -g --prefix /home/alice/.local opencode-ai@1.18.33",
+	}
+	tests := []struct {
+		name      string
+		tty       bool
+		stdin     string
+		yes       bool
+		wantCode  int
+		wantCalls []string
+	}{
+		{name: "no terminal, no --yes: refuse and say how", wantCode: exit.Usage},
+		{name: "--yes installs every missing agent", yes: true, wantCalls: wantCalls},
+		{name: "terminal, answer no", tty: true, stdin: "n\n"},
+		{name: "terminal, answer yes", tty: true, stdin: "y\n", wantCalls: wantCalls},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, errOut := testFactory(t, tt.tty, tt.stdin)
+			var calls []string
+			opts := &Options{F: f, Yes: tt.yes, Plugins: all, NPM: func(_ context.Context, _ io.Writer, args ...string) error {
+				calls = append(calls, strings.Join(args, " "))
+				return nil
+			}}
+			err := opts.install(context.Background(), notInstalled, all)
+			if exit.CodeOf(err) != tt.wantCode {
+				t.Fatalf("err = %v, want exit %d", err, tt.wantCode)
+			}
+			if !slices.Equal(calls, tt.wantCalls) {
+				t.Errorf("npm calls %q, want %q", calls, tt.wantCalls)
+			}
+			if slices.ContainsFunc(calls, func(c string) bool { return strings.Contains(c, "sudo") }) {
+				t.Error("npm was run with sudo")
+			}
+			if tt.wantCode == exit.Usage && !strings.Contains(err.Error(), "--yes") {
+				t.Errorf("the refusal does not say how to confirm: %v", err)
+			}
+			if tt.tty && !strings.Contains(errOut.String(), "[y/N]") {
+				t.Errorf("no question on stderr: %q", errOut.String())
+			}
+		})
+	}
+	// Installed tools and plugins without an npm package are left alone.
+	installed := notInstalled
+	installed.LookPath = func(file string) (string, error) { return filepath.Join("/usr/bin", file), nil }
+	f, _ := testFactory(t, false, "")
+	opts := &Options{F: f, Yes: true, Plugins: all, NPM: func(context.Context, io.Writer, ...string) error {
+		t.Error("npm ran although every tool is installed")
+		return nil
+	}}
+	if err := opts.install(context.Background(), installed, all); err != nil {
+		t.Fatal(err)
+	}
+}
