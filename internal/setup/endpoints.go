@@ -2,9 +2,11 @@ package setup
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/workspace"
 	"github.com/coda-cli/coda/pkg/configurator"
@@ -46,6 +48,11 @@ func EndpointsFor(host, family, workspaceID string) configurator.Endpoints {
 		Chat:      host + "/serving-endpoints"}
 }
 
+// fatalProbe stops endpoint resolution: the token itself is dead.
+type fatalProbe struct{ err error }
+
+func (f *fatalProbe) Error() string { return f.err.Error() }
+
 // probeBody is a chat request no endpoint can serve: a family that exists
 // answers it with 400, a missing one with 404. No model runs.
 const probeBody = `{"messages":[]}`
@@ -66,14 +73,16 @@ func ResolveEndpoints(ctx context.Context, c workspace.Client, p *store.Profile,
 	probe := func(f string) (bool, error) {
 		path := strings.TrimPrefix(EndpointsFor(p.Host, f, wsid).Chat, p.Host) + "/chat/completions"
 		status, id, err := c.Probe(ctx, "POST", path, probeBody)
-		if err != nil {
-			return false, err
-		}
 		if id != "" {
 			wsid = id
 		}
-		if status == 401 || status == 403 {
-			return false, fmt.Errorf("the workspace rejected coda's token while probing %s (HTTP %d): run coda login", path, status)
+		switch kind := workspace.KindOf(err); {
+		case kind == workspace.KindInvalidToken:
+			return false, &fatalProbe{exit.Authf("the workspace rejected coda's token while probing %s (%v): run coda login", path, err)}
+		case kind == workspace.KindPermission:
+			return false, nil // there, but not for this user
+		case err != nil:
+			return false, err
 		}
 		return status != 404, nil
 	}
@@ -81,7 +90,10 @@ func ResolveEndpoints(ctx context.Context, c workspace.Client, p *store.Profile,
 	case FamilyAuto:
 		family = FamilyServing
 		ok, err := probe(FamilyAIGateway)
+		var fatal *fatalProbe
 		switch {
+		case errors.As(err, &fatal):
+			return "", fatal.err
 		case err != nil:
 			note = fmt.Sprintf("could not probe the AI Gateway (%v); using serving endpoints", err)
 		case ok:
@@ -92,6 +104,10 @@ func ResolveEndpoints(ctx context.Context, c workspace.Client, p *store.Profile,
 	case FamilyGatewayHost:
 		if wsid == "" {
 			if _, err := probe(FamilyServing); err != nil {
+				var fatal *fatalProbe
+				if errors.As(err, &fatal) {
+					return "", fatal.err
+				}
 				return "", fmt.Errorf("the gateway host needs the workspace id: %w", err)
 			}
 		}

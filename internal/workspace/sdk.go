@@ -2,6 +2,7 @@ package workspace
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -112,8 +113,23 @@ func (c *sdkClient) Probe(ctx context.Context, method, path, body string) (int, 
 		return 0, "", &Error{Kind: KindTransient, Op: "probe " + path, Message: networkMessage(err)}
 	}
 	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, resp.Header.Get("X-Databricks-Org-Id"), nil
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	orgID := resp.Header.Get("X-Databricks-Org-Id")
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		// Say whether the token is dead or only not allowed here.
+		var body struct {
+			Code    any    `json:"error_code"`
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(raw, &body)
+		code := ""
+		if body.Code != nil {
+			code = fmt.Sprint(body.Code)
+		}
+		return resp.StatusCode, orgID, &Error{Kind: classifyStatus(resp.StatusCode, code, body.Message),
+			StatusCode: resp.StatusCode, Code: code, Message: body.Message, Op: "probe " + path}
+	}
+	return resp.StatusCode, orgID, nil
 }
 
 func (c *sdkClient) Me(ctx context.Context) (User, error) {

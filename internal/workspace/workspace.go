@@ -46,7 +46,8 @@ type Client interface {
 	ServingEndpoints(ctx context.Context) ([]string, error)
 	// Probe sends an authenticated request to a path on the workspace host
 	// (model endpoints are not REST APIs the SDK knows) and returns the
-	// status and the workspace id header.
+	// status and the workspace id header; a 401 or 403 is also an *Error
+	// that says whether the token is dead or only not allowed there.
 	Probe(ctx context.Context, method, path, body string) (status int, workspaceID string, err error)
 }
 
