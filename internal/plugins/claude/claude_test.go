@@ -1,9 +1,7 @@
 package claude_test
 
 import (
-	"bytes"
 	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -17,37 +15,17 @@ import (
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
 	"github.com/coda-cli/coda/internal/plugins/claude"
+	"github.com/coda-cli/coda/internal/plugins/plugintest"
 	"github.com/coda-cli/coda/pkg/configurator"
 	"github.com/coda-cli/coda/pkg/configurator/configuratortest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
 const (
 	settingsRel = ".claude/settings.json"
 	claudeRel   = ".claude.json"
-	goldenToken = "dapi-golden-token-0000"
 )
 
-func target() configurator.Target {
-	host := "https://example.cloud.databricks.com"
-	return configurator.Target{
-		Profile: "default",
-		Host:    host,
-		User:    "alice@example.com",
-		Endpoints: configurator.Endpoints{Family: "serving",
-			Anthropic: host + "/serving-endpoints/anthropic",
-			Responses: host + "/serving-endpoints",
-			Gemini:    host + "/serving-endpoints/google",
-			Chat:      host + "/serving-endpoints"},
-		Models:       map[string]string{},
-		TokenCommand: []string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"},
-		Token:        goldenToken,
-		Lifetime:     15 * time.Minute,
-		Grace:        2 * time.Minute,
-		Options:      map[string]string{},
-	}
-}
+func target() configurator.Target { return plugintest.Target() }
 
 // userSettings is a settings.json as Claude Code and its user leave it:
 // permissions, hooks, env with foreign keys and one key coda owns.
@@ -161,119 +139,20 @@ func TestContract(t *testing.T) {
 
 // --- harness -------------------------------------------------------------
 
-type fixture struct {
-	t     *testing.T
-	home  string
-	state string
-	vars  map[string]string
-	bin   string
-	env   configurator.Env
-	c     configurator.Configurator
-}
+// fixture adds the claude plugin's own helpers to plugintest's.
+type fixture struct{ *plugintest.Fixture }
 
 func newFixture(t *testing.T, files map[string]string) *fixture {
 	t.Helper()
-	f := &fixture{t: t, home: t.TempDir(), state: filepath.Join(t.TempDir(), "coda"), bin: t.TempDir(), c: claude.New()}
-	f.vars = map[string]string{"HOME": f.home}
-	for rel, content := range files {
-		f.write(rel, content)
-	}
-	f.env = configurator.Env{
-		Home:     f.home,
-		Getenv:   func(k string) string { return f.vars[k] },
-		StateDir: f.state,
-		LookPath: func(file string) (string, error) {
-			p := filepath.Join(f.bin, file)
-			if _, err := os.Stat(p); err != nil {
-				return "", err
-			}
-			return p, nil
-		},
-	}
-	return f
-}
-
-func (f *fixture) install() {
-	f.t.Helper()
-	if err := os.WriteFile(filepath.Join(f.bin, "claude"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fixture) write(rel, content string) {
-	f.t.Helper()
-	p := filepath.Join(f.home, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fixture) read(rel string) string {
-	f.t.Helper()
-	data, err := os.ReadFile(filepath.Join(f.home, rel))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return string(data)
-}
-
-func (f *fixture) exists(rel string) bool {
-	_, err := os.Stat(filepath.Join(f.home, rel))
-	return err == nil
-}
-
-func (f *fixture) plan(tgt configurator.Target) configurator.Plan {
-	f.t.Helper()
-	p, err := f.c.Plan(f.env, tgt)
-	if err != nil {
-		f.t.Fatalf("Plan: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) apply(tgt configurator.Target) configurator.Plan {
-	f.t.Helper()
-	p := f.plan(tgt)
-	if err := f.c.Apply(f.env, p); err != nil {
-		f.t.Fatalf("Apply: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) remove() configurator.Plan {
-	f.t.Helper()
-	p, err := f.c.PlanRemove(f.env, target())
-	if err != nil {
-		f.t.Fatalf("PlanRemove: %v", err)
-	}
-	if err := f.c.Apply(f.env, p); err != nil {
-		f.t.Fatalf("Apply remove: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) status(tgt configurator.Target) configurator.Status {
-	f.t.Helper()
-	st, err := f.c.Status(f.env, tgt)
-	if err != nil {
-		f.t.Fatalf("Status: %v", err)
-	}
-	return st
+	return &fixture{plugintest.NewFixture(t, claude.New(), files)}
 }
 
 func (f *fixture) settingsEnv() map[string]any {
-	f.t.Helper()
-	o, err := jsonedit.Parse([]byte(f.read(settingsRel)))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	v, _ := o.Get("env")
+	f.T.Helper()
+	v, _ := f.ReadJSON(settingsRel).Get("env")
 	e, ok := v.(*jsonedit.Object)
 	if !ok {
-		f.t.Fatal("settings.json has no env object")
+		f.T.Fatal("settings.json has no env object")
 	}
 	out := map[string]any{}
 	for _, k := range e.Keys() {
@@ -292,79 +171,14 @@ func TestGolden(t *testing.T) {
 	for name, files := range cases {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, files)
-			p := f.plan(target())
-			got := map[string]string{}
+			p := f.Plan(target())
 			for _, c := range p.Changes {
 				if c.New == nil {
 					t.Fatalf("the plan deletes %s", c.Path)
 				}
-				got[goldenPath(t, f, c.Path)] = strings.ReplaceAll(string(c.New), f.home, "$HOME")
 			}
-			notes := strings.Join(p.Notes, "\n")
-			if notes != "" {
-				got["NOTES"] = strings.ReplaceAll(notes, f.home, "$HOME") + "\n"
-			}
-			compareGolden(t, filepath.Join("testdata", "golden", name), got)
+			plugintest.CompareGolden(t, filepath.Join("testdata", "golden", name), f.Golden(p))
 		})
-	}
-}
-
-// goldenPath names a planned file: relative to HOME, or STATE/... for
-// coda's state directory.
-func goldenPath(t *testing.T, f *fixture, path string) string {
-	if rel, err := filepath.Rel(f.home, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return filepath.ToSlash(rel)
-	}
-	if rel, err := filepath.Rel(f.state, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return "STATE/" + filepath.ToSlash(rel)
-	}
-	t.Fatalf("planned file outside HOME and the state dir: %s", path)
-	return ""
-}
-
-func compareGolden(t *testing.T, dir string, got map[string]string) {
-	t.Helper()
-	if *update {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for rel, content := range got {
-			p := filepath.Join(dir, filepath.FromSlash(rel))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	want := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		want[filepath.ToSlash(rel)] = string(data)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read golden files (run go test -update): %v", err)
-	}
-	for rel, w := range want {
-		if g, ok := got[rel]; !ok {
-			t.Errorf("%s: in the golden files but not planned", rel)
-		} else if g != w {
-			t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", rel, filepath.Join(dir, rel), g, w)
-		}
-	}
-	for rel := range got {
-		if _, ok := want[rel]; !ok {
-			t.Errorf("%s: planned but has no golden file (run go test -update)", rel)
-		}
 	}
 }
 
@@ -372,9 +186,9 @@ func compareGolden(t *testing.T, dir string, got map[string]string) {
 
 func TestExistingSettingsMergedAndRestored(t *testing.T) {
 	f := newFixture(t, userFiles())
-	p := f.apply(target())
+	p := f.Apply(target())
 
-	got := f.read(settingsRel)
+	got := f.Read(settingsRel)
 	// Foreign keys keep their values and order; coda's keys are added at
 	// the end of env and of the document, or replaced in place.
 	wantOrder := []string{"$schema", "permissions", "env", "hooks", "apiKeyHelper", "cleanupPeriodDays", "includeCoAuthoredBy"}
@@ -411,18 +225,18 @@ func TestExistingSettingsMergedAndRestored(t *testing.T) {
 			t.Errorf("no note that the user's %s is replaced: %q", n, p.Notes)
 		}
 	}
-	if f.read(settingsRel+".bak") != userSettings {
+	if f.Read(settingsRel+".bak") != userSettings {
 		t.Error("no backup of the user's settings.json")
 	}
 
-	f.remove()
-	if got := f.read(settingsRel); got != userSettings {
+	f.Remove(target())
+	if got := f.Read(settingsRel); got != userSettings {
 		t.Errorf("remove did not restore settings.json byte for byte:\n%s", got)
 	}
-	if got := f.read(claudeRel); got != userClaudeJSON {
+	if got := f.Read(claudeRel); got != userClaudeJSON {
 		t.Errorf("remove did not restore ~/.claude.json byte for byte:\n%s", got)
 	}
-	if _, err := os.Stat(filepath.Join(f.state, "plugins", "claude.json")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(f.State, "plugins", "claude.json")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the sidecar survives remove: %v", err)
 	}
 }
@@ -430,12 +244,12 @@ func TestExistingSettingsMergedAndRestored(t *testing.T) {
 func TestEnvCreatedByCodaIsDeletedOnRemove(t *testing.T) {
 	const settings = "{\n  \"permissions\": {\n    \"allow\": []\n  }\n}\n"
 	f := newFixture(t, map[string]string{settingsRel: settings})
-	f.apply(target())
+	f.Apply(target())
 	if _, ok := f.settingsEnv()["ANTHROPIC_BASE_URL"]; !ok {
 		t.Fatal("no env written")
 	}
-	f.remove()
-	if got := f.read(settingsRel); got != settings {
+	f.Remove(target())
+	if got := f.Read(settingsRel); got != settings {
 		t.Errorf("after remove:\n%s\nwant\n%s", got, settings)
 	}
 }
@@ -443,29 +257,29 @@ func TestEnvCreatedByCodaIsDeletedOnRemove(t *testing.T) {
 func TestEnvKeptWhenUserHadIt(t *testing.T) {
 	const settings = "{\n  \"env\": {}\n}\n"
 	f := newFixture(t, map[string]string{settingsRel: settings})
-	f.apply(target())
-	f.remove()
-	if got := f.read(settingsRel); got != settings {
+	f.Apply(target())
+	f.Remove(target())
+	if got := f.Read(settingsRel); got != settings {
 		t.Errorf("after remove:\n%s\nwant\n%s", got, settings)
 	}
 }
 
 func TestRemoveDeletesFilesCodaCreated(t *testing.T) {
 	f := newFixture(t, nil)
-	f.apply(target())
-	if !f.exists(settingsRel) || !f.exists(claudeRel) {
+	f.Apply(target())
+	if !f.Exists(settingsRel) || !f.Exists(claudeRel) {
 		t.Fatal("apply created no files")
 	}
-	if got := f.read(claudeRel); got != "{\n  \"hasCompletedOnboarding\": true\n}\n" {
+	if got := f.Read(claudeRel); got != "{\n  \"hasCompletedOnboarding\": true\n}\n" {
 		t.Errorf("~/.claude.json = %q", got)
 	}
-	f.remove()
+	f.Remove(target())
 	for _, rel := range []string{settingsRel, claudeRel} {
-		if f.exists(rel) {
-			t.Errorf("%s survives remove: %q", rel, f.read(rel))
+		if f.Exists(rel) {
+			t.Errorf("%s survives remove: %q", rel, f.Read(rel))
 		}
 	}
-	if p, err := f.c.PlanRemove(f.env, target()); err != nil || !p.Empty() {
+	if p, err := f.C.PlanRemove(f.Env, target()); err != nil || !p.Empty() {
 		t.Errorf("second remove: %v %v", configurator.Diff(p), err)
 	}
 }
@@ -473,16 +287,16 @@ func TestRemoveDeletesFilesCodaCreated(t *testing.T) {
 func TestRemoveWithoutSidecar(t *testing.T) {
 	const settings = "{\n  \"model\": \"opus\"\n}\n"
 	f := newFixture(t, map[string]string{settingsRel: settings})
-	f.apply(target())
-	if err := os.Remove(filepath.Join(f.state, "plugins", "claude.json")); err != nil {
+	f.Apply(target())
+	if err := os.Remove(filepath.Join(f.State, "plugins", "claude.json")); err != nil {
 		t.Fatal(err)
 	}
 	// A new plan recognises coda's helper and keeps no originals.
-	if p := f.plan(target()); len(p.Notes) != 0 {
+	if p := f.Plan(target()); len(p.Notes) != 0 {
 		t.Errorf("notes about replacing coda's own values: %q", p.Notes)
 	}
-	f.remove()
-	got := f.read(settingsRel)
+	f.Remove(target())
+	got := f.Read(settingsRel)
 	if strings.Contains(got, "apiKeyHelper") || strings.Contains(got, "ANTHROPIC") {
 		t.Errorf("coda's keys remain:\n%s", got)
 	}
@@ -490,7 +304,7 @@ func TestRemoveWithoutSidecar(t *testing.T) {
 		t.Errorf("the user's key is gone:\n%s", got)
 	}
 	// Without a record, ~/.claude.json is left as it is.
-	if !strings.Contains(f.read(claudeRel), "hasCompletedOnboarding") {
+	if !strings.Contains(f.Read(claudeRel), "hasCompletedOnboarding") {
 		t.Error("remove without a record touched ~/.claude.json")
 	}
 }
@@ -512,27 +326,18 @@ func TestRefusesMalformed(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, map[string]string{tc.rel: tc.content})
-			f.install()
+			f.Install("claude")
 			check := func(op string, err error) {
 				t.Helper()
-				if err == nil {
-					t.Fatalf("%s accepted the file", op)
-				}
-				msg := err.Error()
-				if !strings.Contains(msg, "~/"+tc.rel) || !strings.Contains(msg, tc.want) {
-					t.Errorf("%s: error %q does not name ~/%s and say %q", op, msg, tc.rel, tc.want)
-				}
-				if strings.Contains(msg, "\n") || strings.Contains(msg, marker) {
-					t.Errorf("%s: error spans lines or echoes content: %q", op, msg)
-				}
+				plugintest.Refused(t, op, err, tc.rel, tc.want, marker)
 			}
-			_, err := f.c.Plan(f.env, target())
+			_, err := f.C.Plan(f.Env, target())
 			check("Plan", err)
-			_, err = f.c.PlanRemove(f.env, target())
+			_, err = f.C.PlanRemove(f.Env, target())
 			check("PlanRemove", err)
-			_, err = f.c.Status(f.env, target())
+			_, err = f.C.Status(f.Env, target())
 			check("Status", err)
-			if f.read(tc.rel) != tc.content {
+			if f.Read(tc.rel) != tc.content {
 				t.Error("the file was modified")
 			}
 		})
@@ -575,26 +380,26 @@ func TestHugeClaudeJSONKeepsOrder(t *testing.T) {
 	t.Run("key absent", func(t *testing.T) {
 		orig := hugeClaudeJSON("")
 		f := newFixture(t, map[string]string{claudeRel: orig})
-		f.apply(target())
+		f.Apply(target())
 		want := strings.TrimSuffix(orig, "\n}\n") + ",\n  \"hasCompletedOnboarding\": true\n}\n"
-		if got := f.read(claudeRel); got != want {
+		if got := f.Read(claudeRel); got != want {
 			t.Errorf("~/.claude.json changed beyond the one key (%d bytes, want %d)", len(got), len(want))
 		}
-		f.remove()
-		if f.read(claudeRel) != orig {
+		f.Remove(target())
+		if f.Read(claudeRel) != orig {
 			t.Error("remove did not restore ~/.claude.json byte for byte")
 		}
 	})
 	t.Run("key false", func(t *testing.T) {
 		orig := hugeClaudeJSON("false")
 		f := newFixture(t, map[string]string{claudeRel: orig})
-		f.apply(target())
+		f.Apply(target())
 		want := strings.Replace(orig, `"hasCompletedOnboarding": false`, `"hasCompletedOnboarding": true`, 1)
-		if got := f.read(claudeRel); got != want {
+		if got := f.Read(claudeRel); got != want {
 			t.Error("~/.claude.json changed beyond the one value")
 		}
-		f.remove()
-		if f.read(claudeRel) != orig {
+		f.Remove(target())
+		if f.Read(claudeRel) != orig {
 			t.Error("remove did not restore ~/.claude.json byte for byte")
 		}
 	})
@@ -603,14 +408,14 @@ func TestHugeClaudeJSONKeepsOrder(t *testing.T) {
 		// must leave it alone when onboarding is already complete.
 		orig := `{"numStartups":3,"hasCompletedOnboarding":true,"b":1}`
 		f := newFixture(t, map[string]string{claudeRel: orig})
-		p := f.apply(target())
+		p := f.Apply(target())
 		for _, c := range p.Changes {
 			if strings.HasSuffix(c.Path, claudeRel) {
 				t.Errorf("planned a change to ~/.claude.json: %q", c.New)
 			}
 		}
-		f.remove()
-		if f.read(claudeRel) != orig {
+		f.Remove(target())
+		if f.Read(claudeRel) != orig {
 			t.Error("~/.claude.json was modified")
 		}
 	})
@@ -652,8 +457,8 @@ func TestHelperRunsInAShell(t *testing.T) {
 	f := newFixture(t, nil)
 	tgt := target()
 	tgt.TokenCommand = argv
-	f.apply(tgt)
-	o, _ := jsonedit.Parse([]byte(f.read(settingsRel)))
+	f.Apply(tgt)
+	o, _ := jsonedit.Parse([]byte(f.Read(settingsRel)))
 	helper, _ := o.Get("apiKeyHelper")
 	out, err := exec.Command(sh, "-c", helper.(string)).Output()
 	if err != nil {
@@ -662,7 +467,7 @@ func TestHelperRunsInAShell(t *testing.T) {
 	if want := strings.Join(argv[1:], "\n") + "\n"; string(out) != want {
 		t.Errorf("the helper received\n%s\nwant\n%s", out, want)
 	}
-	if st := f.status(tgt); st.State != configurator.StateConfigured {
+	if st := f.Status(tgt); st.State != configurator.StateConfigured {
 		t.Errorf("status %s (%s), want configured", st.State, st.Detail)
 	}
 }
@@ -683,7 +488,7 @@ func TestHelperTTL(t *testing.T) {
 		f := newFixture(t, nil)
 		tgt := target()
 		tgt.Grace = tc.grace
-		f.apply(tgt)
+		f.Apply(tgt)
 		if got, want := f.settingsEnv()["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"], itoa(int(tc.want.Milliseconds())); got != want {
 			t.Errorf("grace %v: TTL %v, want %s", tc.grace, got, want)
 		}
@@ -704,7 +509,7 @@ func TestModels(t *testing.T) {
 		f := newFixture(t, nil)
 		tgt := target()
 		tgt.Models = tc.models
-		f.apply(tgt)
+		f.Apply(tgt)
 		env := f.settingsEnv()
 		got := [4]string{}
 		for i, k := range []string{"ANTHROPIC_MODEL", "ANTHROPIC_DEFAULT_OPUS_MODEL", "ANTHROPIC_DEFAULT_SONNET_MODEL", "ANTHROPIC_DEFAULT_HAIKU_MODEL"} {
@@ -718,20 +523,11 @@ func TestModels(t *testing.T) {
 
 func TestNoTokenWritten(t *testing.T) {
 	f := newFixture(t, userFiles())
-	f.apply(target())
-	for _, dir := range []string{f.home, f.state} {
-		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			data, _ := os.ReadFile(path)
-			if bytes.Contains(data, []byte(goldenToken)) {
-				t.Errorf("%s holds the token", path)
-			}
-			return nil
-		})
+	f.Apply(target())
+	for _, path := range f.FilesHolding(plugintest.GoldenToken) {
+		t.Errorf("%s holds the token", path)
 	}
-	info, err := os.Stat(filepath.Join(f.state, "plugins", "claude.json"))
+	info, err := os.Stat(filepath.Join(f.State, "plugins", "claude.json"))
 	if err != nil || info.Mode().Perm() != 0o600 {
 		t.Errorf("sidecar mode: %v %v", info, err)
 	}
@@ -744,42 +540,42 @@ func TestStatus(t *testing.T) {
 	moved.TokenCommand = []string{"/opt/coda/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"}
 
 	f := newFixture(t, nil)
-	if st := f.status(target()); st.State != configurator.StateAbsent {
+	if st := f.Status(target()); st.State != configurator.StateAbsent {
 		t.Errorf("not installed: %s", st.State)
 	}
-	f.install()
-	if st := f.status(target()); st.State != configurator.StateNotConfigured {
+	f.Install("claude")
+	if st := f.Status(target()); st.State != configurator.StateNotConfigured {
 		t.Errorf("installed: %s", st.State)
 	}
-	f.apply(target())
-	if st := f.status(target()); st.State != configurator.StateConfigured {
+	f.Apply(target())
+	if st := f.Status(target()); st.State != configurator.StateConfigured {
 		t.Errorf("after apply: %s (%s)", st.State, st.Detail)
 	}
 	for name, tgt := range map[string]configurator.Target{"other model": other, "coda moved": moved} {
-		if st := f.status(tgt); st.State != configurator.StateStale || strings.Contains(st.Detail, "\n") {
+		if st := f.Status(tgt); st.State != configurator.StateStale || strings.Contains(st.Detail, "\n") {
 			t.Errorf("%s: %s (%s), want stale", name, st.State, st.Detail)
 		}
 	}
 
 	// The user writes a literal token next to coda's helper.
-	o, _ := jsonedit.Parse([]byte(f.read(settingsRel)))
+	o, _ := jsonedit.Parse([]byte(f.Read(settingsRel)))
 	_ = o.SetPath("dapi-user-literal-1234", "env", "ANTHROPIC_AUTH_TOKEN")
-	f.write(settingsRel, string(jsonedit.Marshal(o)))
-	st := f.status(target())
+	f.Write(settingsRel, string(jsonedit.Marshal(o)))
+	st := f.Status(target())
 	if st.State != configurator.StateForeign || strings.Contains(st.Detail, "dapi-user") {
 		t.Errorf("literal ANTHROPIC_AUTH_TOKEN: %s (%s), want foreign", st.State, st.Detail)
 	}
 
 	// Configured by hand for this workspace, without coda.
 	g := newFixture(t, map[string]string{settingsRel: `{"apiKeyHelper": "echo x", "env": {"ANTHROPIC_BASE_URL": "https://EXAMPLE.cloud.databricks.com/serving-endpoints/anthropic"}}`})
-	g.install()
-	if st := g.status(target()); st.State != configurator.StateForeign {
+	g.Install("claude")
+	if st := g.Status(target()); st.State != configurator.StateForeign {
 		t.Errorf("hand-written helper: %s (%s), want foreign", st.State, st.Detail)
 	}
 	// Pointed elsewhere: not this workspace's business.
 	h := newFixture(t, map[string]string{settingsRel: `{"env": {"ANTHROPIC_BASE_URL": "https://api.example.org", "ANTHROPIC_AUTH_TOKEN": "x"}}`})
-	h.install()
-	if st := h.status(target()); st.State != configurator.StateNotConfigured {
+	h.Install("claude")
+	if st := h.Status(target()); st.State != configurator.StateNotConfigured {
 		t.Errorf("other gateway: %s (%s), want not-configured", st.State, st.Detail)
 	}
 }
@@ -787,8 +583,8 @@ func TestStatus(t *testing.T) {
 func TestClaudeConfigDir(t *testing.T) {
 	f := newFixture(t, nil)
 	dir := filepath.Join(t.TempDir(), "claude-work")
-	f.vars["CLAUDE_CONFIG_DIR"] = dir
-	p := f.apply(target())
+	f.Vars["CLAUDE_CONFIG_DIR"] = dir
+	p := f.Apply(target())
 	for _, want := range []string{filepath.Join(dir, "settings.json"), filepath.Join(dir, ".claude.json")} {
 		if !slices.ContainsFunc(p.Changes, func(c configurator.Change) bool { return c.Path == want }) {
 			t.Errorf("no change to %s", want)
@@ -797,32 +593,32 @@ func TestClaudeConfigDir(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if f.exists(settingsRel) || f.exists(claudeRel) {
+	if f.Exists(settingsRel) || f.Exists(claudeRel) {
 		t.Error("wrote under HOME despite CLAUDE_CONFIG_DIR")
 	}
-	if d := f.c.Detect(f.env); !slices.Contains(d.Files, filepath.Join(dir, "settings.json")) {
+	if d := f.C.Detect(f.Env); !slices.Contains(d.Files, filepath.Join(dir, "settings.json")) {
 		t.Errorf("Detect files %v", d.Files)
 	}
 }
 
 func TestIdempotentAfterTargetChange(t *testing.T) {
 	f := newFixture(t, userFiles())
-	f.apply(target())
+	f.Apply(target())
 	other := target()
 	other.Models = map[string]string{"model": "databricks-claude-opus-4-6"}
-	p := f.apply(other)
+	p := f.Apply(other)
 	if p.Empty() {
 		t.Fatal("a model change planned nothing")
 	}
 	if len(p.Notes) != 0 {
 		t.Errorf("notes on re-apply: %q", p.Notes)
 	}
-	if p := f.plan(other); !p.Empty() {
+	if p := f.Plan(other); !p.Empty() {
 		t.Errorf("second plan not empty:\n%s", configurator.Diff(p))
 	}
 	// Remove still restores the user's first values.
-	f.remove()
-	if got := f.read(settingsRel); got != userSettings {
+	f.Remove(target())
+	if got := f.Read(settingsRel); got != userSettings {
 		t.Errorf("remove after a re-apply:\n%s", got)
 	}
 }
@@ -830,17 +626,17 @@ func TestIdempotentAfterTargetChange(t *testing.T) {
 func TestReformatNote(t *testing.T) {
 	const compact = `{"model":"opus","permissions":{"allow":[]}}`
 	f := newFixture(t, map[string]string{settingsRel: compact})
-	p := f.apply(target())
+	p := f.Apply(target())
 	if !slices.ContainsFunc(p.Notes, func(n string) bool {
 		return strings.Contains(n, "~/.claude/settings.json will be rewritten with two-space indentation")
 	}) {
 		t.Errorf("no note about reformatting: %q", p.Notes)
 	}
-	if p := f.plan(target()); len(p.Notes) != 0 || !p.Empty() {
+	if p := f.Plan(target()); len(p.Notes) != 0 || !p.Empty() {
 		t.Errorf("second plan: notes %q, empty %v", p.Notes, p.Empty())
 	}
-	f.remove()
-	got := f.read(settingsRel)
+	f.Remove(target())
+	got := f.Read(settingsRel)
 	if got != "{\n  \"model\": \"opus\",\n  \"permissions\": {\n    \"allow\": []\n  }\n}\n" {
 		t.Errorf("after remove: %q", got)
 	}

@@ -1,9 +1,7 @@
 package codex_test
 
 import (
-	"bytes"
 	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,36 +15,14 @@ import (
 
 	"github.com/coda-cli/coda/internal/merge/tomledit"
 	"github.com/coda-cli/coda/internal/plugins/codex"
+	"github.com/coda-cli/coda/internal/plugins/plugintest"
 	"github.com/coda-cli/coda/pkg/configurator"
 	"github.com/coda-cli/coda/pkg/configurator/configuratortest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+const configRel = ".codex/config.toml"
 
-const (
-	configRel   = ".codex/config.toml"
-	goldenToken = "dapi-golden-token-0000"
-)
-
-func target() configurator.Target {
-	host := "https://example.cloud.databricks.com"
-	return configurator.Target{
-		Profile: "default",
-		Host:    host,
-		User:    "alice@example.com",
-		Endpoints: configurator.Endpoints{Family: "serving",
-			Anthropic: host + "/serving-endpoints/anthropic",
-			Responses: host + "/serving-endpoints",
-			Gemini:    host + "/serving-endpoints/google",
-			Chat:      host + "/serving-endpoints"},
-		Models:       map[string]string{},
-		TokenCommand: []string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"},
-		Token:        goldenToken,
-		Lifetime:     15 * time.Minute,
-		Grace:        2 * time.Minute,
-		Options:      map[string]string{},
-	}
-}
+func target() configurator.Target { return plugintest.Target() }
 
 // userConfig has comments everywhere, profiles, MCP servers, another
 // provider and the user's own model.
@@ -145,107 +121,9 @@ func TestContract(t *testing.T) {
 
 // --- harness -------------------------------------------------------------
 
-type fixture struct {
-	t     *testing.T
-	home  string
-	state string
-	bin   string
-	vars  map[string]string
-	env   configurator.Env
-	c     configurator.Configurator
-}
-
-func newFixture(t *testing.T, files map[string]string) *fixture {
+func newFixture(t *testing.T, files map[string]string) *plugintest.Fixture {
 	t.Helper()
-	f := &fixture{t: t, home: t.TempDir(), state: filepath.Join(t.TempDir(), "coda"), bin: t.TempDir(), c: codex.New()}
-	f.vars = map[string]string{"HOME": f.home}
-	for rel, content := range files {
-		f.write(rel, content)
-	}
-	f.env = configurator.Env{
-		Home:     f.home,
-		Getenv:   func(k string) string { return f.vars[k] },
-		StateDir: f.state,
-		LookPath: func(file string) (string, error) {
-			p := filepath.Join(f.bin, file)
-			if _, err := os.Stat(p); err != nil {
-				return "", err
-			}
-			return p, nil
-		},
-	}
-	return f
-}
-
-func (f *fixture) install() {
-	f.t.Helper()
-	if err := os.WriteFile(filepath.Join(f.bin, "codex"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fixture) write(rel, content string) {
-	f.t.Helper()
-	p := filepath.Join(f.home, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fixture) read(rel string) string {
-	f.t.Helper()
-	data, err := os.ReadFile(filepath.Join(f.home, rel))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return string(data)
-}
-
-func (f *fixture) exists(rel string) bool {
-	_, err := os.Stat(filepath.Join(f.home, rel))
-	return err == nil
-}
-
-func (f *fixture) plan(tgt configurator.Target) configurator.Plan {
-	f.t.Helper()
-	p, err := f.c.Plan(f.env, tgt)
-	if err != nil {
-		f.t.Fatalf("Plan: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) apply(tgt configurator.Target) configurator.Plan {
-	f.t.Helper()
-	p := f.plan(tgt)
-	if err := f.c.Apply(f.env, p); err != nil {
-		f.t.Fatalf("Apply: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) remove() configurator.Plan {
-	f.t.Helper()
-	p, err := f.c.PlanRemove(f.env, target())
-	if err != nil {
-		f.t.Fatalf("PlanRemove: %v", err)
-	}
-	if err := f.c.Apply(f.env, p); err != nil {
-		f.t.Fatalf("Apply remove: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) status(tgt configurator.Target) configurator.Status {
-	f.t.Helper()
-	st, err := f.c.Status(f.env, tgt)
-	if err != nil {
-		f.t.Fatalf("Status: %v", err)
-	}
-	return st
+	return plugintest.NewFixture(t, codex.New(), files)
 }
 
 func decodeFile(t *testing.T, data string) map[string]any {
@@ -277,76 +155,14 @@ func TestGolden(t *testing.T) {
 	for name, files := range cases {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, files)
-			p := f.plan(target())
-			got := map[string]string{}
+			p := f.Plan(target())
 			for _, c := range p.Changes {
 				if c.New == nil {
 					t.Fatalf("the plan deletes %s", c.Path)
 				}
-				got[goldenPath(t, f, c.Path)] = strings.ReplaceAll(string(c.New), f.home, "$HOME")
 			}
-			if notes := strings.Join(p.Notes, "\n"); notes != "" {
-				got["NOTES"] = strings.ReplaceAll(notes, f.home, "$HOME") + "\n"
-			}
-			compareGolden(t, filepath.Join("testdata", "golden", name), got)
+			plugintest.CompareGolden(t, filepath.Join("testdata", "golden", name), f.Golden(p))
 		})
-	}
-}
-
-func goldenPath(t *testing.T, f *fixture, path string) string {
-	if rel, err := filepath.Rel(f.home, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return filepath.ToSlash(rel)
-	}
-	if rel, err := filepath.Rel(f.state, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return "STATE/" + filepath.ToSlash(rel)
-	}
-	t.Fatalf("planned file outside HOME and the state dir: %s", path)
-	return ""
-}
-
-func compareGolden(t *testing.T, dir string, got map[string]string) {
-	t.Helper()
-	if *update {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for rel, content := range got {
-			p := filepath.Join(dir, filepath.FromSlash(rel))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	want := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		want[filepath.ToSlash(rel)] = string(data)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read golden files (run go test -update): %v", err)
-	}
-	for rel, w := range want {
-		if g, ok := got[rel]; !ok {
-			t.Errorf("%s: in the golden files but not planned", rel)
-		} else if g != w {
-			t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", rel, filepath.Join(dir, rel), g, w)
-		}
-	}
-	for rel := range got {
-		if _, ok := want[rel]; !ok {
-			t.Errorf("%s: planned but has no golden file (run go test -update)", rel)
-		}
 	}
 }
 
@@ -354,8 +170,8 @@ func compareGolden(t *testing.T, dir string, got map[string]string) {
 
 func TestExistingConfigMergedAndRestored(t *testing.T) {
 	f := newFixture(t, userFiles())
-	p := f.apply(target())
-	got := f.read(configRel)
+	p := f.Apply(target())
+	got := f.Read(configRel)
 
 	// Every line of the user's file is still there, in order, except the
 	// two root keys coda owns, whose comments stay on their lines.
@@ -397,15 +213,15 @@ func TestExistingConfigMergedAndRestored(t *testing.T) {
 	if !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, "replaced your model and model_provider") }) {
 		t.Errorf("no note about the replaced root keys: %q", p.Notes)
 	}
-	if f.read(configRel+".bak") != userConfig {
+	if f.Read(configRel+".bak") != userConfig {
 		t.Error("no backup of the user's config.toml")
 	}
 
-	f.remove()
-	if got := f.read(configRel); got != userConfig {
+	f.Remove(target())
+	if got := f.Read(configRel); got != userConfig {
 		t.Errorf("remove did not restore config.toml byte for byte:\n%s", got)
 	}
-	if _, err := os.Stat(filepath.Join(f.state, "plugins", "codex.json")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(f.State, "plugins", "codex.json")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the sidecar survives remove: %v", err)
 	}
 }
@@ -425,19 +241,19 @@ func TestModelRestoredOnRemove(t *testing.T) {
 	for name, orig := range cases {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, map[string]string{configRel: orig})
-			f.apply(target())
-			m := decodeFile(t, f.read(configRel))
+			f.Apply(target())
+			m := decodeFile(t, f.Read(configRel))
 			if m["model"] != "databricks-gpt-5-3-codex" || m["model_provider"] != codex.ProviderID {
 				t.Errorf("after apply: model %v, model_provider %v", m["model"], m["model_provider"])
 			}
-			if p := f.plan(target()); !p.Empty() {
+			if p := f.Plan(target()); !p.Empty() {
 				t.Errorf("second plan:\n%s", configurator.Diff(p))
 			}
-			f.remove()
+			f.Remove(target())
 			if name == "no newline" {
 				orig += "\n" // tomledit ends the last line before adding one
 			}
-			if got := f.read(configRel); got != orig {
+			if got := f.Read(configRel); got != orig {
 				t.Errorf("after remove:\n%q\nwant\n%q", got, orig)
 			}
 		})
@@ -446,15 +262,15 @@ func TestModelRestoredOnRemove(t *testing.T) {
 
 func TestRemoveDeletesFileCodaCreated(t *testing.T) {
 	f := newFixture(t, nil)
-	f.apply(target())
-	if !f.exists(configRel) {
+	f.Apply(target())
+	if !f.Exists(configRel) {
 		t.Fatal("no config.toml")
 	}
-	f.remove()
-	if f.exists(configRel) {
-		t.Errorf("config.toml survives remove:\n%s", f.read(configRel))
+	f.Remove(target())
+	if f.Exists(configRel) {
+		t.Errorf("config.toml survives remove:\n%s", f.Read(configRel))
 	}
-	if p, err := f.c.PlanRemove(f.env, target()); err != nil || !p.Empty() {
+	if p, err := f.C.PlanRemove(f.Env, target()); err != nil || !p.Empty() {
 		t.Errorf("second remove: %v %v", configurator.Diff(p), err)
 	}
 }
@@ -462,15 +278,15 @@ func TestRemoveDeletesFileCodaCreated(t *testing.T) {
 func TestRemoveWithoutSidecar(t *testing.T) {
 	const orig = "model = \"o3\"\napproval_policy = \"never\"\n"
 	f := newFixture(t, map[string]string{configRel: orig})
-	f.apply(target())
-	if err := os.Remove(filepath.Join(f.state, "plugins", "codex.json")); err != nil {
+	f.Apply(target())
+	if err := os.Remove(filepath.Join(f.State, "plugins", "codex.json")); err != nil {
 		t.Fatal(err)
 	}
-	if p := f.plan(target()); len(p.Notes) != 0 {
+	if p := f.Plan(target()); len(p.Notes) != 0 {
 		t.Errorf("notes about replacing coda's own values: %q", p.Notes)
 	}
-	f.remove()
-	got := f.read(configRel)
+	f.Remove(target())
+	got := f.Read(configRel)
 	if strings.Contains(got, "coda") || strings.Contains(got, "model") {
 		t.Errorf("coda's keys remain:\n%s", got)
 	}
@@ -495,8 +311,8 @@ wire_api = "responses"
 model = "o3"
 `
 	f := newFixture(t, map[string]string{configRel: orig})
-	p := f.apply(target())
-	got := f.read(configRel)
+	p := f.Apply(target())
+	got := f.Read(configRel)
 	for _, gone := range []string{"env_key", "experimental_bearer_token", "dapi-hand-written", "# written by hand", "# old way"} {
 		if strings.Contains(got, gone) {
 			t.Errorf("%s survives in coda's table:\n%s", gone, got)
@@ -523,13 +339,13 @@ model = "o3"
 // Dotted keys inside coda's own table are coda's: replaced like the rest.
 func TestDottedKeysInCodaTable(t *testing.T) {
 	f := newFixture(t, map[string]string{configRel: "[model_providers.coda-databricks]\nauth.command = \"/bin/echo\"\nhttp_headers.x = \"y\"\n"})
-	f.apply(target())
-	p := provider(t, decodeFile(t, f.read(configRel)))
+	f.Apply(target())
+	p := provider(t, decodeFile(t, f.Read(configRel)))
 	if p["auth"].(map[string]any)["command"] != "/usr/local/bin/coda" || p["http_headers"] != nil {
 		t.Errorf("provider = %v", p)
 	}
-	f.remove()
-	if got := f.read(configRel); strings.TrimSpace(got) != "" {
+	f.Remove(target())
+	if got := f.Read(configRel); strings.TrimSpace(got) != "" {
 		t.Errorf("after remove: %q", got)
 	}
 }
@@ -538,9 +354,9 @@ func TestDottedKeysInCodaTable(t *testing.T) {
 // the line editor: remove says so instead of leaving them silently.
 func TestRemoveRefusesCodaProviderOutsideItsTable(t *testing.T) {
 	f := newFixture(t, nil)
-	f.apply(target())
-	f.write(configRel, "model_providers.coda-databricks.http_headers.x = \"y\"\n"+f.read(configRel))
-	_, err := f.c.PlanRemove(f.env, target())
+	f.Apply(target())
+	f.Write(configRel, "model_providers.coda-databricks.http_headers.x = \"y\"\n"+f.Read(configRel))
+	_, err := f.C.PlanRemove(f.Env, target())
 	if err == nil || !strings.Contains(err.Error(), "~/"+configRel) || strings.Contains(err.Error(), "\n") {
 		t.Errorf("PlanRemove: %v", err)
 	}
@@ -564,32 +380,23 @@ func TestRefused(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, map[string]string{configRel: tc.content})
-			f.install()
+			f.Install("codex")
 			check := func(op string, err error) {
 				t.Helper()
-				if err == nil {
-					t.Fatalf("%s accepted the file", op)
-				}
-				msg := err.Error()
-				if !strings.Contains(msg, "~/"+configRel) || !strings.Contains(msg, tc.want) {
-					t.Errorf("%s: error %q does not name ~/%s and say %q", op, msg, configRel, tc.want)
-				}
-				if strings.Contains(msg, "\n") || strings.Contains(msg, marker) {
-					t.Errorf("%s: error spans lines or echoes content: %q", op, msg)
-				}
+				plugintest.Refused(t, op, err, configRel, tc.want, marker)
 			}
-			_, err := f.c.Plan(f.env, target())
+			_, err := f.C.Plan(f.Env, target())
 			check("Plan", err)
 			if tc.removeToo {
-				_, err = f.c.PlanRemove(f.env, target())
+				_, err = f.C.PlanRemove(f.Env, target())
 				check("PlanRemove", err)
-				_, err = f.c.Status(f.env, target())
+				_, err = f.C.Status(f.Env, target())
 				check("Status", err)
-			} else if p, err := f.c.PlanRemove(f.env, target()); err != nil || !p.Empty() {
+			} else if p, err := f.C.PlanRemove(f.Env, target()); err != nil || !p.Empty() {
 				// Nothing of coda's to remove: removing is a no-op.
 				t.Errorf("PlanRemove: %v %v", configurator.Diff(p), err)
 			}
-			if f.read(configRel) != tc.content {
+			if f.Read(configRel) != tc.content {
 				t.Error("the file was modified")
 			}
 		})
@@ -599,8 +406,8 @@ func TestRefused(t *testing.T) {
 func TestCodexHome(t *testing.T) {
 	f := newFixture(t, nil)
 	dir := filepath.Join(t.TempDir(), "codex-home")
-	f.vars["CODEX_HOME"] = dir
-	p := f.apply(target())
+	f.Vars["CODEX_HOME"] = dir
+	p := f.Apply(target())
 	want := filepath.Join(dir, "config.toml")
 	if !slices.ContainsFunc(p.Changes, func(c configurator.Change) bool { return c.Path == want }) {
 		t.Errorf("no change to %s", want)
@@ -608,36 +415,27 @@ func TestCodexHome(t *testing.T) {
 	if _, err := os.Stat(want); err != nil {
 		t.Error(err)
 	}
-	if f.exists(configRel) {
+	if f.Exists(configRel) {
 		t.Error("wrote ~/.codex/config.toml despite CODEX_HOME")
 	}
-	if d := f.c.Detect(f.env); !slices.Equal(d.Files, []string{want}) {
+	if d := f.C.Detect(f.Env); !slices.Equal(d.Files, []string{want}) {
 		t.Errorf("Detect files %v", d.Files)
 	}
-	if st := f.status(target()); st.State != configurator.StateConfigured {
+	if st := f.Status(target()); st.State != configurator.StateConfigured {
 		t.Errorf("status %s", st.State)
 	}
 }
 
 func TestNoTokenNoEnvKey(t *testing.T) {
 	f := newFixture(t, userFiles())
-	f.apply(target())
-	for _, dir := range []string{f.home, f.state} {
-		_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			data, _ := os.ReadFile(path)
-			if bytes.Contains(data, []byte(goldenToken)) {
-				t.Errorf("%s holds the token", path)
-			}
-			return nil
-		})
+	f.Apply(target())
+	for _, path := range f.FilesHolding(plugintest.GoldenToken) {
+		t.Errorf("%s holds the token", path)
 	}
-	if f.exists(".codex/.env") {
+	if f.Exists(".codex/.env") {
 		t.Error("coda wrote ~/.codex/.env")
 	}
-	p := provider(t, decodeFile(t, f.read(configRel)))
+	p := provider(t, decodeFile(t, f.Read(configRel)))
 	for _, k := range []string{"env_key", "experimental_bearer_token"} {
 		if _, ok := p[k]; ok {
 			t.Errorf("coda's provider has %s", k)
@@ -649,8 +447,8 @@ func TestAuthCommand(t *testing.T) {
 	f := newFixture(t, nil)
 	tgt := target()
 	tgt.TokenCommand = []string{`/Users/Jo Smith/it's "here"\bin/coda`, "token", "-p", "wörk $x", "--min-ttl", "5m0s"}
-	f.apply(tgt)
-	auth := provider(t, decodeFile(t, f.read(configRel)))["auth"].(map[string]any)
+	f.Apply(tgt)
+	auth := provider(t, decodeFile(t, f.Read(configRel)))["auth"].(map[string]any)
 	if auth["command"] != tgt.TokenCommand[0] {
 		t.Errorf("command = %q", auth["command"])
 	}
@@ -661,7 +459,7 @@ func TestAuthCommand(t *testing.T) {
 	if !slices.Equal(args, tgt.TokenCommand[1:]) {
 		t.Errorf("args = %q", args)
 	}
-	if st := f.status(tgt); st.State != configurator.StateConfigured {
+	if st := f.Status(tgt); st.State != configurator.StateConfigured {
 		t.Errorf("status %s (%s)", st.State, st.Detail)
 	}
 }
@@ -681,8 +479,8 @@ func TestRefreshInterval(t *testing.T) {
 		f := newFixture(t, nil)
 		tgt := target()
 		tgt.Grace = tc.grace
-		f.apply(tgt)
-		auth := provider(t, decodeFile(t, f.read(configRel)))["auth"].(map[string]any)
+		f.Apply(tgt)
+		auth := provider(t, decodeFile(t, f.Read(configRel)))["auth"].(map[string]any)
 		if auth["refresh_interval_ms"] != tc.want.Milliseconds() {
 			t.Errorf("grace %v: refresh_interval_ms %v", tc.grace, auth["refresh_interval_ms"])
 		}
@@ -693,11 +491,11 @@ func TestModelOverride(t *testing.T) {
 	f := newFixture(t, nil)
 	tgt := target()
 	tgt.Models = map[string]string{"model": "databricks-gpt-5-2"}
-	f.apply(tgt)
-	if m := decodeFile(t, f.read(configRel)); m["model"] != "databricks-gpt-5-2" {
+	f.Apply(tgt)
+	if m := decodeFile(t, f.Read(configRel)); m["model"] != "databricks-gpt-5-2" {
 		t.Errorf("model = %v", m["model"])
 	}
-	if st := f.status(target()); st.State != configurator.StateStale {
+	if st := f.Status(target()); st.State != configurator.StateStale {
 		t.Errorf("default model target: %s, want stale", st.State)
 	}
 }
@@ -705,66 +503,66 @@ func TestModelOverride(t *testing.T) {
 func TestSameValueWrittenDifferentlyIsKept(t *testing.T) {
 	const orig = "model = 'databricks-gpt-5-3-codex'\n"
 	f := newFixture(t, map[string]string{configRel: orig})
-	f.apply(target())
-	if got := f.read(configRel); !strings.HasPrefix(got, orig) {
+	f.Apply(target())
+	if got := f.Read(configRel); !strings.HasPrefix(got, orig) {
 		t.Errorf("the user's spelling was rewritten:\n%s", got)
 	}
-	f.remove()
-	if got := f.read(configRel); got != orig {
+	f.Remove(target())
+	if got := f.Read(configRel); got != orig {
 		t.Errorf("after remove: %q", got)
 	}
 }
 
 func TestStatus(t *testing.T) {
 	f := newFixture(t, nil)
-	if st := f.status(target()); st.State != configurator.StateAbsent {
+	if st := f.Status(target()); st.State != configurator.StateAbsent {
 		t.Errorf("not installed: %s", st.State)
 	}
-	f.install()
-	if st := f.status(target()); st.State != configurator.StateNotConfigured {
+	f.Install("codex")
+	if st := f.Status(target()); st.State != configurator.StateNotConfigured {
 		t.Errorf("installed: %s", st.State)
 	}
-	f.apply(target())
-	if st := f.status(target()); st.State != configurator.StateConfigured || strings.Contains(st.Detail, "\n") {
+	f.Apply(target())
+	if st := f.Status(target()); st.State != configurator.StateConfigured || strings.Contains(st.Detail, "\n") {
 		t.Errorf("after apply: %s (%s)", st.State, st.Detail)
 	}
 	moved := target()
 	moved.TokenCommand = []string{"/opt/coda", "token", "-p", "default", "--min-ttl", "5m0s"}
-	if st := f.status(moved); st.State != configurator.StateStale {
+	if st := f.Status(moved); st.State != configurator.StateStale {
 		t.Errorf("coda moved: %s", st.State)
 	}
 	slow := target()
 	slow.Grace = 10 * time.Minute
-	if st := f.status(slow); st.State != configurator.StateConfigured {
+	if st := f.Status(slow); st.State != configurator.StateConfigured {
 		t.Errorf("same interval: %s (%s)", st.State, st.Detail)
 	}
 	fast := target()
 	fast.Grace = 30 * time.Second
-	if st := f.status(fast); st.State != configurator.StateStale {
+	if st := f.Status(fast); st.State != configurator.StateStale {
 		t.Errorf("other interval: %s", st.State)
 	}
 	// The user switches to a provider of their own for the same workspace.
-	f.write(configRel, strings.Replace(f.read(configRel), `model_provider = "coda-databricks"`, `model_provider = "dbx"`, 1)+
+	f.Write(configRel, strings.Replace(f.Read(configRel), `model_provider = "coda-databricks"`, `model_provider = "dbx"`, 1)+
 		"\n[model_providers.dbx]\nname = \"dbx\"\nbase_url = \"https://example.cloud.databricks.com/serving-endpoints\"\nenv_key = \"DATABRICKS_TOKEN\"\n")
-	if st := f.status(target()); st.State != configurator.StateForeign {
+	if st := f.Status(target()); st.State != configurator.StateForeign {
 		t.Errorf("user's provider for this workspace: %s (%s)", st.State, st.Detail)
 	}
 
 	g := newFixture(t, map[string]string{configRel: "model_provider = \"dbx\"\n[model_providers.dbx]\nname = \"d\"\nbase_url = \"https://EXAMPLE.cloud.databricks.com/serving-endpoints\"\nexperimental_bearer_token = \"dapi-x\"\n"})
-	g.install()
-	if st := g.status(target()); st.State != configurator.StateForeign || strings.Contains(st.Detail, "dapi-x") {
+	g.Install("codex")
+	if st := g.Status(target()); st.State != configurator.StateForeign || strings.Contains(st.Detail, "dapi-x") {
 		t.Errorf("hand-written provider: %s (%s)", st.State, st.Detail)
 	}
 	h := newFixture(t, userFiles())
-	h.install()
-	if st := h.status(target()); st.State != configurator.StateNotConfigured {
+	h.Install("codex")
+	if st := h.Status(target()); st.State != configurator.StateNotConfigured {
 		t.Errorf("user's config: %s (%s)", st.State, st.Detail)
 	}
 }
 
 func TestProfileNote(t *testing.T) {
 	f := newFixture(t, map[string]string{configRel: "profile = \"azure\"\n\n[profiles.azure]\nmodel_provider = \"azure\"\n"})
-	p := f.plan(target())
+	p := f.Plan(target())
 	if !slices.ContainsFunc(p.Notes, func(n string) bool { return strings.Contains(n, `profile "azure" sets model_provider`) }) {
 		t.Errorf("no note about the default profile: %q", p.Notes)
 	}
@@ -772,42 +570,42 @@ func TestProfileNote(t *testing.T) {
 
 func TestIdempotentAfterTargetChange(t *testing.T) {
 	f := newFixture(t, userFiles())
-	f.apply(target())
+	f.Apply(target())
 	other := target()
 	other.Host = "https://other.cloud.databricks.com"
 	other.Endpoints.Responses = other.Host + "/serving-endpoints"
-	p := f.apply(other)
+	p := f.Apply(other)
 	if p.Empty() || len(p.Notes) != 0 {
 		t.Fatalf("re-apply for another host: empty %v, notes %q", p.Empty(), p.Notes)
 	}
-	if p := f.plan(other); !p.Empty() {
+	if p := f.Plan(other); !p.Empty() {
 		t.Errorf("second plan:\n%s", configurator.Diff(p))
 	}
-	f.remove()
-	if got := f.read(configRel); got != userConfig {
+	f.Remove(target())
+	if got := f.Read(configRel); got != userConfig {
 		t.Errorf("remove after a re-apply:\n%s", got)
 	}
 }
 
 func TestStatusFollowsPlan(t *testing.T) {
 	f := newFixture(t, nil)
-	f.install()
-	f.apply(target())
+	f.Install("codex")
+	f.Apply(target())
 	// The same values written another way: nothing to do, configured.
-	respelled := strings.Replace(f.read(configRel), `name = "Databricks (coda)"`, `name = 'Databricks (coda)'`, 1)
-	f.write(configRel, respelled)
-	if p := f.plan(target()); !p.Empty() {
+	respelled := strings.Replace(f.Read(configRel), `name = "Databricks (coda)"`, `name = 'Databricks (coda)'`, 1)
+	f.Write(configRel, respelled)
+	if p := f.Plan(target()); !p.Empty() {
 		t.Errorf("plan after respelling:\n%s", configurator.Diff(p))
 	}
-	if st := f.status(target()); st.State != configurator.StateConfigured {
+	if st := f.Status(target()); st.State != configurator.StateConfigured {
 		t.Errorf("respelled: %s (%s)", st.State, st.Detail)
 	}
 	// A key the user added to coda's table: Plan replaces it, so stale.
-	f.write(configRel, strings.Replace(respelled, "wire_api = \"responses\"\n", "wire_api = \"responses\"\nhttp_headers = { x = \"y\" }\n", 1))
-	if st := f.status(target()); st.State != configurator.StateStale {
+	f.Write(configRel, strings.Replace(respelled, "wire_api = \"responses\"\n", "wire_api = \"responses\"\nhttp_headers = { x = \"y\" }\n", 1))
+	if st := f.Status(target()); st.State != configurator.StateStale {
 		t.Errorf("extra key: %s (%s)", st.State, st.Detail)
 	}
-	if p := f.plan(target()); p.Empty() {
+	if p := f.Plan(target()); p.Empty() {
 		t.Error("Plan keeps a foreign key in coda's table")
 	}
 }

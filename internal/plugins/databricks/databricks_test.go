@@ -3,7 +3,6 @@ package databricks_test
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -11,41 +10,20 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coda-cli/coda/internal/merge/iniedit"
 	"github.com/coda-cli/coda/internal/plugins/databricks"
+	"github.com/coda-cli/coda/internal/plugins/plugintest"
 	"github.com/coda-cli/coda/pkg/configurator"
 	"github.com/coda-cli/coda/pkg/configurator/configuratortest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
 const (
-	cfgRel      = ".databrickscfg"
-	goldenHost  = "https://example.cloud.databricks.com"
-	goldenToken = "dapi-golden-token-0000"
-	nextToken   = "dapi-next-token-1111"
+	cfgRel    = ".databrickscfg"
+	nextToken = "dapi-next-token-1111"
 )
 
-func target() configurator.Target {
-	return configurator.Target{
-		Profile: "default",
-		Host:    goldenHost,
-		User:    "alice@example.com",
-		Endpoints: configurator.Endpoints{Family: "serving",
-			Anthropic: goldenHost + "/serving-endpoints/anthropic",
-			Responses: goldenHost + "/serving-endpoints",
-			Gemini:    goldenHost + "/serving-endpoints/google",
-			Chat:      goldenHost + "/serving-endpoints"},
-		Models:       map[string]string{},
-		TokenCommand: []string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"},
-		Token:        goldenToken,
-		Lifetime:     15 * time.Minute,
-		Grace:        2 * time.Minute,
-		Options:      map[string]string{},
-	}
-}
+func target() configurator.Target { return plugintest.Target() }
 
 // userCfg is a ~/.databrickscfg with the things people keep in it: a
 // settings section, profiles with their own tokens and OAuth credentials,
@@ -116,87 +94,9 @@ func TestContract(t *testing.T) {
 	})
 }
 
-// fixture is a HOME, a state dir and an environment for one test.
-type fixture struct {
-	home, state string
-	vars        map[string]string
-	bins        map[string]bool
-	env         configurator.Env
-	c           configurator.Configurator
-}
-
-func newFixture(t *testing.T, files map[string]string) *fixture {
+func newFixture(t *testing.T, files map[string]string) *plugintest.Fixture {
 	t.Helper()
-	f := &fixture{home: t.TempDir(), state: filepath.Join(t.TempDir(), "coda"), bins: map[string]bool{}, c: databricks.New()}
-	f.vars = map[string]string{"HOME": f.home}
-	f.env = configurator.Env{
-		Home:     f.home,
-		Getenv:   func(k string) string { return f.vars[k] },
-		StateDir: f.state,
-		LookPath: func(file string) (string, error) {
-			if f.bins[file] {
-				return "/usr/bin/" + file, nil
-			}
-			return "", fs.ErrNotExist
-		},
-	}
-	for rel, content := range files {
-		f.write(t, rel, content)
-	}
-	return f
-}
-
-func (f *fixture) write(t *testing.T, rel, content string) {
-	t.Helper()
-	path := filepath.Join(f.home, rel)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (f *fixture) read(t *testing.T, rel string) string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(f.home, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
-func (f *fixture) setup(t *testing.T, tgt configurator.Target) configurator.Plan {
-	t.Helper()
-	p, err := f.c.Plan(f.env, tgt)
-	if err != nil {
-		t.Fatalf("Plan: %v", err)
-	}
-	if err := f.c.Apply(f.env, p); err != nil {
-		t.Fatalf("Apply: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) remove(t *testing.T, tgt configurator.Target) configurator.Plan {
-	t.Helper()
-	p, err := f.c.PlanRemove(f.env, tgt)
-	if err != nil {
-		t.Fatalf("PlanRemove: %v", err)
-	}
-	if err := f.c.Apply(f.env, p); err != nil {
-		t.Fatalf("Apply: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) status(t *testing.T, tgt configurator.Target) configurator.Status {
-	t.Helper()
-	st, err := f.c.Status(f.env, tgt)
-	if err != nil {
-		t.Fatalf("Status: %v", err)
-	}
-	return st
+	return plugintest.NewFixture(t, databricks.New(), files)
 }
 
 func withProfile(tgt configurator.Target, name string) configurator.Target {
@@ -218,82 +118,9 @@ func TestGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.files)
-			p, err := f.c.Plan(f.env, tc.tgt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]string{}
-			for _, c := range p.Changes {
-				if c.New != nil {
-					got[goldenPath(t, f, c.Path)] = strings.ReplaceAll(string(c.New), f.home, "$HOME")
-				}
-			}
-			if len(p.Notes) > 0 {
-				got["NOTES"] = strings.ReplaceAll(strings.Join(p.Notes, "\n"), f.home, "$HOME") + "\n"
-			}
-			compareGolden(t, filepath.Join("testdata", "golden", tc.name), got)
+			p := f.Plan(tc.tgt)
+			plugintest.CompareGolden(t, filepath.Join("testdata", "golden", tc.name), f.Golden(p))
 		})
-	}
-}
-
-// goldenPath names a planned file: relative to HOME, or STATE/... for
-// coda's state directory.
-func goldenPath(t *testing.T, f *fixture, path string) string {
-	t.Helper()
-	if rel, err := filepath.Rel(f.home, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return filepath.ToSlash(rel)
-	}
-	if rel, err := filepath.Rel(f.state, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return "STATE/" + filepath.ToSlash(rel)
-	}
-	t.Fatalf("planned file outside HOME and the state dir: %s", path)
-	return ""
-}
-
-func compareGolden(t *testing.T, dir string, got map[string]string) {
-	t.Helper()
-	if *update {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for rel, content := range got {
-			path := filepath.Join(dir, filepath.FromSlash(rel))
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return
-	}
-	want := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		want[filepath.ToSlash(rel)] = string(data)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create the golden files)", err)
-	}
-	for rel := range want {
-		if _, ok := got[rel]; !ok {
-			t.Errorf("%s: golden file, but the plan does not write it", rel)
-		}
-	}
-	for rel, content := range got {
-		if w, ok := want[rel]; !ok {
-			t.Errorf("%s: planned, but there is no golden file (run go test -update)", rel)
-		} else if w != content {
-			t.Errorf("%s differs from its golden file:\n--- got\n%s--- want\n%s", rel, content, w)
-		}
 	}
 }
 
@@ -302,28 +129,28 @@ func compareGolden(t *testing.T, dir string, got map[string]string) {
 // user's exact bytes.
 func TestOtherProfilesKeptByteForByte(t *testing.T) {
 	f := newFixture(t, map[string]string{cfgRel: userCfg})
-	f.setup(t, target())
-	wantSection := "\n[DEFAULT]\nhost = " + goldenHost + "\ntoken = " + goldenToken + "\nauth_type = pat\n"
-	if got := f.read(t, cfgRel); got != userCfg+wantSection {
+	f.Apply(target())
+	wantSection := "\n[DEFAULT]\nhost = " + plugintest.GoldenHost + "\ntoken = " + plugintest.GoldenToken + "\nauth_type = pat\n"
+	if got := f.Read(cfgRel); got != userCfg+wantSection {
 		t.Fatalf("after setup:\n%s\nwant the user's file plus:\n%s", got, wantSection)
 	}
-	if bak := f.read(t, cfgRel+".bak"); bak != userCfg {
+	if bak := f.Read(cfgRel + ".bak"); bak != userCfg {
 		t.Errorf(".bak is not the user's file:\n%s", bak)
 	}
 	next := target()
 	next.Token = nextToken
-	f.setup(t, next)
-	if got := f.read(t, cfgRel); got != userCfg+strings.Replace(wantSection, goldenToken, nextToken, 1) {
+	f.Apply(next)
+	if got := f.Read(cfgRel); got != userCfg+strings.Replace(wantSection, plugintest.GoldenToken, nextToken, 1) {
 		t.Fatalf("after rotation:\n%s", got)
 	}
-	if bak := f.read(t, cfgRel+".bak"); bak != userCfg {
+	if bak := f.Read(cfgRel + ".bak"); bak != userCfg {
 		t.Errorf("a rotation replaced the .bak (it would keep only the dead token):\n%s", bak)
 	}
-	f.remove(t, next)
-	if got := f.read(t, cfgRel); got != userCfg {
+	f.Remove(next)
+	if got := f.Read(cfgRel); got != userCfg {
 		t.Fatalf("after remove:\n%s\nwant the user's file back", got)
 	}
-	if _, err := os.Stat(filepath.Join(f.state, "plugins", "databricks.json")); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(f.State, "plugins", "databricks.json")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the sidecar is still there after remove: %v", err)
 	}
 }
@@ -334,12 +161,12 @@ func TestRotationChangesOnlyTheTokenLine(t *testing.T) {
 		t.Run("profile="+name, func(t *testing.T) {
 			f := newFixture(t, map[string]string{cfgRel: userCfg})
 			tgt := withProfile(target(), name)
-			f.setup(t, tgt)
-			before := strings.Split(f.read(t, cfgRel), "\n")
+			f.Apply(tgt)
+			before := strings.Split(f.Read(cfgRel), "\n")
 			next := tgt
 			next.Token = nextToken
-			p := f.setup(t, next)
-			after := strings.Split(f.read(t, cfgRel), "\n")
+			p := f.Apply(next)
+			after := strings.Split(f.Read(cfgRel), "\n")
 			if len(before) != len(after) {
 				t.Fatalf("rotation changed the number of lines: %d → %d", len(before), len(after))
 			}
@@ -357,7 +184,7 @@ func TestRotationChangesOnlyTheTokenLine(t *testing.T) {
 					t.Error("a rotation asks for a .bak")
 				}
 			}
-			info, err := os.Stat(filepath.Join(f.home, cfgRel))
+			info, err := os.Stat(filepath.Join(f.Home, cfgRel))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -370,29 +197,29 @@ func TestRotationChangesOnlyTheTokenLine(t *testing.T) {
 
 func TestRevokeRemovesTheToken(t *testing.T) {
 	f := newFixture(t, nil)
-	f.setup(t, target())
+	f.Apply(target())
 	revoked := target()
 	revoked.Token = ""
-	f.setup(t, revoked)
-	want := "[DEFAULT]\nhost = " + goldenHost + "\nauth_type = pat\n"
-	if got := f.read(t, cfgRel); got != want {
+	f.Apply(revoked)
+	want := "[DEFAULT]\nhost = " + plugintest.GoldenHost + "\nauth_type = pat\n"
+	if got := f.Read(cfgRel); got != want {
 		t.Fatalf("after revoke:\n%s\nwant\n%s", got, want)
 	}
-	if st := f.status(t, revoked); st.State != configurator.StateConfigured {
+	if st := f.Status(revoked); st.State != configurator.StateConfigured {
 		t.Errorf("status for the token-less target: %+v", st)
 	}
-	if st := f.status(t, target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "no token") {
+	if st := f.Status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "no token") {
 		t.Errorf("status after revoke for the old target: %+v", st)
 	}
 	// The next login's token goes back in.
 	next := target()
 	next.Token = nextToken
-	f.setup(t, next)
-	if got := f.read(t, cfgRel); !strings.Contains(got, "token = "+nextToken+"\n") {
+	f.Apply(next)
+	if got := f.Read(cfgRel); !strings.Contains(got, "token = "+nextToken+"\n") {
 		t.Fatalf("after a new login:\n%s", got)
 	}
-	f.remove(t, next)
-	if _, err := os.Stat(filepath.Join(f.home, cfgRel)); !errors.Is(err, fs.ErrNotExist) {
+	f.Remove(next)
+	if _, err := os.Stat(filepath.Join(f.Home, cfgRel)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the file coda created is still there after remove: %v", err)
 	}
 }
@@ -404,25 +231,25 @@ func TestConfigFileFromEnvironment(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, nil)
-			f.vars["DATABRICKS_CONFIG_FILE"] = tc.value
+			f.Vars["DATABRICKS_CONFIG_FILE"] = tc.value
 			if tc.value == "" {
-				f.vars["DATABRICKS_CONFIG_FILE"] = filepath.Join(f.home, tc.rel)
+				f.Vars["DATABRICKS_CONFIG_FILE"] = filepath.Join(f.Home, tc.rel)
 			}
-			if got := f.c.Detect(f.env).Files; !reflect.DeepEqual(got, []string{filepath.Join(f.home, tc.rel)}) {
+			if got := f.C.Detect(f.Env).Files; !reflect.DeepEqual(got, []string{filepath.Join(f.Home, tc.rel)}) {
 				t.Errorf("Detect files %v", got)
 			}
-			f.setup(t, target())
-			if _, err := os.Stat(filepath.Join(f.home, cfgRel)); !errors.Is(err, fs.ErrNotExist) {
+			f.Apply(target())
+			if _, err := os.Stat(filepath.Join(f.Home, cfgRel)); !errors.Is(err, fs.ErrNotExist) {
 				t.Error("~/.databrickscfg was written although DATABRICKS_CONFIG_FILE names another file")
 			}
-			if got := f.read(t, tc.rel); !strings.Contains(got, "token = "+goldenToken) {
+			if got := f.Read(tc.rel); !strings.Contains(got, "token = "+plugintest.GoldenToken) {
 				t.Fatalf("%s:\n%s", tc.rel, got)
 			}
-			if st := f.status(t, target()); st.State != configurator.StateConfigured {
+			if st := f.Status(target()); st.State != configurator.StateConfigured {
 				t.Errorf("status %+v", st)
 			}
-			f.remove(t, target())
-			if _, err := os.Stat(filepath.Join(f.home, tc.rel)); !errors.Is(err, fs.ErrNotExist) {
+			f.Remove(target())
+			if _, err := os.Stat(filepath.Join(f.Home, tc.rel)); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("remove left the file it created: %v", err)
 			}
 		})
@@ -441,19 +268,19 @@ func TestRefusals(t *testing.T) {
 			[]string{"[DEFAULT] profile for https://other.cloud.databricks.com", "--databricks-profile coda-2"}},
 		{"named profile for another host", "[work]\nhost = https://other.cloud.databricks.com\n", "work",
 			[]string{"[work] profile for https://other", "--databricks-profile coda"}},
-		{"client_id", "[DEFAULT]\nhost = " + goldenHost + "\nclient_id = abc\nclient_secret = shh\n", "",
+		{"client_id", "[DEFAULT]\nhost = " + plugintest.GoldenHost + "\nclient_id = abc\nclient_secret = shh\n", "",
 			[]string{"[DEFAULT] profile with its own credentials (client_id, client_secret)", "--databricks-profile coda"}},
 		{"client_id without host", "[DEFAULT]\nclient_id = abc\n", "",
 			[]string{"own credentials (client_id)", "--databricks-profile"}},
-		{"azure", "[DEFAULT]\nhost = " + goldenHost + "\nazure_client_id = x\nazure_tenant_id = y\n", "",
+		{"azure", "[DEFAULT]\nhost = " + plugintest.GoldenHost + "\nazure_client_id = x\nazure_tenant_id = y\n", "",
 			[]string{"own credentials (azure_client_id, azure_tenant_id)"}},
-		{"google", "[DEFAULT]\nhost = " + goldenHost + "\ngoogle_service_account = sa@x\n", "",
+		{"google", "[DEFAULT]\nhost = " + plugintest.GoldenHost + "\ngoogle_service_account = sa@x\n", "",
 			[]string{"own credentials (google_service_account)"}},
-		{"basic auth", "[DEFAULT]\nhost = " + goldenHost + "\nusername = u\npassword = p\n", "",
+		{"basic auth", "[DEFAULT]\nhost = " + plugintest.GoldenHost + "\nusername = u\npassword = p\n", "",
 			[]string{"own credentials (username, password)"}},
-		{"auth_type", "[DEFAULT]\nhost = " + goldenHost + "\nauth_type = databricks-cli\n", "",
+		{"auth_type", "[DEFAULT]\nhost = " + plugintest.GoldenHost + "\nauth_type = databricks-cli\n", "",
 			[]string{"own credentials (auth_type = databricks-cli)"}},
-		{"user's token for the same host", "[DEFAULT]\nhost = " + goldenHost + "\ntoken = dapi-user-own\n", "",
+		{"user's token for the same host", "[DEFAULT]\nhost = " + plugintest.GoldenHost + "\ntoken = dapi-user-own\n", "",
 			[]string{"own credentials (a token)", "--databricks-profile coda"}},
 		{"settings section", "", "__settings__",
 			[]string{"__settings__ is reserved", "--databricks-profile NAME"}},
@@ -467,7 +294,7 @@ func TestRefusals(t *testing.T) {
 			}
 			f := newFixture(t, files)
 			tgt := withProfile(target(), tc.profile)
-			_, err := f.c.Plan(f.env, tgt)
+			_, err := f.C.Plan(f.Env, tgt)
 			if err == nil {
 				t.Fatal("Plan accepted the section")
 			}
@@ -477,14 +304,14 @@ func TestRefusals(t *testing.T) {
 					t.Errorf("error %q lacks %q", msg, w)
 				}
 			}
-			if strings.Contains(msg, "\n") || strings.Contains(msg, goldenToken) || strings.Contains(msg, "dapi-user-own") || strings.Contains(msg, "shh") {
+			if strings.Contains(msg, "\n") || strings.Contains(msg, plugintest.GoldenToken) || strings.Contains(msg, "dapi-user-own") || strings.Contains(msg, "shh") {
 				t.Errorf("error is not one line or holds a secret: %q", msg)
 			}
-			if tc.cfg != "" && f.read(t, cfgRel) != tc.cfg {
+			if tc.cfg != "" && f.Read(cfgRel) != tc.cfg {
 				t.Error("the file changed")
 			}
 			// Nothing of coda's to remove.
-			if p, err := f.c.PlanRemove(f.env, tgt); tc.profile != "__settings__" && tc.profile != "a]b" && (err != nil || !p.Empty()) {
+			if p, err := f.C.PlanRemove(f.Env, tgt); tc.profile != "__settings__" && tc.profile != "a]b" && (err != nil || !p.Empty()) {
 				t.Errorf("PlanRemove: %v %v", err, p)
 			}
 		})
@@ -496,29 +323,29 @@ func TestRefusals(t *testing.T) {
 func TestAdoptAndRestore(t *testing.T) {
 	cfg := "[DEFAULT]\nhost = https://Example.cloud.databricks.com/ ; mine\nwarehouse_id = abc\nauth_type = pat\n\n[other]\nhost = https://o\n"
 	f := newFixture(t, map[string]string{cfgRel: cfg})
-	p := f.setup(t, target())
+	p := f.Apply(target())
 	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "takes over the existing [DEFAULT] profile") {
 		t.Errorf("notes %q", p.Notes)
 	}
-	want := "[DEFAULT]\nhost = https://Example.cloud.databricks.com/ ; mine\nwarehouse_id = abc\nauth_type = pat\ntoken = " + goldenToken + "\n\n[other]\nhost = https://o\n"
-	if got := f.read(t, cfgRel); got != want {
+	want := "[DEFAULT]\nhost = https://Example.cloud.databricks.com/ ; mine\nwarehouse_id = abc\nauth_type = pat\ntoken = " + plugintest.GoldenToken + "\n\n[other]\nhost = https://o\n"
+	if got := f.Read(cfgRel); got != want {
 		t.Fatalf("after setup:\n%s\nwant\n%s", got, want)
 	}
-	if bak := f.read(t, cfgRel+".bak"); bak != cfg {
+	if bak := f.Read(cfgRel + ".bak"); bak != cfg {
 		t.Errorf("taking a section over keeps no .bak of the user's file:\n%s", bak)
 	}
-	if st := f.status(t, target()); st.State != configurator.StateConfigured {
+	if st := f.Status(target()); st.State != configurator.StateConfigured {
 		t.Errorf("status %+v", st)
 	}
 	// The workspace moves: coda's host is written, the original restored on remove.
 	moved := target()
 	moved.Host = "https://elsewhere.cloud.databricks.com"
-	f.setup(t, moved)
-	if got, _ := iniGet(t, f.read(t, cfgRel), "DEFAULT", "host"); got != moved.Host {
+	f.Apply(moved)
+	if got, _ := iniGet(t, f.Read(cfgRel), "DEFAULT", "host"); got != moved.Host {
 		t.Fatalf("host %q after moving", got)
 	}
-	f.remove(t, moved)
-	if got := f.read(t, cfgRel); got != cfg {
+	f.Remove(moved)
+	if got := f.Read(cfgRel); got != cfg {
 		t.Fatalf("after remove:\n%s\nwant\n%s", got, cfg)
 	}
 }
@@ -536,21 +363,21 @@ func iniGet(t *testing.T, data, section, key string) (string, bool) {
 // is theirs: setup refuses, status says foreign, remove keeps it.
 func TestUserChangesToCodasSection(t *testing.T) {
 	f := newFixture(t, nil)
-	f.setup(t, target())
-	f.write(t, cfgRel, strings.Replace(f.read(t, cfgRel), goldenToken, "dapi-user-own", 1)+"cluster_id = c1\n")
-	_, err := f.c.Plan(f.env, target())
+	f.Apply(target())
+	f.Write(cfgRel, strings.Replace(f.Read(cfgRel), plugintest.GoldenToken, "dapi-user-own", 1)+"cluster_id = c1\n")
+	_, err := f.C.Plan(f.Env, target())
 	if err == nil || !strings.Contains(err.Error(), "holds a token coda did not write") || strings.Contains(err.Error(), "dapi-user-own") {
 		t.Fatalf("Plan: %v", err)
 	}
-	if st := f.status(t, target()); st.State != configurator.StateForeign {
+	if st := f.Status(target()); st.State != configurator.StateForeign {
 		t.Errorf("status %+v", st)
 	}
-	p := f.remove(t, target())
+	p := f.Remove(target())
 	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "kept token") {
 		t.Errorf("notes %q", p.Notes)
 	}
 	want := "[DEFAULT]\ntoken = dapi-user-own\ncluster_id = c1\n"
-	if got := f.read(t, cfgRel); got != want {
+	if got := f.Read(cfgRel); got != want {
 		t.Fatalf("after remove:\n%s\nwant\n%s", got, want)
 	}
 }
@@ -559,51 +386,51 @@ func TestUserChangesToCodasSection(t *testing.T) {
 // section coda wrote for the first one (their rotations would fight).
 func TestOneSectionPerCodaProfile(t *testing.T) {
 	f := newFixture(t, nil)
-	f.setup(t, target())
+	f.Apply(target())
 	other := target()
 	other.Profile = "work"
 	other.Host = "https://work.cloud.databricks.com"
-	_, err := f.c.Plan(f.env, other)
+	_, err := f.C.Plan(f.Env, other)
 	if err == nil || !strings.Contains(err.Error(), `the [DEFAULT] profile is coda's for its profile "default"`) || !strings.Contains(err.Error(), "--databricks-profile coda") {
 		t.Fatalf("Plan: %v", err)
 	}
-	f.setup(t, withProfile(other, "work"))
-	doc, err := iniedit.Parse([]byte(f.read(t, cfgRel)))
+	f.Apply(withProfile(other, "work"))
+	doc, err := iniedit.Parse([]byte(f.Read(cfgRel)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(doc.Sections(), []string{"DEFAULT", "work"}) {
 		t.Errorf("sections %v", doc.Sections())
 	}
-	if st := f.status(t, withProfile(other, "work")); st.State != configurator.StateConfigured {
+	if st := f.Status(withProfile(other, "work")); st.State != configurator.StateConfigured {
 		t.Errorf("status of profile work: %+v", st)
 	}
-	f.remove(t, target())
-	f.remove(t, withProfile(other, "work"))
-	if _, err := os.Stat(filepath.Join(f.home, cfgRel)); !errors.Is(err, fs.ErrNotExist) {
+	f.Remove(target())
+	f.Remove(withProfile(other, "work"))
+	if _, err := os.Stat(filepath.Join(f.Home, cfgRel)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("remove left the file: %v", err)
 	}
 }
 
 func TestStatus(t *testing.T) {
-	foreign := "[mine]\nhost = " + goldenHost + "/\ntoken = dapi-user-own\n"
+	foreign := "[mine]\nhost = " + plugintest.GoldenHost + "/\ntoken = dapi-user-own\n"
 	f := newFixture(t, map[string]string{cfgRel: foreign})
-	st := f.status(t, target())
+	st := f.Status(target())
 	if st.State != configurator.StateForeign || !strings.Contains(st.Detail, "[mine]") || strings.Contains(st.Detail, "dapi-user-own") {
 		t.Errorf("foreign: %+v", st)
 	}
-	f.setup(t, target())
-	if st := f.status(t, target()); st.State != configurator.StateConfigured {
+	f.Apply(target())
+	if st := f.Status(target()); st.State != configurator.StateConfigured {
 		t.Errorf("configured: %+v", st)
 	}
 	next := target()
 	next.Token = nextToken
-	if st := f.status(t, next); st.State != configurator.StateStale || !strings.Contains(st.Detail, "an older token") || strings.Contains(st.Detail, "dapi") {
+	if st := f.Status(next); st.State != configurator.StateStale || !strings.Contains(st.Detail, "an older token") || strings.Contains(st.Detail, "dapi") {
 		t.Errorf("stale token: %+v", st)
 	}
 	moved := target()
 	moved.Host = "https://elsewhere.cloud.databricks.com"
-	if st := f.status(t, moved); st.State != configurator.StateStale || !strings.Contains(st.Detail, "host "+goldenHost) {
+	if st := f.Status(moved); st.State != configurator.StateStale || !strings.Contains(st.Detail, "host "+plugintest.GoldenHost) {
 		t.Errorf("stale host: %+v", st)
 	}
 }
@@ -611,25 +438,25 @@ func TestStatus(t *testing.T) {
 // TestNeverAbsent: without the CLI the profile still serves the SDKs.
 func TestNeverAbsent(t *testing.T) {
 	f := newFixture(t, nil)
-	st := f.status(t, target())
+	st := f.Status(target())
 	if st.State != configurator.StateNotConfigured || !strings.Contains(st.Detail, "not on PATH") {
 		t.Errorf("without the CLI: %+v", st)
 	}
-	if d := f.c.Detect(f.env); d.Installed {
+	if d := f.C.Detect(f.Env); d.Installed {
 		t.Errorf("Detect: %+v", d)
 	}
-	f.bins["databricks"] = true
-	if d := f.c.Detect(f.env); !d.Installed || d.Binary != "/usr/bin/databricks" {
+	f.Install("databricks")
+	if d := f.C.Detect(f.Env); !d.Installed || d.Binary != "/usr/bin/databricks" {
 		t.Errorf("Detect: %+v", d)
 	}
-	if st := f.status(t, target()); st.State != configurator.StateNotConfigured || strings.Contains(st.Detail, "PATH") {
+	if st := f.Status(target()); st.State != configurator.StateNotConfigured || strings.Contains(st.Detail, "PATH") {
 		t.Errorf("with the CLI: %+v", st)
 	}
 }
 
 func TestDefaultProfileNote(t *testing.T) {
 	f := newFixture(t, map[string]string{cfgRel: userCfg})
-	p, err := f.c.Plan(f.env, target())
+	p, err := f.C.Plan(f.Env, target())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -640,15 +467,15 @@ func TestDefaultProfileNote(t *testing.T) {
 
 func TestDamagedSidecarRefused(t *testing.T) {
 	f := newFixture(t, nil)
-	f.setup(t, target())
-	side := filepath.Join(f.state, "plugins", "databricks.json")
+	f.Apply(target())
+	side := filepath.Join(f.State, "plugins", "databricks.json")
 	if err := os.WriteFile(side, []byte("{"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for name, call := range map[string]func() error{
-		"Plan":       func() error { _, err := f.c.Plan(f.env, target()); return err },
-		"PlanRemove": func() error { _, err := f.c.PlanRemove(f.env, target()); return err },
-		"Status":     func() error { _, err := f.c.Status(f.env, target()); return err },
+		"Plan":       func() error { _, err := f.C.Plan(f.Env, target()); return err },
+		"PlanRemove": func() error { _, err := f.C.PlanRemove(f.Env, target()); return err },
+		"Status":     func() error { _, err := f.C.Status(f.Env, target()); return err },
 	} {
 		if err := call(); err == nil || !strings.Contains(err.Error(), "databricks.json") {
 			t.Errorf("%s: %v", name, err)
@@ -659,15 +486,15 @@ func TestDamagedSidecarRefused(t *testing.T) {
 // TestSidecarHoldsNoToken: coda remembers its tokens by hash only.
 func TestSidecarHoldsNoToken(t *testing.T) {
 	f := newFixture(t, nil)
-	f.setup(t, target())
-	data, err := os.ReadFile(filepath.Join(f.state, "plugins", "databricks.json"))
+	f.Apply(target())
+	data, err := os.ReadFile(filepath.Join(f.State, "plugins", "databricks.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(data, []byte(goldenToken)) {
+	if bytes.Contains(data, []byte(plugintest.GoldenToken)) {
 		t.Error("the sidecar holds the token")
 	}
-	info, _ := os.Stat(filepath.Join(f.state, "plugins", "databricks.json"))
+	info, _ := os.Stat(filepath.Join(f.State, "plugins", "databricks.json"))
 	if info.Mode().Perm() != 0o600 {
 		t.Errorf("sidecar mode %o", info.Mode().Perm())
 	}

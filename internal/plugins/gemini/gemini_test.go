@@ -2,8 +2,6 @@ package gemini
 
 import (
 	"encoding/json"
-	"flag"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,34 +11,22 @@ import (
 
 	"github.com/coda-cli/coda/internal/merge/dotenv"
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
-	"github.com/coda-cli/coda/internal/setup"
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
+	"github.com/coda-cli/coda/internal/plugins/plugintest"
 	"github.com/coda-cli/coda/pkg/configurator"
 	"github.com/coda-cli/coda/pkg/configurator/configuratortest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
 const (
-	goldenHost  = "https://example.cloud.databricks.com"
-	goldenToken = "dapi-golden-token-0000"
 	settingsRel = ".gemini/settings.json"
 	trustedRel  = ".gemini/trustedFolders.json"
 	envRel      = ".gemini/.env"
 )
 
 func target() configurator.Target {
-	return configurator.Target{
-		Profile:      "default",
-		Host:         goldenHost,
-		User:         "alice@example.com",
-		Endpoints:    setup.EndpointsFor(goldenHost, setup.FamilyServing, ""),
-		Models:       map[string]string{},
-		TokenCommand: []string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"},
-		Token:        goldenToken,
-		Lifetime:     time.Hour,
-		Grace:        15 * time.Minute,
-		Options:      map[string]string{},
-	}
+	tgt := plugintest.Target()
+	tgt.Lifetime, tgt.Grace = time.Hour, 15*time.Minute
+	return tgt
 }
 
 // userSettings has UI, MCP servers, the user's own model and auth type.
@@ -121,7 +107,7 @@ func split(rel string, data []byte) (foreign, owned any, err error) {
 		own := map[string]any{}
 		for _, path := range settingsKeys {
 			if v, ok := doc.GetPath(path...); ok {
-				own[strings.Join(path, ".")] = plain(v)
+				own[strings.Join(path, ".")] = plugintest.Plain(v)
 				doc.DeletePathPrune(path...)
 			}
 		}
@@ -129,7 +115,7 @@ func split(rel string, data []byte) (foreign, owned any, err error) {
 			own["selectedAuthType"] = v // what older coda versions wrote
 			doc.Delete("selectedAuthType")
 		}
-		return plain(doc), own, nil
+		return plugintest.Plain(doc), own, nil
 	case "trustedFolders.json":
 		doc, err := jsonedit.Parse(data)
 		if err != nil {
@@ -163,150 +149,26 @@ func split(rel string, data []byte) (foreign, owned any, err error) {
 	return string(data), nil, nil
 }
 
-func plain(v any) any {
-	switch t := v.(type) {
-	case *jsonedit.Object:
-		m := map[string]any{}
-		for _, k := range t.Keys() {
-			e, _ := t.Get(k)
-			m[k] = plain(e)
-		}
-		return m
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = plain(e)
-		}
-		return out
-	case json.Number:
-		return "number:" + string(t)
-	}
-	return v
-}
-
 // --- fixture ---------------------------------------------------------------
 
-type fixture struct {
-	t     *testing.T
-	home  string
-	state string
-	vars  map[string]string
-	env   configurator.Env
-	c     configurator.Configurator
-}
+// fixture adds the gemini plugin's own helpers to plugintest's; gemini is
+// on its PATH.
+type fixture struct{ *plugintest.Fixture }
 
 func newFixture(t *testing.T, files map[string]string) *fixture {
 	t.Helper()
-	f := &fixture{t: t, home: t.TempDir(), state: filepath.Join(t.TempDir(), "coda"), c: New()}
-	f.vars = map[string]string{"HOME": f.home}
-	f.env = configurator.Env{
-		Home:     f.home,
-		Getenv:   func(k string) string { return f.vars[k] },
-		LookPath: func(string) (string, error) { return "/usr/bin/gemini", nil },
-		StateDir: f.state,
-	}
-	for rel, content := range files {
-		f.write(rel, content)
-	}
-	return f
-}
-
-func (f *fixture) path(rel string) string { return filepath.Join(f.home, filepath.FromSlash(rel)) }
-
-func (f *fixture) write(rel, content string) {
-	f.t.Helper()
-	p := f.path(rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fixture) read(rel string) string {
-	f.t.Helper()
-	data, err := os.ReadFile(f.path(rel))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return string(data)
-}
-
-func (f *fixture) exists(rel string) bool {
-	_, err := os.Stat(f.path(rel))
-	return err == nil
-}
-
-func (f *fixture) plan(t configurator.Target) configurator.Plan {
-	f.t.Helper()
-	p, err := f.c.Plan(f.env, t)
-	if err != nil {
-		f.t.Fatalf("Plan: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) apply(t configurator.Target) configurator.Plan {
-	f.t.Helper()
-	p := f.plan(t)
-	if err := f.c.Apply(f.env, p); err != nil {
-		f.t.Fatalf("Apply: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) remove(t configurator.Target) configurator.Plan {
-	f.t.Helper()
-	p, err := f.c.PlanRemove(f.env, t)
-	if err != nil {
-		f.t.Fatalf("PlanRemove: %v", err)
-	}
-	if err := f.c.Apply(f.env, p); err != nil {
-		f.t.Fatalf("Apply remove: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) status(t configurator.Target) configurator.Status {
-	f.t.Helper()
-	st, err := f.c.Status(f.env, t)
-	if err != nil {
-		f.t.Fatalf("Status: %v", err)
-	}
-	return st
-}
-
-func (f *fixture) doc(rel string) *jsonedit.Object {
-	f.t.Helper()
-	o, err := jsonedit.Parse([]byte(f.read(rel)))
-	if err != nil {
-		f.t.Fatalf("%s: %v", rel, err)
-	}
-	return o
+	f := plugintest.NewFixture(t, New(), files)
+	f.Install(binary)
+	return &fixture{f}
 }
 
 func (f *fixture) dotenv() *dotenv.Doc {
-	f.t.Helper()
-	d, err := dotenv.Parse([]byte(f.read(envRel)))
+	f.T.Helper()
+	d, err := dotenv.Parse([]byte(f.Read(envRel)))
 	if err != nil {
-		f.t.Fatalf("%s: %v", envRel, err)
+		f.T.Fatalf("%s: %v", envRel, err)
 	}
 	return d
-}
-
-func changed(p configurator.Plan) []string {
-	var out []string
-	for _, c := range p.Changes {
-		if c.Changed() {
-			out = append(out, c.Path)
-		}
-	}
-	return out
-}
-
-func (f *fixture) scrub(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, f.state, "$STATE"), f.home, "$HOME")
 }
 
 // --- golden files ------------------------------------------------------------
@@ -324,93 +186,15 @@ func TestGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.files)
-			p := f.plan(target())
+			p := f.Plan(target())
 			if tc.remove {
-				if err := f.c.Apply(f.env, p); err != nil {
+				if err := f.C.Apply(f.Env, p); err != nil {
 					t.Fatal(err)
 				}
-				var err error
-				if p, err = f.c.PlanRemove(f.env, target()); err != nil {
-					t.Fatal(err)
-				}
+				p = f.PlanRemove(target())
 			}
-			got := map[string]string{}
-			var summary []string
-			for _, c := range p.Changes {
-				rel := goldenPath(t, f, c.Path)
-				switch {
-				case !c.Changed():
-					summary = append(summary, "unchanged "+rel)
-				case c.New == nil:
-					summary = append(summary, "delete    "+rel)
-				default:
-					summary = append(summary, "write     "+rel)
-					got[rel] = f.scrub(string(c.New))
-				}
-			}
-			got["CHANGES"] = strings.Join(summary, "\n") + "\n"
-			if len(p.Notes) > 0 {
-				got["NOTES"] = f.scrub(strings.Join(p.Notes, "\n")) + "\n"
-			}
-			compareGolden(t, filepath.Join("testdata", "golden", tc.name), got)
+			plugintest.CompareGolden(t, filepath.Join("testdata", "golden", tc.name), f.GoldenChanges(p))
 		})
-	}
-}
-
-func goldenPath(t *testing.T, f *fixture, path string) string {
-	if rel, err := filepath.Rel(f.home, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return filepath.ToSlash(rel)
-	}
-	if rel, err := filepath.Rel(f.state, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return "STATE/" + filepath.ToSlash(rel)
-	}
-	t.Fatalf("planned file outside HOME and the state dir: %s", path)
-	return ""
-}
-
-func compareGolden(t *testing.T, dir string, got map[string]string) {
-	t.Helper()
-	if *update {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for rel, content := range got {
-			p := filepath.Join(dir, filepath.FromSlash(rel))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	want := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		want[filepath.ToSlash(rel)] = string(data)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read golden files (run go test -update): %v", err)
-	}
-	for rel, w := range want {
-		if g, ok := got[rel]; !ok {
-			t.Errorf("%s: in the golden files but not planned", rel)
-		} else if g != w {
-			t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", rel, filepath.Join(dir, rel), g, w)
-		}
-	}
-	for rel := range got {
-		if _, ok := want[rel]; !ok {
-			t.Errorf("%s: planned but has no golden file (run go test -update)", rel)
-		}
 	}
 }
 
@@ -418,8 +202,8 @@ func compareGolden(t *testing.T, dir string, got map[string]string) {
 
 func TestSettingsMergedAndRestored(t *testing.T) {
 	f := newFixture(t, userFiles())
-	f.apply(target())
-	doc := f.doc(settingsRel)
+	f.Apply(target())
+	doc := f.ReadJSON(settingsRel)
 	if got, want := doc.Keys(), []string{"ui", "mcpServers", "model", "security", "privacy"}; !slices.Equal(got, want) {
 		t.Errorf("keys %v, want %v", got, want)
 	}
@@ -438,45 +222,32 @@ func TestSettingsMergedAndRestored(t *testing.T) {
 	if v, _ := doc.GetPath("mcpServers", "fs", "command"); v != "npx" {
 		t.Error("mcpServers lost")
 	}
-	if strings.Contains(f.read(settingsRel), goldenToken) {
+	if strings.Contains(f.Read(settingsRel), plugintest.GoldenToken) {
 		t.Error("settings.json holds the token")
 	}
 
-	f.remove(target())
-	if got := f.read(settingsRel); got != userSettings {
+	f.Remove(target())
+	if got := f.Read(settingsRel); got != userSettings {
 		// jsonedit writes arrays one element a line; compare meaning.
-		a, b := f.doc(settingsRel), mustParse(t, userSettings)
-		if !jsonEqual(a, b) {
+		a, b := f.ReadJSON(settingsRel), plugintest.MustParseJSON(t, userSettings)
+		if !pluginkit.SameJSON(a, b) {
 			t.Errorf("remove did not restore settings.json:\n%s", got)
 		}
 	}
 }
 
-func mustParse(t *testing.T, s string) *jsonedit.Object {
-	t.Helper()
-	o, err := jsonedit.Parse([]byte(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
-}
-
-func jsonEqual(a, b *jsonedit.Object) bool {
-	return string(jsonedit.Marshal(a)) == string(jsonedit.Marshal(b))
-}
-
 func TestLegacySelectedAuthType(t *testing.T) {
 	t.Run("coda's", func(t *testing.T) {
 		f := newFixture(t, map[string]string{settingsRel: `{"selectedAuthType": "gemini-api-key", "ui": {"theme": "ANSI"}}`})
-		p := f.apply(target())
-		if _, ok := f.doc(settingsRel).Get("selectedAuthType"); ok {
+		p := f.Apply(target())
+		if _, ok := f.ReadJSON(settingsRel).Get("selectedAuthType"); ok {
 			t.Error("the legacy selectedAuthType coda wrote is still there")
 		}
 		if !strings.Contains(strings.Join(p.Notes, "\n"), "deleted the top-level selectedAuthType") {
 			t.Errorf("notes %q", p.Notes)
 		}
-		f.remove(target())
-		doc := f.doc(settingsRel)
+		f.Remove(target())
+		doc := f.ReadJSON(settingsRel)
 		if _, ok := doc.Get("selectedAuthType"); ok {
 			t.Error("remove brought the legacy key back")
 		}
@@ -486,8 +257,8 @@ func TestLegacySelectedAuthType(t *testing.T) {
 	})
 	t.Run("user's", func(t *testing.T) {
 		f := newFixture(t, map[string]string{settingsRel: `{"selectedAuthType": "oauth-personal"}`})
-		p := f.apply(target())
-		if v, _ := f.doc(settingsRel).Get("selectedAuthType"); v != "oauth-personal" {
+		p := f.Apply(target())
+		if v, _ := f.ReadJSON(settingsRel).Get("selectedAuthType"); v != "oauth-personal" {
 			t.Errorf("the user's selectedAuthType is %v", v)
 		}
 		if !strings.Contains(strings.Join(p.Notes, "\n"), "left the top-level selectedAuthType") {
@@ -498,11 +269,11 @@ func TestLegacySelectedAuthType(t *testing.T) {
 
 func TestEnvMergedKeepsUserLines(t *testing.T) {
 	f := newFixture(t, userFiles())
-	f.apply(target())
-	got := f.read(envRel)
+	f.Apply(target())
+	got := f.Read(envRel)
 	want := `# my Gemini settings
 export GEMINI_SANDBOX=docker
-GEMINI_API_KEY=` + goldenToken + `   # personal key
+GEMINI_API_KEY=` + plugintest.GoldenToken + `   # personal key
 OTHER='a value # not a comment'
 
 # trailing comment
@@ -511,28 +282,28 @@ GEMINI_API_KEY_AUTH_MECHANISM=bearer
 GEMINI_MODEL=databricks-gemini-2-5-pro
 `
 	if got != want {
-		t.Errorf(".env after setup:\n%s\nwant:\n%s", f.scrub(strings.ReplaceAll(got, goldenToken, "<token>")), strings.ReplaceAll(want, goldenToken, "<token>"))
+		t.Errorf(".env after setup:\n%s\nwant:\n%s", f.Scrub(strings.ReplaceAll(got, plugintest.GoldenToken, "<token>")), strings.ReplaceAll(want, plugintest.GoldenToken, "<token>"))
 	}
-	if bak, err := os.ReadFile(f.path(envRel + ".bak")); err != nil || string(bak) != userEnv {
+	if bak, err := os.ReadFile(f.Path(envRel + ".bak")); err != nil || string(bak) != userEnv {
 		t.Errorf("no backup of the user's .env (%v)", err)
 	}
-	f.remove(target())
-	if got := f.read(envRel); got != userEnv {
+	f.Remove(target())
+	if got := f.Read(envRel); got != userEnv {
 		t.Errorf("remove did not restore the user's .env (with their own GEMINI_API_KEY):\n%s", got)
 	}
 }
 
 func TestRotationRewritesOnlyTheKeyLine(t *testing.T) {
 	f := newFixture(t, userFiles())
-	f.apply(target())
-	before := f.read(envRel)
+	f.Apply(target())
+	before := f.Read(envRel)
 	next := target()
 	next.Token = "dapi-rotated-token-1111"
-	p := f.apply(next)
-	if got := changed(p); !slices.Equal(got, []string{f.path(envRel)}) {
+	p := f.Apply(next)
+	if got := plugintest.Changed(p); !slices.Equal(got, []string{f.Path(envRel)}) {
 		t.Fatalf("a rotation changes %v, want only ~/.gemini/.env", got)
 	}
-	after := f.read(envRel)
+	after := f.Read(envRel)
 	bl, al := strings.Split(before, "\n"), strings.Split(after, "\n")
 	if len(bl) != len(al) {
 		t.Fatalf("a rotation changed the number of lines: %d to %d", len(bl), len(al))
@@ -549,22 +320,22 @@ func TestRotationRewritesOnlyTheKeyLine(t *testing.T) {
 	if len(diff) != 1 {
 		t.Errorf("%d lines changed, want 1", len(diff))
 	}
-	if strings.Contains(after, goldenToken) {
+	if strings.Contains(after, plugintest.GoldenToken) {
 		t.Error("the old token is still in .env")
 	}
 	// No backup of a file that holds a token: it would keep the old one.
-	if bak, _ := os.ReadFile(f.path(envRel + ".bak")); strings.Contains(string(bak), goldenToken) {
+	if bak, _ := os.ReadFile(f.Path(envRel + ".bak")); strings.Contains(string(bak), plugintest.GoldenToken) {
 		t.Error(".env.bak holds the previous token")
 	}
 }
 
 func TestEmptyTokenRemovesKey(t *testing.T) {
 	f := newFixture(t, nil)
-	f.apply(target())
+	f.Apply(target())
 	revoked := target()
 	revoked.Token = ""
-	p := f.apply(revoked)
-	if got := changed(p); !slices.Equal(got, []string{f.path(envRel)}) {
+	p := f.Apply(revoked)
+	if got := plugintest.Changed(p); !slices.Equal(got, []string{f.Path(envRel)}) {
 		t.Errorf("revoking changes %v, want only .env", got)
 	}
 	d := f.dotenv()
@@ -574,13 +345,13 @@ func TestEmptyTokenRemovesKey(t *testing.T) {
 	if v, _ := d.Get(keyBaseURL); v == "" {
 		t.Error("the rest of the configuration went with the token")
 	}
-	if p := f.plan(revoked); !p.Empty() {
-		t.Errorf("a second plan without a token changes %v", changed(p))
+	if p := f.Plan(revoked); !p.Empty() {
+		t.Errorf("a second plan without a token changes %v", plugintest.Changed(p))
 	}
-	if st := f.status(revoked); st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "no token") {
+	if st := f.Status(revoked); st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "no token") {
 		t.Errorf("status %s: %s", st.State, st.Detail)
 	}
-	if st := f.status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "holds no token") {
+	if st := f.Status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "holds no token") {
 		t.Errorf("status with a token %s: %s", st.State, st.Detail)
 	}
 }
@@ -588,61 +359,61 @@ func TestEmptyTokenRemovesKey(t *testing.T) {
 func TestTrustedFolders(t *testing.T) {
 	t.Run("otherFolders", func(t *testing.T) {
 		f := newFixture(t, map[string]string{trustedRel: userTrusted})
-		f.apply(target())
-		doc := f.doc(trustedRel)
-		if got := doc.Keys(); !slices.Equal(got, []string{"/srv/projects", "/opt/untrusted", f.home}) {
+		f.Apply(target())
+		doc := f.ReadJSON(trustedRel)
+		if got := doc.Keys(); !slices.Equal(got, []string{"/srv/projects", "/opt/untrusted", f.Home}) {
 			t.Errorf("keys %v", got)
 		}
-		if v, _ := doc.Get(f.home); v != trustFolder {
+		if v, _ := doc.Get(f.Home); v != trustFolder {
 			t.Errorf("HOME is %v", v)
 		}
-		info, _ := os.Stat(f.path(trustedRel))
+		info, _ := os.Stat(f.Path(trustedRel))
 		if info.Mode().Perm() != 0o644 {
 			t.Errorf("the user's file mode changed to %o", info.Mode().Perm())
 		}
-		f.remove(target())
-		if got := f.doc(trustedRel).Keys(); !slices.Equal(got, []string{"/srv/projects", "/opt/untrusted"}) {
+		f.Remove(target())
+		if got := f.ReadJSON(trustedRel).Keys(); !slices.Equal(got, []string{"/srv/projects", "/opt/untrusted"}) {
 			t.Errorf("after remove keys %v", got)
 		}
 	})
 	for _, level := range []string{trustFolder, trustParent} {
 		t.Run("alreadyTrusted"+level, func(t *testing.T) {
 			f := newFixture(t, nil)
-			f.write(trustedRel, `{"`+f.home+`": "`+level+`"}`+"\n")
-			p := f.apply(target())
-			if slices.Contains(changed(p), f.path(trustedRel)) {
+			f.Write(trustedRel, `{"`+f.Home+`": "`+level+`"}`+"\n")
+			p := f.Apply(target())
+			if slices.Contains(plugintest.Changed(p), f.Path(trustedRel)) {
 				t.Error("coda changed an entry that already trusts HOME")
 			}
-			f.remove(target())
-			if v, _ := f.doc(trustedRel).Get(f.home); v != level {
+			f.Remove(target())
+			if v, _ := f.ReadJSON(trustedRel).Get(f.Home); v != level {
 				t.Errorf("after remove HOME is %v, want the user's %s", v, level)
 			}
 		})
 	}
 	t.Run("distrusted", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.write(trustedRel, `{"`+f.home+`": "DO_NOT_TRUST"}`+"\n")
-		p := f.apply(target())
-		if v, _ := f.doc(trustedRel).Get(f.home); v != trustFolder {
+		f.Write(trustedRel, `{"`+f.Home+`": "DO_NOT_TRUST"}`+"\n")
+		p := f.Apply(target())
+		if v, _ := f.ReadJSON(trustedRel).Get(f.Home); v != trustFolder {
 			t.Errorf("HOME is %v", v)
 		}
 		if !strings.Contains(strings.Join(p.Notes, "\n"), "DO_NOT_TRUST") {
 			t.Errorf("notes %q", p.Notes)
 		}
-		f.remove(target())
-		if v, _ := f.doc(trustedRel).Get(f.home); v != "DO_NOT_TRUST" {
+		f.Remove(target())
+		if v, _ := f.ReadJSON(trustedRel).Get(f.Home); v != "DO_NOT_TRUST" {
 			t.Errorf("after remove HOME is %v, want DO_NOT_TRUST back", v)
 		}
 	})
 	t.Run("created", func(t *testing.T) {
 		f := newFixture(t, nil)
-		p := f.apply(target())
-		if !strings.Contains(strings.Join(p.Notes, "\n"), "trusts "+f.home) {
+		p := f.Apply(target())
+		if !strings.Contains(strings.Join(p.Notes, "\n"), "trusts "+f.Home) {
 			t.Errorf("no note about trusting HOME: %q", p.Notes)
 		}
-		f.remove(target())
+		f.Remove(target())
 		for _, rel := range []string{trustedRel, settingsRel, envRel} {
-			if f.exists(rel) {
+			if f.Exists(rel) {
 				t.Errorf("%s that coda created survived remove", rel)
 			}
 		}
@@ -663,7 +434,7 @@ func TestMalformedRefused(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {
 			f := newFixture(t, map[string]string{tc.rel: tc.content})
-			_, err := f.c.Plan(f.env, target())
+			_, err := f.C.Plan(f.Env, target())
 			if err == nil {
 				t.Fatal("Plan accepted it")
 			}
@@ -675,11 +446,11 @@ func TestMalformedRefused(t *testing.T) {
 				t.Errorf("error echoes content or spans lines: %q", msg)
 			}
 			if !strings.Contains(tc.want, "cannot set") {
-				if _, err := f.c.PlanRemove(f.env, target()); err == nil {
+				if _, err := f.C.PlanRemove(f.Env, target()); err == nil {
 					t.Error("PlanRemove accepted it")
 				}
 			}
-			if f.read(tc.rel) != tc.content {
+			if f.Read(tc.rel) != tc.content {
 				t.Error("the file was modified")
 			}
 		})
@@ -707,17 +478,17 @@ func TestProjectEnvWarning(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, nil)
 			if tc.settings != "" {
-				f.write(settingsRel, tc.settings)
+				f.Write(settingsRel, tc.settings)
 			}
-			f.apply(target())
+			f.Apply(target())
 			for _, fl := range tc.files {
-				f.write(fl.rel, fl.content)
+				f.Write(fl.rel, fl.content)
 			}
-			cwd := f.path(tc.cwd)
+			cwd := f.Path(tc.cwd)
 			if err := os.MkdirAll(cwd, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			got := ProjectEnvWarning(f.env, cwd)
+			got := ProjectEnvWarning(f.Env, cwd)
 			if tc.want == "" && got != "" || !strings.Contains(got, tc.want) {
 				t.Errorf("warning %q, want %q", got, tc.want)
 			}
@@ -728,28 +499,28 @@ func TestProjectEnvWarning(t *testing.T) {
 	}
 	t.Run("outsideHomeUntrusted", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.apply(target())
+		f.Apply(target())
 		elsewhere := t.TempDir()
-		if got := ProjectEnvWarning(f.env, elsewhere); !strings.Contains(got, "does not trust "+elsewhere) {
+		if got := ProjectEnvWarning(f.Env, elsewhere); !strings.Contains(got, "does not trust "+elsewhere) {
 			t.Errorf("warning %q", got)
 		}
-		doc := f.doc(trustedRel)
+		doc := f.ReadJSON(trustedRel)
 		doc.Set(elsewhere, "TRUST_FOLDER")
-		f.write(trustedRel, string(jsonedit.Marshal(doc)))
-		if got := ProjectEnvWarning(f.env, elsewhere); got != "" {
+		f.Write(trustedRel, string(jsonedit.Marshal(doc)))
+		if got := ProjectEnvWarning(f.Env, elsewhere); got != "" {
 			t.Errorf("a trusted folder warns %q", got)
 		}
 	})
 	t.Run("inStatus", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.apply(target())
-		f.write("proj/.env", "X=1\n")
+		f.Apply(target())
+		f.Write("proj/.env", "X=1\n")
 		wd, _ := os.Getwd()
 		t.Cleanup(func() { _ = os.Chdir(wd) })
-		if err := os.Chdir(f.path("proj")); err != nil {
+		if err := os.Chdir(f.Path("proj")); err != nil {
 			t.Fatal(err)
 		}
-		if st := f.status(target()); !strings.Contains(st.Detail, "proj/.env hides") {
+		if st := f.Status(target()); !strings.Contains(st.Detail, "proj/.env hides") {
 			t.Errorf("status detail %q", st.Detail)
 		}
 	})
@@ -757,42 +528,42 @@ func TestProjectEnvWarning(t *testing.T) {
 
 func TestGeminiHomeAndTrustedFoldersPath(t *testing.T) {
 	f := newFixture(t, nil)
-	gh := filepath.Join(f.home, "alt")
-	tf := filepath.Join(f.home, "trust", "folders.json")
-	f.vars["GEMINI_CLI_HOME"] = gh
-	f.vars["GEMINI_CLI_TRUSTED_FOLDERS_PATH"] = tf
-	p := f.apply(target())
+	gh := filepath.Join(f.Home, "alt")
+	tf := filepath.Join(f.Home, "trust", "folders.json")
+	f.Vars["GEMINI_CLI_HOME"] = gh
+	f.Vars["GEMINI_CLI_TRUSTED_FOLDERS_PATH"] = tf
+	p := f.Apply(target())
 	want := []string{filepath.Join(gh, ".gemini", "settings.json"), tf, filepath.Join(gh, ".gemini", ".env")}
 	for _, w := range want {
-		if !slices.Contains(changed(p), w) {
-			t.Errorf("%s not planned; planned %v", w, changed(p))
+		if !slices.Contains(plugintest.Changed(p), w) {
+			t.Errorf("%s not planned; planned %v", w, plugintest.Changed(p))
 		}
 	}
-	if f.exists(settingsRel) {
+	if f.Exists(settingsRel) {
 		t.Error("wrote ~/.gemini although GEMINI_CLI_HOME is set")
 	}
 	// The trusted folder stays HOME: that is where the user works.
-	o := f.doc("trust/folders.json")
-	if v, _ := o.Get(f.home); v != trustFolder {
+	o := f.ReadJSON("trust/folders.json")
+	if v, _ := o.Get(f.Home); v != trustFolder {
 		t.Errorf("trusted folders %s", jsonedit.Marshal(o))
 	}
 }
 
 func TestGeminiDirMadePrivate(t *testing.T) {
 	f := newFixture(t, map[string]string{settingsRel: "{}\n"})
-	if err := os.Chmod(f.path(".gemini"), 0o755); err != nil {
+	if err := os.Chmod(f.Path(".gemini"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	p := f.apply(target())
+	p := f.Apply(target())
 	if !strings.Contains(strings.Join(p.Notes, "\n"), "makes ~/.gemini private (0700)") {
 		t.Errorf("notes %q", p.Notes)
 	}
-	dir, _ := os.Stat(f.path(".gemini"))
-	env, _ := os.Stat(f.path(envRel))
+	dir, _ := os.Stat(f.Path(".gemini"))
+	env, _ := os.Stat(f.Path(envRel))
 	if dir.Mode().Perm() != 0o700 || env.Mode().Perm() != 0o600 {
 		t.Errorf(".gemini %o, .env %o; want 0700 and 0600", dir.Mode().Perm(), env.Mode().Perm())
 	}
-	side, _ := os.Stat(filepath.Join(f.state, "plugins", "gemini.json"))
+	side, _ := os.Stat(filepath.Join(f.State, "plugins", "gemini.json"))
 	if side == nil || side.Mode().Perm() != 0o600 {
 		t.Errorf("the record of originals (may hold the user's key) is not 0600: %v", side)
 	}
@@ -800,9 +571,9 @@ func TestGeminiDirMadePrivate(t *testing.T) {
 
 func TestExportedVariablesNoted(t *testing.T) {
 	f := newFixture(t, nil)
-	f.vars["GEMINI_API_KEY"] = "AIzaExported"
-	f.vars["GOOGLE_GEMINI_BASE_URL"] = "https://generativelanguage.googleapis.com"
-	p := f.apply(target())
+	f.Vars["GEMINI_API_KEY"] = "AIzaExported"
+	f.Vars["GOOGLE_GEMINI_BASE_URL"] = "https://generativelanguage.googleapis.com"
+	p := f.Apply(target())
 	notes := strings.Join(p.Notes, "\n")
 	for _, k := range []string{"GEMINI_API_KEY is exported", "GOOGLE_GEMINI_BASE_URL is exported"} {
 		if !strings.Contains(notes, k) {
@@ -812,38 +583,38 @@ func TestExportedVariablesNoted(t *testing.T) {
 	if strings.Contains(notes, "AIzaExported") {
 		t.Error("a note shows an exported value")
 	}
-	if st := f.status(target()); !strings.Contains(st.Detail, "GEMINI_API_KEY is exported") {
+	if st := f.Status(target()); !strings.Contains(st.Detail, "GEMINI_API_KEY is exported") {
 		t.Errorf("status detail %q", st.Detail)
 	}
 }
 
 func TestStatus(t *testing.T) {
 	t.Run("foreign", func(t *testing.T) {
-		f := newFixture(t, map[string]string{envRel: "GOOGLE_GEMINI_BASE_URL=" + goldenHost + "/serving-endpoints/google\nGEMINI_API_KEY=dapi-hand-written\n"})
-		st := f.status(target())
+		f := newFixture(t, map[string]string{envRel: "GOOGLE_GEMINI_BASE_URL=" + plugintest.GoldenHost + "/serving-endpoints/google\nGEMINI_API_KEY=dapi-hand-written\n"})
+		st := f.Status(target())
 		if st.State != configurator.StateForeign || strings.Contains(st.Detail, "dapi-hand-written") {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
 		// Remove leaves a configuration coda has no record of writing.
-		p, err := f.c.PlanRemove(f.env, target())
+		p, err := f.C.PlanRemove(f.Env, target())
 		if err != nil || !p.Empty() {
-			t.Errorf("remove of a foreign configuration: %v, %v", changed(p), err)
+			t.Errorf("remove of a foreign configuration: %v, %v", plugintest.Changed(p), err)
 		}
 	})
 	t.Run("configured", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.apply(target())
-		st := f.status(target())
+		f.Apply(target())
+		st := f.Status(target())
 		if st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "cannot refresh it while running") {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
 	})
 	t.Run("staleToken", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.apply(target())
+		f.Apply(target())
 		next := target()
 		next.Token = "dapi-next-token-2222"
-		st := f.status(next)
+		st := f.Status(next)
 		if st.State != configurator.StateStale || !strings.Contains(st.Detail, "token") || !strings.Contains(st.Detail, "cannot refresh it while running") {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
@@ -853,17 +624,17 @@ func TestStatus(t *testing.T) {
 	})
 	t.Run("staleModel", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.apply(target())
+		f.Apply(target())
 		tgt := target()
 		tgt.Models = map[string]string{"model": "databricks-gemini-3-pro"}
-		if st := f.status(tgt); st.State != configurator.StateStale || !strings.Contains(st.Detail, "databricks-gemini-3-pro") {
+		if st := f.Status(tgt); st.State != configurator.StateStale || !strings.Contains(st.Detail, "databricks-gemini-3-pro") {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
 	})
 	t.Run("absent", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.env.LookPath = func(string) (string, error) { return "", os.ErrNotExist }
-		if st := f.status(target()); st.State != configurator.StateAbsent {
+		f.Env.LookPath = func(string) (string, error) { return "", os.ErrNotExist }
+		if st := f.Status(target()); st.State != configurator.StateAbsent {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
 	})
@@ -871,28 +642,28 @@ func TestStatus(t *testing.T) {
 
 func TestSecondSetupKeepsOriginals(t *testing.T) {
 	f := newFixture(t, userFiles())
-	f.apply(target())
+	f.Apply(target())
 	other := target()
 	other.Models = map[string]string{"model": "databricks-gemini-3-pro"}
 	other.Token = "dapi-other-token-3333"
-	f.apply(other)
-	f.remove(other)
-	if got := f.read(envRel); got != userEnv {
+	f.Apply(other)
+	f.Remove(other)
+	if got := f.Read(envRel); got != userEnv {
 		t.Errorf("after two setups remove restored:\n%s", got)
 	}
-	if v, _ := f.doc(settingsRel).GetPath("model", "name"); v != "gemini-2.5-flash" {
+	if v, _ := f.ReadJSON(settingsRel).GetPath("model", "name"); v != "gemini-2.5-flash" {
 		t.Errorf("model.name = %v after remove", v)
 	}
-	if v, _ := f.doc(settingsRel).GetPath("security", "auth", "selectedType"); v != "oauth-personal" {
+	if v, _ := f.ReadJSON(settingsRel).GetPath("security", "auth", "selectedType"); v != "oauth-personal" {
 		t.Errorf("selectedType = %v after remove", v)
 	}
 }
 
 func TestNewGeminiDirIsPrivate(t *testing.T) {
 	f := newFixture(t, nil)
-	f.apply(target())
+	f.Apply(target())
 	for rel, want := range map[string]os.FileMode{".gemini": 0o700, envRel: 0o600, trustedRel: 0o600, settingsRel: 0o644} {
-		info, err := os.Stat(f.path(rel))
+		info, err := os.Stat(f.Path(rel))
 		if err != nil {
 			t.Fatal(err)
 		}

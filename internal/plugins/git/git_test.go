@@ -2,7 +2,6 @@ package git_test
 
 import (
 	"errors"
-	"flag"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -11,40 +10,20 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coda-cli/coda/internal/merge/iniedit"
 	"github.com/coda-cli/coda/internal/plugins/git"
+	"github.com/coda-cli/coda/internal/plugins/plugintest"
 	"github.com/coda-cli/coda/pkg/configurator"
 	"github.com/coda-cli/coda/pkg/configurator/configuratortest"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
 
 const (
 	homeRel = ".gitconfig"
 	xdgRel  = ".config/git/config"
 )
 
-func target() configurator.Target {
-	host := "https://example.cloud.databricks.com"
-	return configurator.Target{
-		Profile: "default",
-		Host:    host,
-		User:    "alice@example.com",
-		Endpoints: configurator.Endpoints{Family: "serving",
-			Anthropic: host + "/serving-endpoints/anthropic",
-			Responses: host + "/serving-endpoints",
-			Gemini:    host + "/serving-endpoints/google",
-			Chat:      host + "/serving-endpoints"},
-		Models:       map[string]string{},
-		TokenCommand: []string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"},
-		Token:        "dapi-golden-token-0000",
-		Lifetime:     15 * time.Minute,
-		Grace:        2 * time.Minute,
-		Options:      map[string]string{},
-	}
-}
+func target() configurator.Target { return plugintest.Target() }
 
 func force(t configurator.Target) configurator.Target {
 	t.Options = map[string]string{git.OptionForce: "true"}
@@ -131,94 +110,24 @@ func TestContract(t *testing.T) {
 	configuratortest.Run(t, st)
 }
 
-// fixture is a HOME, a state dir and an environment for one test.
-type fixture struct {
-	home, state string
-	vars        map[string]string
-	env         configurator.Env
-	c           configurator.Configurator
-}
+// fixture is plugintest's, with git on its PATH.
+type fixture struct{ *plugintest.Fixture }
 
 func newFixture(t *testing.T, files map[string]string) *fixture {
 	t.Helper()
-	f := &fixture{home: t.TempDir(), state: filepath.Join(t.TempDir(), "coda"), c: git.New()}
-	f.vars = map[string]string{"HOME": f.home}
-	f.env = configurator.Env{
-		Home:     f.home,
-		Getenv:   func(k string) string { return f.vars[k] },
-		StateDir: f.state,
-		LookPath: func(file string) (string, error) {
-			if file == "git" {
-				return "/usr/bin/git", nil
-			}
-			return "", fs.ErrNotExist
-		},
-	}
-	for rel, content := range files {
-		f.write(t, rel, content)
-	}
-	return f
+	f := plugintest.NewFixture(t, git.New(), files)
+	f.Install("git")
+	return &fixture{f}
 }
 
-func (f *fixture) write(t *testing.T, rel, content string) {
-	t.Helper()
-	path := filepath.Join(f.home, rel)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func (f *fixture) read(t *testing.T, rel string) string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(f.home, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
-func (f *fixture) exists(rel string) bool {
-	_, err := os.Stat(filepath.Join(f.home, rel))
-	return err == nil
-}
-
-func (f *fixture) setup(t *testing.T, tgt configurator.Target) configurator.Plan {
-	t.Helper()
-	p, err := f.c.Plan(f.env, tgt)
-	if err != nil {
-		t.Fatalf("Plan: %v", err)
-	}
-	if err := f.c.Apply(f.env, p); err != nil {
-		t.Fatalf("Apply: %v", err)
-	}
-	if again, err := f.c.Plan(f.env, tgt); err != nil || !again.Empty() {
-		t.Fatalf("second Plan: %v\n%s", err, configurator.Diff(again))
+// setup applies tgt and checks that a second plan changes nothing.
+func (f *fixture) setup(tgt configurator.Target) configurator.Plan {
+	f.T.Helper()
+	p := f.Apply(tgt)
+	if again, err := f.C.Plan(f.Env, tgt); err != nil || !again.Empty() {
+		f.T.Fatalf("second Plan: %v\n%s", err, configurator.Diff(again))
 	}
 	return p
-}
-
-func (f *fixture) remove(t *testing.T) configurator.Plan {
-	t.Helper()
-	p, err := f.c.PlanRemove(f.env, target())
-	if err != nil {
-		t.Fatalf("PlanRemove: %v", err)
-	}
-	if err := f.c.Apply(f.env, p); err != nil {
-		t.Fatalf("Apply: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) status(t *testing.T, tgt configurator.Target) configurator.Status {
-	t.Helper()
-	st, err := f.c.Status(f.env, tgt)
-	if err != nil {
-		t.Fatalf("Status: %v", err)
-	}
-	return st
 }
 
 func TestGolden(t *testing.T) {
@@ -236,82 +145,9 @@ func TestGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.files)
-			p, err := f.c.Plan(f.env, tc.tgt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]string{}
-			for _, c := range p.Changes {
-				if c.New != nil {
-					got[goldenPath(t, f, c.Path)] = strings.ReplaceAll(string(c.New), f.home, "$HOME")
-				}
-			}
-			if len(p.Notes) > 0 {
-				got["NOTES"] = strings.ReplaceAll(strings.Join(p.Notes, "\n"), f.home, "$HOME") + "\n"
-			}
-			compareGolden(t, filepath.Join("testdata", "golden", tc.name), got)
+			p := f.Plan(tc.tgt)
+			plugintest.CompareGolden(t, filepath.Join("testdata", "golden", tc.name), f.Golden(p))
 		})
-	}
-}
-
-// goldenPath names a planned file: relative to HOME, or STATE/... for
-// coda's state directory.
-func goldenPath(t *testing.T, f *fixture, path string) string {
-	t.Helper()
-	if rel, err := filepath.Rel(f.home, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return filepath.ToSlash(rel)
-	}
-	if rel, err := filepath.Rel(f.state, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return "STATE/" + filepath.ToSlash(rel)
-	}
-	t.Fatalf("planned file outside HOME and the state dir: %s", path)
-	return ""
-}
-
-func compareGolden(t *testing.T, dir string, got map[string]string) {
-	t.Helper()
-	if *update {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for rel, content := range got {
-			path := filepath.Join(dir, filepath.FromSlash(rel))
-			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return
-	}
-	want := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		want[filepath.ToSlash(rel)] = string(data)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create the golden files)", err)
-	}
-	for rel := range want {
-		if _, ok := got[rel]; !ok {
-			t.Errorf("%s: golden file, but the plan does not write it", rel)
-		}
-	}
-	for rel, content := range got {
-		if w, ok := want[rel]; !ok {
-			t.Errorf("%s: planned, but there is no golden file (run go test -update)", rel)
-		} else if w != content {
-			t.Errorf("%s differs from its golden file:\n--- got\n%s--- want\n%s", rel, content, w)
-		}
 	}
 }
 
@@ -377,10 +213,10 @@ func TestUnsetSetForce(t *testing.T) {
 			if tc.force {
 				tgt.Options[git.OptionForce] = "true"
 			}
-			if st := f.status(t, tgt); tc.start == "" && st.State != configurator.StateNotConfigured {
+			if st := f.Status(tgt); tc.start == "" && st.State != configurator.StateNotConfigured {
 				t.Errorf("status before: %+v", st)
 			}
-			p := f.setup(t, tgt)
+			p := f.setup(tgt)
 			if len(p.Notes) != len(tc.notes) {
 				t.Errorf("notes %q, want %q", p.Notes, tc.notes)
 			} else {
@@ -390,26 +226,26 @@ func TestUnsetSetForce(t *testing.T) {
 					}
 				}
 			}
-			if got := f.read(t, homeRel); got != tc.after {
+			if got := f.Read(homeRel); got != tc.after {
 				t.Fatalf("after setup:\n%s\nwant\n%s", got, tc.after)
 			}
-			if st := f.status(t, tgt); st.State != tc.state {
+			if st := f.Status(tgt); st.State != tc.state {
 				t.Errorf("status %+v, want %s", st, tc.state)
 			}
 			if tc.start != "" && tc.after != tc.start {
-				if bak := f.read(t, homeRel+".bak"); bak != tc.start {
+				if bak := f.Read(homeRel + ".bak"); bak != tc.start {
 					t.Errorf(".bak:\n%s", bak)
 				}
 			}
-			f.remove(t)
+			f.Remove(target())
 			if tc.removed == "" {
-				if f.exists(homeRel) {
-					t.Errorf("remove left the file coda created:\n%s", f.read(t, homeRel))
+				if f.Exists(homeRel) {
+					t.Errorf("remove left the file coda created:\n%s", f.Read(homeRel))
 				}
-			} else if got := f.read(t, homeRel); got != tc.removed {
+			} else if got := f.Read(homeRel); got != tc.removed {
 				t.Errorf("after remove:\n%s\nwant\n%s", got, tc.removed)
 			}
-			if _, err := os.Stat(filepath.Join(f.state, "plugins", "git.json")); !errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Stat(filepath.Join(f.State, "plugins", "git.json")); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("the sidecar is still there: %v", err)
 			}
 		})
@@ -421,13 +257,13 @@ func TestUnsetSetForce(t *testing.T) {
 func TestForceRestoresExactly(t *testing.T) {
 	start := "# me\n[user]\n\tname = Bob ; nick\n\temail = bob@example.org\n\tsigningkey = K\n"
 	f := newFixture(t, map[string]string{homeRel: start})
-	f.setup(t, force(target()))
+	f.setup(force(target()))
 	want := "# me\n[user]\n\tname = Alice ; nick\n\temail = alice@example.com\n\tsigningkey = K\n"
-	if got := f.read(t, homeRel); got != want {
+	if got := f.Read(homeRel); got != want {
 		t.Fatalf("after --force:\n%s", got)
 	}
-	f.remove(t)
-	if got := f.read(t, homeRel); got != start {
+	f.Remove(target())
+	if got := f.Read(homeRel); got != start {
 		t.Fatalf("after remove:\n%s\nwant\n%s", got, start)
 	}
 }
@@ -435,36 +271,36 @@ func TestForceRestoresExactly(t *testing.T) {
 func TestXDG(t *testing.T) {
 	t.Run("only the XDG file exists", func(t *testing.T) {
 		f := newFixture(t, map[string]string{xdgRel: userXDG})
-		if got := f.c.Detect(f.env).Files; !reflect.DeepEqual(got, []string{filepath.Join(f.home, xdgRel)}) {
+		if got := f.C.Detect(f.Env).Files; !reflect.DeepEqual(got, []string{filepath.Join(f.Home, xdgRel)}) {
 			t.Errorf("Detect files %v", got)
 		}
-		f.setup(t, target())
-		if f.exists(homeRel) {
+		f.setup(target())
+		if f.Exists(homeRel) {
 			t.Error("~/.gitconfig was created although git writes the XDG file")
 		}
-		if got := f.read(t, xdgRel); got != userXDG+"\n[user]\nname = Alice\nemail = alice@example.com\n" {
+		if got := f.Read(xdgRel); got != userXDG+"\n[user]\nname = Alice\nemail = alice@example.com\n" {
 			t.Errorf("XDG file:\n%s", got)
 		}
-		f.remove(t)
-		if got := f.read(t, xdgRel); got != userXDG {
+		f.Remove(target())
+		if got := f.Read(xdgRel); got != userXDG {
 			t.Errorf("after remove:\n%s", got)
 		}
 	})
 	t.Run("XDG_CONFIG_HOME", func(t *testing.T) {
 		f := newFixture(t, map[string]string{"xdg/git/config": "[user]\n\tname = Bob\n", xdgRel: "[user]\n\temail = ignored@example.org\n"})
-		f.vars["XDG_CONFIG_HOME"] = filepath.Join(f.home, "xdg")
-		f.setup(t, target())
-		if got := f.read(t, "xdg/git/config"); got != "[user]\n\tname = Bob\n\temail = alice@example.com\n" {
+		f.Vars["XDG_CONFIG_HOME"] = filepath.Join(f.Home, "xdg")
+		f.setup(target())
+		if got := f.Read("xdg/git/config"); got != "[user]\n\tname = Bob\n\temail = alice@example.com\n" {
 			t.Errorf("$XDG_CONFIG_HOME/git/config:\n%s", got)
 		}
-		if got := f.read(t, xdgRel); got != "[user]\n\temail = ignored@example.org\n" {
+		if got := f.Read(xdgRel); got != "[user]\n\temail = ignored@example.org\n" {
 			t.Errorf("~/.config/git/config was touched:\n%s", got)
 		}
 	})
 	t.Run("a value in the XDG file is set", func(t *testing.T) {
 		f := newFixture(t, map[string]string{xdgRel: "[user]\n\tname = Bob\n", homeRel: "[core]\n\teditor = vim\n"})
-		p := f.setup(t, target())
-		if got := f.read(t, homeRel); got != "[core]\n\teditor = vim\n\n[user]\nemail = alice@example.com\n" {
+		p := f.setup(target())
+		if got := f.Read(homeRel); got != "[core]\n\teditor = vim\n\n[user]\nemail = alice@example.com\n" {
 			t.Errorf("~/.gitconfig:\n%s", got)
 		}
 		if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], `keeps your user.name "Bob"`) {
@@ -472,30 +308,30 @@ func TestXDG(t *testing.T) {
 		}
 		// --force overrides it from ~/.gitconfig, which git reads last, and
 		// leaves the XDG file alone.
-		f.setup(t, force(target()))
-		if got := f.read(t, homeRel); got != "[core]\n\teditor = vim\n\n[user]\nemail = alice@example.com\nname = Alice\n" {
+		f.setup(force(target()))
+		if got := f.Read(homeRel); got != "[core]\n\teditor = vim\n\n[user]\nemail = alice@example.com\nname = Alice\n" {
 			t.Errorf("~/.gitconfig after --force:\n%s", got)
 		}
-		if st := f.status(t, target()); st.State != configurator.StateConfigured {
+		if st := f.Status(target()); st.State != configurator.StateConfigured {
 			t.Errorf("status %+v", st)
 		}
-		f.remove(t)
-		if got := f.read(t, homeRel); got != "[core]\n\teditor = vim\n" {
+		f.Remove(target())
+		if got := f.Read(homeRel); got != "[core]\n\teditor = vim\n" {
 			t.Errorf("~/.gitconfig after remove:\n%s", got)
 		}
-		if got := f.read(t, xdgRel); got != "[user]\n\tname = Bob\n" {
+		if got := f.Read(xdgRel); got != "[user]\n\tname = Bob\n" {
 			t.Errorf("XDG after remove:\n%s", got)
 		}
 	})
 	t.Run("a value in ~/.gitconfig wins over coda's XDG file", func(t *testing.T) {
 		f := newFixture(t, map[string]string{xdgRel: "[core]\n\teditor = vim\n"})
-		f.setup(t, target())
-		f.write(t, homeRel, "[user]\n\tname = Bob\n")
-		p := f.setup(t, force(target()))
+		f.setup(target())
+		f.Write(homeRel, "[user]\n\tname = Bob\n")
+		p := f.setup(force(target()))
 		if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "cannot replace user.name: it is set in ~/.gitconfig") {
 			t.Errorf("notes %q", p.Notes)
 		}
-		if st := f.status(t, target()); st.State != configurator.StateForeign {
+		if st := f.Status(target()); st.State != configurator.StateForeign {
 			t.Errorf("status %+v", st)
 		}
 	})
@@ -505,54 +341,54 @@ func TestXDG(t *testing.T) {
 // the user changed afterwards are theirs.
 func TestStaleAndUserEdits(t *testing.T) {
 	f := newFixture(t, nil)
-	f.setup(t, target())
+	f.setup(target())
 	bob := target()
 	bob.User = "bob.builder@example.com"
-	if st := f.status(t, bob); st.State != configurator.StateStale || !strings.Contains(st.Detail, `"bob.builder@example.com"`) {
+	if st := f.Status(bob); st.State != configurator.StateStale || !strings.Contains(st.Detail, `"bob.builder@example.com"`) {
 		t.Errorf("status for another user: %+v", st)
 	}
-	f.setup(t, bob)
-	if got := f.read(t, homeRel); got != "[user]\nname = Bob Builder\nemail = bob.builder@example.com\n" {
+	f.setup(bob)
+	if got := f.Read(homeRel); got != "[user]\nname = Bob Builder\nemail = bob.builder@example.com\n" {
 		t.Fatalf("after the user changed:\n%s", got)
 	}
 	// The user edits the name by hand: it is theirs from now on.
-	f.write(t, homeRel, "[user]\nname = Robert\nemail = bob.builder@example.com\n")
-	if st := f.status(t, bob); st.State != configurator.StateForeign {
+	f.Write(homeRel, "[user]\nname = Robert\nemail = bob.builder@example.com\n")
+	if st := f.Status(bob); st.State != configurator.StateForeign {
 		t.Errorf("status after a hand edit: %+v", st)
 	}
-	if p, err := f.c.Plan(f.env, bob); err != nil || !p.Empty() {
+	if p, err := f.C.Plan(f.Env, bob); err != nil || !p.Empty() {
 		t.Errorf("Plan after a hand edit: %v %s", err, configurator.Diff(p))
 	}
-	p := f.remove(t)
+	p := f.Remove(target())
 	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "kept user.name") {
 		t.Errorf("notes %q", p.Notes)
 	}
-	if got := f.read(t, homeRel); got != "[user]\nname = Robert\n" {
+	if got := f.Read(homeRel); got != "[user]\nname = Robert\n" {
 		t.Errorf("after remove:\n%s", got)
 	}
 }
 
 func TestRemoveAfterTheUserDeletedTheFile(t *testing.T) {
 	f := newFixture(t, map[string]string{homeRel: "[core]\n\teditor = vim\n"})
-	f.setup(t, target())
-	if err := os.Remove(filepath.Join(f.home, homeRel)); err != nil {
+	f.setup(target())
+	if err := os.Remove(filepath.Join(f.Home, homeRel)); err != nil {
 		t.Fatal(err)
 	}
-	f.remove(t)
-	if f.exists(homeRel) {
-		t.Errorf("remove recreated the file:\n%s", f.read(t, homeRel))
+	f.Remove(target())
+	if f.Exists(homeRel) {
+		t.Errorf("remove recreated the file:\n%s", f.Read(homeRel))
 	}
 }
 
 func TestRemoveKeepsChangedValues(t *testing.T) {
 	f := newFixture(t, nil)
-	f.setup(t, target())
-	f.write(t, homeRel, "[user]\nname = Robert\nemail = alice@example.com\n")
-	p := f.remove(t)
+	f.setup(target())
+	f.Write(homeRel, "[user]\nname = Robert\nemail = alice@example.com\n")
+	p := f.Remove(target())
 	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "kept user.name in ~/.gitconfig: changed since coda set it") {
 		t.Errorf("notes %q", p.Notes)
 	}
-	if got := f.read(t, homeRel); got != "[user]\nname = Robert\n" {
+	if got := f.Read(homeRel); got != "[user]\nname = Robert\n" {
 		t.Errorf("after remove:\n%s", got)
 	}
 }
@@ -579,19 +415,19 @@ func TestNameOption(t *testing.T) {
 	f := newFixture(t, nil)
 	tgt := target()
 	tgt.Options = map[string]string{git.OptionName: "Alice O'Neil"}
-	f.setup(t, tgt)
-	if got := f.read(t, homeRel); !strings.Contains(got, "name = Alice O'Neil\n") {
+	f.setup(tgt)
+	if got := f.Read(homeRel); !strings.Contains(got, "name = Alice O'Neil\n") {
 		t.Errorf("file:\n%s", got)
 	}
 	for _, bad := range []string{`Alice "Al" Smith`, "Alice #1", "a;b", `back\slash`, " Alice", "'Alice'", "Ali\tce"} {
 		tgt.Options[git.OptionName] = bad
-		if _, err := f.c.Plan(f.env, tgt); err == nil || strings.Contains(err.Error(), "\n") {
+		if _, err := f.C.Plan(f.Env, tgt); err == nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("name %q: %v", bad, err)
 		}
 	}
 	tgt = target()
 	tgt.User = ""
-	if _, err := f.c.Plan(f.env, tgt); err == nil || !strings.Contains(err.Error(), "coda login") {
+	if _, err := f.C.Plan(f.Env, tgt); err == nil || !strings.Contains(err.Error(), "coda login") {
 		t.Errorf("no user: %v", err)
 	}
 }
@@ -608,9 +444,9 @@ func TestRefusedSyntax(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, map[string]string{homeRel: content})
 			for op, call := range map[string]func() error{
-				"Plan":       func() error { _, err := f.c.Plan(f.env, target()); return err },
-				"PlanRemove": func() error { _, err := f.c.PlanRemove(f.env, target()); return err },
-				"Status":     func() error { _, err := f.c.Status(f.env, target()); return err },
+				"Plan":       func() error { _, err := f.C.Plan(f.Env, target()); return err },
+				"PlanRemove": func() error { _, err := f.C.PlanRemove(f.Env, target()); return err },
+				"Status":     func() error { _, err := f.C.Status(f.Env, target()); return err },
 			} {
 				err := call()
 				if err == nil || !strings.Contains(err.Error(), "~/.gitconfig") || !strings.Contains(err.Error(), "line ") ||
@@ -624,13 +460,13 @@ func TestRefusedSyntax(t *testing.T) {
 
 func TestAbsentAndDetect(t *testing.T) {
 	f := newFixture(t, nil)
-	f.env.LookPath = func(string) (string, error) { return "", fs.ErrNotExist }
-	if st := f.status(t, target()); st.State != configurator.StateAbsent {
+	f.Env.LookPath = func(string) (string, error) { return "", fs.ErrNotExist }
+	if st := f.Status(target()); st.State != configurator.StateAbsent {
 		t.Errorf("without git: %+v", st)
 	}
 	// Once coda has set values, they are reported even without git.
-	f.setup(t, target())
-	if st := f.status(t, target()); st.State != configurator.StateConfigured {
+	f.setup(target())
+	if st := f.Status(target()); st.State != configurator.StateConfigured {
 		t.Errorf("without git, after setup: %+v", st)
 	}
 	c := git.New()
@@ -659,10 +495,10 @@ func TestRealGitReadsIt(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, tc.files)
-			f.setup(t, tc.tgt)
+			f.setup(tc.tgt)
 			get := func(key string) string {
 				cmd := exec.Command(gitBin, "config", "--global", "--get", key)
-				cmd.Env = []string{"HOME=" + f.home, "XDG_CONFIG_HOME=", "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH")}
+				cmd.Env = []string{"HOME=" + f.Home, "XDG_CONFIG_HOME=", "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH")}
 				out, err := cmd.CombinedOutput()
 				if err != nil {
 					t.Fatalf("git config --get %s: %v %s", key, err, out)

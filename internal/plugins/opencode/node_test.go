@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coda-cli/coda/internal/plugins/plugintest"
 )
 
 // harnessJS loads the generated plugin the way OpenCode does (a dynamic
@@ -70,8 +72,8 @@ func TestPluginRunsInNode(t *testing.T) {
 		t.Skip("SKIPPED: node is not on PATH, so the generated OpenCode plugin was NOT executed; install Node.js to run this test")
 	}
 	f := newFixture(t, nil)
-	f.apply(target())
-	pluginPath := f.path(pluginRel)
+	f.Apply(target())
+	pluginPath := f.Path(pluginRel)
 	// OpenCode (Bun) loads plugin/*.js as ES modules; so does Node with a
 	// package.json saying so (this file exists only in the test's HOME).
 	if err := os.WriteFile(filepath.Join(filepath.Dir(pluginPath), "package.json"), []byte(`{"type": "module"}`+"\n"), 0o644); err != nil {
@@ -84,7 +86,7 @@ func TestPluginRunsInNode(t *testing.T) {
 	const next = "dapi-rotated-node-5555"
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, harness, pluginPath, f.tokenFile("default"), goldenToken, next)
+	cmd := exec.CommandContext(ctx, node, harness, pluginPath, f.tokenFile("default"), plugintest.GoldenToken, next)
 	cmd.Dir = t.TempDir()
 	out, err := cmd.Output()
 	if err != nil {
@@ -93,7 +95,7 @@ func TestPluginRunsInNode(t *testing.T) {
 			stderr = string(ee.Stderr)
 		}
 		// Never print a token: scrub both before reporting.
-		stderr = strings.NewReplacer(goldenToken, "<token>", next, "<token>").Replace(stderr)
+		stderr = strings.NewReplacer(plugintest.GoldenToken, "<token>", next, "<token>").Replace(stderr)
 		t.Fatalf("node: %v\n%s", err, stderr)
 	}
 	var results map[string]bool

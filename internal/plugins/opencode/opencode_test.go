@@ -3,8 +3,6 @@ package opencode
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -14,34 +12,21 @@ import (
 	"time"
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
-	"github.com/coda-cli/coda/internal/setup"
+	"github.com/coda-cli/coda/internal/plugins/plugintest"
 	"github.com/coda-cli/coda/pkg/configurator"
 	"github.com/coda-cli/coda/pkg/configurator/configuratortest"
 )
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
-
 const (
-	goldenHost  = "https://example.cloud.databricks.com"
-	goldenToken = "dapi-golden-token-0000"
-	configRel   = ".config/opencode/opencode.json"
-	jsoncRel    = ".config/opencode/opencode.jsonc"
-	pluginRel   = ".config/opencode/plugin/coda-databricks.js"
+	configRel = ".config/opencode/opencode.json"
+	jsoncRel  = ".config/opencode/opencode.jsonc"
+	pluginRel = ".config/opencode/plugin/coda-databricks.js"
 )
 
 func target() configurator.Target {
-	return configurator.Target{
-		Profile:      "default",
-		Host:         goldenHost,
-		User:         "alice@example.com",
-		Endpoints:    setup.EndpointsFor(goldenHost, setup.FamilyServing, ""),
-		Models:       map[string]string{},
-		TokenCommand: []string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"},
-		Token:        goldenToken,
-		Lifetime:     time.Hour,
-		Grace:        15 * time.Minute,
-		Options:      map[string]string{},
-	}
+	tgt := plugintest.Target()
+	tgt.Lifetime, tgt.Grace = time.Hour, 15*time.Minute
+	return tgt
 }
 
 // userConfig is an opencode.json with a schema, other providers, MCP
@@ -114,7 +99,7 @@ func split(rel string, data []byte) (foreign, owned any, err error) {
 		}
 		own := map[string]any{}
 		if v, ok := doc.GetPath("provider", ProviderID); ok {
-			own["provider."+ProviderID] = plain(v)
+			own["provider."+ProviderID] = plugintest.Plain(v)
 		}
 		doc.DeletePath("provider", ProviderID)
 		if v, ok := doc.Get("provider"); ok {
@@ -124,153 +109,32 @@ func split(rel string, data []byte) (foreign, owned any, err error) {
 		}
 		for _, k := range ownedTop {
 			if v, ok := doc.Get(k); ok {
-				own[k] = plain(v)
+				own[k] = plugintest.Plain(v)
 				doc.Delete(k)
 			}
 		}
-		return plain(doc), own, nil
+		return plugintest.Plain(doc), own, nil
 	case strings.HasSuffix(rel, "plugin/coda-databricks.js"):
 		return nil, string(data), nil
 	}
 	return string(data), nil, nil
 }
 
-// plain turns jsonedit values into maps, slices and strings.
-func plain(v any) any {
-	switch t := v.(type) {
-	case *jsonedit.Object:
-		m := map[string]any{}
-		for _, k := range t.Keys() {
-			e, _ := t.Get(k)
-			m[k] = plain(e)
-		}
-		return m
-	case []any:
-		out := make([]any, len(t))
-		for i, e := range t {
-			out[i] = plain(e)
-		}
-		return out
-	case json.Number:
-		return "number:" + string(t)
-	}
-	return v
-}
-
 // --- fixture ---------------------------------------------------------------
 
-type fixture struct {
-	t     *testing.T
-	home  string
-	state string
-	vars  map[string]string
-	env   configurator.Env
-	c     configurator.Configurator
-}
+// fixture adds the opencode plugin's own helpers to plugintest's; opencode
+// is on its PATH.
+type fixture struct{ *plugintest.Fixture }
 
 func newFixture(t *testing.T, files map[string]string) *fixture {
 	t.Helper()
-	f := &fixture{t: t, home: t.TempDir(), state: filepath.Join(t.TempDir(), "coda"), c: New()}
-	f.vars = map[string]string{"HOME": f.home}
-	f.env = configurator.Env{
-		Home:     f.home,
-		Getenv:   func(k string) string { return f.vars[k] },
-		LookPath: func(string) (string, error) { return "/usr/bin/opencode", nil },
-		StateDir: f.state,
-	}
-	for rel, content := range files {
-		f.write(rel, content)
-	}
-	return f
-}
-
-func (f *fixture) path(rel string) string { return filepath.Join(f.home, filepath.FromSlash(rel)) }
-
-func (f *fixture) write(rel, content string) {
-	f.t.Helper()
-	p := f.path(rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		f.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		f.t.Fatal(err)
-	}
-}
-
-func (f *fixture) read(rel string) string {
-	f.t.Helper()
-	data, err := os.ReadFile(f.path(rel))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	return string(data)
-}
-
-func (f *fixture) exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-func (f *fixture) plan(t configurator.Target) configurator.Plan {
-	f.t.Helper()
-	p, err := f.c.Plan(f.env, t)
-	if err != nil {
-		f.t.Fatalf("Plan: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) apply(t configurator.Target) configurator.Plan {
-	f.t.Helper()
-	p := f.plan(t)
-	if err := f.c.Apply(f.env, p); err != nil {
-		f.t.Fatalf("Apply: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) remove(t configurator.Target) configurator.Plan {
-	f.t.Helper()
-	p, err := f.c.PlanRemove(f.env, t)
-	if err != nil {
-		f.t.Fatalf("PlanRemove: %v", err)
-	}
-	if err := f.c.Apply(f.env, p); err != nil {
-		f.t.Fatalf("Apply remove: %v", err)
-	}
-	return p
-}
-
-func (f *fixture) status(t configurator.Target) configurator.Status {
-	f.t.Helper()
-	st, err := f.c.Status(f.env, t)
-	if err != nil {
-		f.t.Fatalf("Status: %v", err)
-	}
-	return st
+	f := plugintest.NewFixture(t, New(), files)
+	f.Install(binary)
+	return &fixture{f}
 }
 
 func (f *fixture) tokenFile(profile string) string {
-	return filepath.Join(f.state, "tokens", "opencode-"+profile)
-}
-
-func (f *fixture) doc(rel string) *jsonedit.Object {
-	f.t.Helper()
-	o, err := jsonedit.Parse([]byte(f.read(rel)))
-	if err != nil {
-		f.t.Fatalf("%s: %v", rel, err)
-	}
-	return o
-}
-
-func changed(p configurator.Plan) []string {
-	var out []string
-	for _, c := range p.Changes {
-		if c.Changed() {
-			out = append(out, c.Path)
-		}
-	}
-	return out
+	return filepath.Join(f.State, "tokens", "opencode-"+profile)
 }
 
 // --- golden files ------------------------------------------------------------
@@ -288,99 +152,15 @@ func TestGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.files)
-			p := f.plan(target())
+			p := f.Plan(target())
 			if tc.remove {
-				if err := f.c.Apply(f.env, p); err != nil {
+				if err := f.C.Apply(f.Env, p); err != nil {
 					t.Fatal(err)
 				}
-				var err error
-				if p, err = f.c.PlanRemove(f.env, target()); err != nil {
-					t.Fatal(err)
-				}
+				p = f.PlanRemove(target())
 			}
-			got := map[string]string{}
-			var summary []string
-			for _, c := range p.Changes {
-				rel := goldenPath(t, f, c.Path)
-				switch {
-				case !c.Changed():
-					summary = append(summary, "unchanged "+rel)
-				case c.New == nil:
-					summary = append(summary, "delete    "+rel)
-				default:
-					summary = append(summary, "write     "+rel)
-					got[rel] = f.scrub(string(c.New))
-				}
-			}
-			got["CHANGES"] = strings.Join(summary, "\n") + "\n"
-			if len(p.Notes) > 0 {
-				got["NOTES"] = f.scrub(strings.Join(p.Notes, "\n")) + "\n"
-			}
-			compareGolden(t, filepath.Join("testdata", "golden", tc.name), got)
+			plugintest.CompareGolden(t, filepath.Join("testdata", "golden", tc.name), f.GoldenChanges(p))
 		})
-	}
-}
-
-func (f *fixture) scrub(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, f.state, "$STATE"), f.home, "$HOME")
-}
-
-// goldenPath names a planned file: relative to HOME, or STATE/... for
-// coda's state directory.
-func goldenPath(t *testing.T, f *fixture, path string) string {
-	if rel, err := filepath.Rel(f.home, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return filepath.ToSlash(rel)
-	}
-	if rel, err := filepath.Rel(f.state, path); err == nil && !strings.HasPrefix(rel, "..") {
-		return "STATE/" + filepath.ToSlash(rel)
-	}
-	t.Fatalf("planned file outside HOME and the state dir: %s", path)
-	return ""
-}
-
-func compareGolden(t *testing.T, dir string, got map[string]string) {
-	t.Helper()
-	if *update {
-		if err := os.RemoveAll(dir); err != nil {
-			t.Fatal(err)
-		}
-		for rel, content := range got {
-			p := filepath.Join(dir, filepath.FromSlash(rel))
-			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	want := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, path)
-		want[filepath.ToSlash(rel)] = string(data)
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("read golden files (run go test -update): %v", err)
-	}
-	for rel, w := range want {
-		if g, ok := got[rel]; !ok {
-			t.Errorf("%s: in the golden files but not planned", rel)
-		} else if g != w {
-			t.Errorf("%s differs from %s:\n--- got\n%s\n--- want\n%s", rel, filepath.Join(dir, rel), g, w)
-		}
-	}
-	for rel := range got {
-		if _, ok := want[rel]; !ok {
-			t.Errorf("%s: planned but has no golden file (run go test -update)", rel)
-		}
 	}
 }
 
@@ -388,9 +168,9 @@ func compareGolden(t *testing.T, dir string, got map[string]string) {
 
 func TestExistingConfigMergedAndRestored(t *testing.T) {
 	f := newFixture(t, userFiles())
-	f.apply(target())
+	f.Apply(target())
 
-	doc := f.doc(configRel)
+	doc := f.ReadJSON(configRel)
 	if got, want := doc.Keys(), []string{"$schema", "theme", "model", "provider", "mcp", "agent", "autoupdate", "small_model"}; !slices.Equal(got, want) {
 		t.Errorf("keys %v, want %v (foreign keys keep their order, new ones are appended)", got, want)
 	}
@@ -407,7 +187,7 @@ func TestExistingConfigMergedAndRestored(t *testing.T) {
 	if v, _ := doc.Get("small_model"); v != "coda-databricks/databricks-claude-haiku-4-5" {
 		t.Errorf("small_model = %v", v)
 	}
-	if v, _ := doc.GetPath("provider", ProviderID, "options", "baseURL"); v != goldenHost+"/serving-endpoints" {
+	if v, _ := doc.GetPath("provider", ProviderID, "options", "baseURL"); v != plugintest.GoldenHost+"/serving-endpoints" {
 		t.Errorf("baseURL = %v", v)
 	}
 	if _, ok := doc.GetPath("provider", ProviderID, "options", "apiKey"); ok {
@@ -416,18 +196,18 @@ func TestExistingConfigMergedAndRestored(t *testing.T) {
 	if _, ok := doc.GetPath("provider", "databricks"); ok {
 		t.Error("coda used the id of OpenCode's built-in databricks provider")
 	}
-	if strings.Contains(f.read(configRel), goldenToken) {
+	if strings.Contains(f.Read(configRel), plugintest.GoldenToken) {
 		t.Error("opencode.json holds the token")
 	}
-	if got := f.read(jsoncRel); got != userJSONC {
+	if got := f.Read(jsoncRel); got != userJSONC {
 		t.Error("opencode.jsonc was modified")
 	}
-	if !f.exists(f.path(configRel + ".bak")) {
+	if !f.Exists(configRel + ".bak") {
 		t.Error("no backup of the user's opencode.json")
 	}
 
-	f.remove(target())
-	doc = f.doc(configRel)
+	f.Remove(target())
+	doc = f.ReadJSON(configRel)
 	if v, _ := doc.Get("model"); v != "anthropic/claude-sonnet-4-5" {
 		t.Errorf("after remove model = %v, want the user's", v)
 	}
@@ -437,12 +217,12 @@ func TestExistingConfigMergedAndRestored(t *testing.T) {
 	if _, ok := doc.GetPath("provider", ProviderID); ok {
 		t.Error("after remove coda's provider is still there")
 	}
-	for _, p := range []string{f.path(pluginRel), f.tokenFile("default"), filepath.Join(f.state, "plugins", "opencode.json")} {
-		if f.exists(p) {
+	for _, p := range []string{f.Path(pluginRel), f.tokenFile("default"), filepath.Join(f.State, "plugins", "opencode.json")} {
+		if plugintest.Exists(p) {
 			t.Errorf("%s survived remove", p)
 		}
 	}
-	if got := f.read(".config/opencode/plugin/mine.js"); got != userPlugin {
+	if got := f.Read(".config/opencode/plugin/mine.js"); got != userPlugin {
 		t.Error("the user's plugin was touched")
 	}
 }
@@ -459,14 +239,14 @@ func TestUserModelsRestored(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, map[string]string{configRel: tc.config})
-			f.apply(target())
+			f.Apply(target())
 			// A second setup (a rotation, another model) keeps the record.
 			tgt := target()
 			tgt.Token = "dapi-second-token-1111"
 			tgt.Models = map[string]string{"model": "databricks-claude-opus-4-6"}
-			f.apply(tgt)
-			f.remove(tgt)
-			doc := f.doc(configRel)
+			f.Apply(tgt)
+			f.Remove(tgt)
+			doc := f.ReadJSON(configRel)
 			for k, want := range map[string]any{"model": tc.model, "small_model": tc.small} {
 				got, ok := doc.Get(k)
 				if want == nil && ok {
@@ -482,23 +262,23 @@ func TestUserModelsRestored(t *testing.T) {
 
 func TestCreatedConfigDeletedOnRemove(t *testing.T) {
 	f := newFixture(t, nil)
-	f.apply(target())
-	if v, _ := f.doc(configRel).Get("$schema"); v != schemaURL {
+	f.Apply(target())
+	if v, _ := f.ReadJSON(configRel).Get("$schema"); v != schemaURL {
 		t.Errorf("a new opencode.json has $schema %v", v)
 	}
-	f.remove(target())
-	if f.exists(f.path(configRel)) {
-		t.Errorf("opencode.json that coda created survived remove: %s", f.read(configRel))
+	f.Remove(target())
+	if f.Exists(configRel) {
+		t.Errorf("opencode.json that coda created survived remove: %s", f.Read(configRel))
 	}
 
 	// A key the user added since stays, and so does the file.
 	f = newFixture(t, nil)
-	f.apply(target())
-	doc := f.doc(configRel)
+	f.Apply(target())
+	doc := f.ReadJSON(configRel)
 	doc.Set("theme", "nord")
-	f.write(configRel, string(jsonedit.Marshal(doc)))
-	f.remove(target())
-	doc = f.doc(configRel)
+	f.Write(configRel, string(jsonedit.Marshal(doc)))
+	f.Remove(target())
+	doc = f.ReadJSON(configRel)
 	if got := doc.Keys(); !slices.Equal(got, []string{"$schema", "theme"}) {
 		t.Errorf("after remove keys %v, want $schema and theme", got)
 	}
@@ -506,40 +286,40 @@ func TestCreatedConfigDeletedOnRemove(t *testing.T) {
 
 func TestXDGConfigHome(t *testing.T) {
 	f := newFixture(t, nil)
-	xdg := filepath.Join(f.home, "xdg")
-	f.vars["XDG_CONFIG_HOME"] = xdg
-	p := f.apply(target())
+	xdg := filepath.Join(f.Home, "xdg")
+	f.Vars["XDG_CONFIG_HOME"] = xdg
+	p := f.Apply(target())
 	for _, want := range []string{filepath.Join(xdg, "opencode", "opencode.json"), filepath.Join(xdg, "opencode", "plugin", "coda-databricks.js")} {
-		if !slices.Contains(changed(p), want) {
-			t.Errorf("%s not planned; planned %v", want, changed(p))
+		if !slices.Contains(plugintest.Changed(p), want) {
+			t.Errorf("%s not planned; planned %v", want, plugintest.Changed(p))
 		}
-		if !f.exists(want) {
+		if !plugintest.Exists(want) {
 			t.Errorf("%s not written", want)
 		}
 	}
-	if f.exists(f.path(configRel)) {
+	if f.Exists(configRel) {
 		t.Error("wrote ~/.config/opencode although XDG_CONFIG_HOME is set")
 	}
-	if d := f.c.Detect(f.env); d.Files[0] != filepath.Join(xdg, "opencode", "opencode.json") {
+	if d := f.C.Detect(f.Env); d.Files[0] != filepath.Join(xdg, "opencode", "opencode.json") {
 		t.Errorf("Detect files %v", d.Files)
 	}
 
 	// A relative XDG_CONFIG_HOME is invalid per the XDG spec and ignored.
-	f.vars["XDG_CONFIG_HOME"] = "relative/dir"
-	if got := ConfigDir(f.env); got != filepath.Join(f.home, ".config", "opencode") {
+	f.Vars["XDG_CONFIG_HOME"] = "relative/dir"
+	if got := ConfigDir(f.Env); got != filepath.Join(f.Home, ".config", "opencode") {
 		t.Errorf("relative XDG_CONFIG_HOME: config dir %s", got)
 	}
 }
 
 func TestPluginContent(t *testing.T) {
 	f := newFixture(t, nil)
-	f.apply(target())
-	js := f.read(pluginRel)
-	info, _ := os.Stat(f.path(pluginRel))
+	f.Apply(target())
+	js := f.Read(pluginRel)
+	info, _ := os.Stat(f.Path(pluginRel))
 	if info.Mode().Perm() != 0o644 {
 		t.Errorf("plugin mode %o, want 0644", info.Mode().Perm())
 	}
-	if strings.Contains(js, goldenToken) {
+	if strings.Contains(js, plugintest.GoldenToken) {
 		t.Error("the plugin holds the token")
 	}
 	quoted, _ := json.Marshal(f.tokenFile("default"))
@@ -563,7 +343,7 @@ func TestPluginContent(t *testing.T) {
 
 func TestTokenFilePrivate(t *testing.T) {
 	f := newFixture(t, nil)
-	p := f.apply(target())
+	p := f.Apply(target())
 	var tc *configurator.Change
 	for i := range p.Changes {
 		if p.Changes[i].Path == f.tokenFile("default") {
@@ -577,7 +357,7 @@ func TestTokenFilePrivate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(data) != goldenToken+"\n" {
+	if string(data) != plugintest.GoldenToken+"\n" {
 		t.Error("the token file does not hold the token and a newline")
 	}
 	info, _ := os.Stat(f.tokenFile("default"))
@@ -585,7 +365,7 @@ func TestTokenFilePrivate(t *testing.T) {
 	if info.Mode().Perm() != 0o600 || dir.Mode().Perm() != 0o700 {
 		t.Errorf("token file %o in dir %o, want 0600 in 0700", info.Mode().Perm(), dir.Mode().Perm())
 	}
-	side, _ := os.Stat(filepath.Join(f.state, "plugins", "opencode.json"))
+	side, _ := os.Stat(filepath.Join(f.State, "plugins", "opencode.json"))
 	if side == nil || side.Mode().Perm() != 0o600 {
 		t.Errorf("sidecar mode %v", side)
 	}
@@ -596,7 +376,7 @@ func TestTokenFilePrivate(t *testing.T) {
 	}
 	tgt := target()
 	tgt.Token = "dapi-next-token-2222"
-	f.apply(tgt)
+	f.Apply(tgt)
 	if dir, _ := os.Stat(filepath.Dir(f.tokenFile("default"))); dir.Mode().Perm() != 0o700 {
 		t.Errorf("tokens dir %o after a rotation, want 0700", dir.Mode().Perm())
 	}
@@ -604,48 +384,48 @@ func TestTokenFilePrivate(t *testing.T) {
 
 func TestRotationRewritesOnlyTheTokenFile(t *testing.T) {
 	f := newFixture(t, userFiles())
-	f.apply(target())
-	before := snapshot(t, f.home)
+	f.Apply(target())
+	before := plugintest.Snapshot(t, f.Home)
 	tgt := target()
 	tgt.Token = "dapi-rotated-token-3333"
-	p := f.plan(tgt)
-	if got := changed(p); !slices.Equal(got, []string{f.tokenFile("default")}) {
+	p := f.Plan(tgt)
+	if got := plugintest.Changed(p); !slices.Equal(got, []string{f.tokenFile("default")}) {
 		t.Fatalf("a rotation changes %v, want exactly the token file", got)
 	}
-	if err := f.c.Apply(f.env, p); err != nil {
+	if err := f.C.Apply(f.Env, p); err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(before, snapshot(t, f.home)) {
+	if !reflect.DeepEqual(before, plugintest.Snapshot(t, f.Home)) {
 		t.Error("a rotation changed files under HOME")
 	}
 	if data, _ := os.ReadFile(f.tokenFile("default")); string(data) != tgt.Token+"\n" {
 		t.Error("the token file does not hold the new token")
 	}
-	if st := f.status(tgt); st.State != configurator.StateConfigured {
+	if st := f.Status(tgt); st.State != configurator.StateConfigured {
 		t.Errorf("status after rotation %s: %s", st.State, st.Detail)
 	}
-	if st := f.status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "token") {
+	if st := f.Status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "token") {
 		t.Errorf("status for the old token %s: %s", st.State, st.Detail)
 	}
 }
 
 func TestEmptyTokenDeletesTokenFile(t *testing.T) {
 	f := newFixture(t, nil)
-	f.apply(target())
+	f.Apply(target())
 	tgt := target()
 	tgt.Token = ""
-	p := f.apply(tgt)
-	if got := changed(p); !slices.Equal(got, []string{f.tokenFile("default")}) {
+	p := f.Apply(tgt)
+	if got := plugintest.Changed(p); !slices.Equal(got, []string{f.tokenFile("default")}) {
 		t.Errorf("revoking changes %v, want only the token file", got)
 	}
-	if f.exists(f.tokenFile("default")) {
+	if plugintest.Exists(f.tokenFile("default")) {
 		t.Error("the token file survived an empty token")
 	}
-	if !f.exists(f.path(pluginRel)) || !f.exists(f.path(configRel)) {
+	if !f.Exists(pluginRel) || !f.Exists(configRel) {
 		t.Error("revoking removed the configuration")
 	}
-	if p := f.plan(tgt); !p.Empty() {
-		t.Errorf("a second plan without a token changes %v", changed(p))
+	if p := f.Plan(tgt); !p.Empty() {
+		t.Errorf("a second plan without a token changes %v", plugintest.Changed(p))
 	}
 }
 
@@ -660,7 +440,7 @@ func TestMalformedRefused(t *testing.T) {
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, map[string]string{configRel: tc.content})
-			_, err := f.c.Plan(f.env, target())
+			_, err := f.C.Plan(f.Env, target())
 			if err == nil {
 				t.Fatal("Plan accepted it")
 			}
@@ -672,14 +452,14 @@ func TestMalformedRefused(t *testing.T) {
 				t.Errorf("error echoes content or spans lines: %q", msg)
 			}
 			if name != "provider" {
-				if _, err := f.c.PlanRemove(f.env, target()); err == nil {
+				if _, err := f.C.PlanRemove(f.Env, target()); err == nil {
 					t.Error("PlanRemove accepted it")
 				}
-				if _, err := f.c.Status(f.env, target()); err == nil {
+				if _, err := f.C.Status(f.Env, target()); err == nil {
 					t.Error("Status accepted it")
 				}
 			}
-			if f.read(configRel) != tc.content {
+			if f.Read(configRel) != tc.content {
 				t.Error("the file was modified")
 			}
 		})
@@ -689,30 +469,30 @@ func TestMalformedRefused(t *testing.T) {
 func TestJSONC(t *testing.T) {
 	t.Run("comments", func(t *testing.T) {
 		f := newFixture(t, map[string]string{jsoncRel: userJSONC})
-		p := f.apply(target())
+		p := f.Apply(target())
 		if !strings.Contains(strings.Join(p.Notes, "\n"), "opencode.jsonc exists and coda cannot read it") {
 			t.Errorf("notes %q", p.Notes)
 		}
-		if f.read(jsoncRel) != userJSONC {
+		if f.Read(jsoncRel) != userJSONC {
 			t.Error("opencode.jsonc was modified")
 		}
-		if !f.exists(f.path(configRel)) {
+		if !f.Exists(configRel) {
 			t.Error("opencode.json not written next to opencode.jsonc")
 		}
-		if st := f.status(target()); st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "opencode.jsonc") {
+		if st := f.Status(target()); st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "opencode.jsonc") {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
 	})
 	t.Run("setsModel", func(t *testing.T) {
 		f := newFixture(t, map[string]string{jsoncRel: `{"model": "openai/gpt-5"}`})
-		p := f.plan(target())
+		p := f.Plan(target())
 		if !strings.Contains(strings.Join(p.Notes, "\n"), "sets model, which OpenCode merges over coda's opencode.json") {
 			t.Errorf("notes %q", p.Notes)
 		}
 	})
 	t.Run("definesCodaProvider", func(t *testing.T) {
 		f := newFixture(t, map[string]string{jsoncRel: `{"provider": {"coda-databricks": {}}}`})
-		if _, err := f.c.Plan(f.env, target()); err == nil || !strings.Contains(err.Error(), "opencode.jsonc also defines provider") {
+		if _, err := f.C.Plan(f.Env, target()); err == nil || !strings.Contains(err.Error(), "opencode.jsonc also defines provider") {
 			t.Errorf("Plan error %v", err)
 		}
 	})
@@ -720,7 +500,7 @@ func TestJSONC(t *testing.T) {
 
 func TestProviderFiltersNoted(t *testing.T) {
 	f := newFixture(t, map[string]string{configRel: `{"enabled_providers": ["anthropic"], "disabled_providers": ["coda-databricks"]}`})
-	notes := strings.Join(f.plan(target()).Notes, "\n")
+	notes := strings.Join(f.Plan(target()).Notes, "\n")
 	for _, want := range []string{"enabled_providers", "disabled_providers"} {
 		if !strings.Contains(notes, want) {
 			t.Errorf("no note about %s: %q", want, notes)
@@ -730,65 +510,65 @@ func TestProviderFiltersNoted(t *testing.T) {
 
 func TestReformattedConfigIsNotStale(t *testing.T) {
 	f := newFixture(t, userFiles())
-	f.apply(target())
+	f.Apply(target())
 	var buf bytes.Buffer
-	if err := json.Indent(&buf, []byte(f.read(configRel)), "", "\t"); err != nil {
+	if err := json.Indent(&buf, []byte(f.Read(configRel)), "", "\t"); err != nil {
 		t.Fatal(err)
 	}
-	f.write(configRel, buf.String())
-	if p := f.plan(target()); !p.Empty() {
-		t.Errorf("a reformatted but equal opencode.json is rewritten: %v", changed(p))
+	f.Write(configRel, buf.String())
+	if p := f.Plan(target()); !p.Empty() {
+		t.Errorf("a reformatted but equal opencode.json is rewritten: %v", plugintest.Changed(p))
 	}
 }
 
 func TestStatus(t *testing.T) {
 	t.Run("foreign", func(t *testing.T) {
-		f := newFixture(t, map[string]string{configRel: `{"provider": {"dbx": {"npm": "@ai-sdk/openai-compatible", "options": {"baseURL": "` + goldenHost + `/serving-endpoints", "apiKey": "{env:DATABRICKS_TOKEN}"}}}}`})
-		if st := f.status(target()); st.State != configurator.StateForeign || !strings.Contains(st.Detail, `"dbx"`) {
+		f := newFixture(t, map[string]string{configRel: `{"provider": {"dbx": {"npm": "@ai-sdk/openai-compatible", "options": {"baseURL": "` + plugintest.GoldenHost + `/serving-endpoints", "apiKey": "{env:DATABRICKS_TOKEN}"}}}}`})
+		if st := f.Status(target()); st.State != configurator.StateForeign || !strings.Contains(st.Detail, `"dbx"`) {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
 	})
 	t.Run("configured", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.apply(target())
-		st := f.status(target())
+		f.Apply(target())
+		st := f.Status(target())
 		if st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "running sessions follow rotations") {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
-		if strings.Contains(st.Detail, goldenToken) {
+		if strings.Contains(st.Detail, plugintest.GoldenToken) {
 			t.Error("the detail holds the token")
 		}
 	})
 	t.Run("staleModel", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.apply(target())
+		f.Apply(target())
 		tgt := target()
 		tgt.Models = map[string]string{"small_model": "databricks-gpt-5-mini"}
-		if st := f.status(tgt); st.State != configurator.StateStale || !strings.Contains(st.Detail, "small_model") {
+		if st := f.Status(tgt); st.State != configurator.StateStale || !strings.Contains(st.Detail, "small_model") {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
 	})
 	t.Run("staleProfile", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.apply(target())
+		f.Apply(target())
 		tgt := target()
 		tgt.Profile = "work"
-		if st := f.status(tgt); st.State != configurator.StateStale || !strings.Contains(st.Detail, "profile default") {
+		if st := f.Status(tgt); st.State != configurator.StateStale || !strings.Contains(st.Detail, "profile default") {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
 	})
 	t.Run("pluginDeleted", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.apply(target())
-		os.Remove(f.path(pluginRel))
-		if st := f.status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "plugin") {
+		f.Apply(target())
+		os.Remove(f.Path(pluginRel))
+		if st := f.Status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "plugin") {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
 	})
 	t.Run("absent", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.env.LookPath = func(string) (string, error) { return "", os.ErrNotExist }
-		if st := f.status(target()); st.State != configurator.StateAbsent {
+		f.Env.LookPath = func(string) (string, error) { return "", os.ErrNotExist }
+		if st := f.Status(target()); st.State != configurator.StateAbsent {
 			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
 	})
@@ -796,18 +576,18 @@ func TestStatus(t *testing.T) {
 
 func TestProfileSwitchAndRemove(t *testing.T) {
 	f := newFixture(t, nil)
-	f.apply(target())
+	f.Apply(target())
 	work := target()
 	work.Profile = "work"
 	work.Token = "dapi-work-token-4444"
-	f.apply(work)
-	if !strings.Contains(f.read(pluginRel), f.tokenFile("work")) {
+	f.Apply(work)
+	if !strings.Contains(f.Read(pluginRel), f.tokenFile("work")) {
 		t.Error("the plugin does not read the work profile's token file")
 	}
 	// Remove for the first profile still takes out everything coda wrote.
-	f.remove(target())
-	for _, p := range []string{f.tokenFile("default"), f.tokenFile("work"), f.path(pluginRel), f.path(configRel)} {
-		if f.exists(p) {
+	f.Remove(target())
+	for _, p := range []string{f.tokenFile("default"), f.tokenFile("work"), f.Path(pluginRel), f.Path(configRel)} {
+		if plugintest.Exists(p) {
 			t.Errorf("%s survived remove", p)
 		}
 	}
@@ -815,12 +595,12 @@ func TestProfileSwitchAndRemove(t *testing.T) {
 
 func TestRemoveWithoutRecord(t *testing.T) {
 	f := newFixture(t, map[string]string{configRel: `{"model": "openai/gpt-5"}`})
-	f.apply(target())
-	if err := os.Remove(filepath.Join(f.state, "plugins", "opencode.json")); err != nil {
+	f.Apply(target())
+	if err := os.Remove(filepath.Join(f.State, "plugins", "opencode.json")); err != nil {
 		t.Fatal(err)
 	}
-	f.remove(target())
-	doc := f.doc(configRel)
+	f.Remove(target())
+	doc := f.ReadJSON(configRel)
 	if _, ok := doc.Get("model"); ok {
 		t.Error("coda's model survived a remove without coda's record")
 	}
@@ -831,13 +611,13 @@ func TestRemoveWithoutRecord(t *testing.T) {
 
 func TestEditedPluginLeftOnRemove(t *testing.T) {
 	f := newFixture(t, nil)
-	f.apply(target())
-	f.write(pluginRel, "// mine now\n")
-	p, err := f.c.PlanRemove(f.env, target())
+	f.Apply(target())
+	f.Write(pluginRel, "// mine now\n")
+	p, err := f.C.PlanRemove(f.Env, target())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if slices.Contains(changed(p), f.path(pluginRel)) {
+	if slices.Contains(plugintest.Changed(p), f.Path(pluginRel)) {
 		t.Error("remove deletes a plugin file coda did not write")
 	}
 	if !strings.Contains(strings.Join(p.Notes, "\n"), "was not written by coda") {
@@ -849,33 +629,16 @@ func TestBadTargetRefused(t *testing.T) {
 	f := newFixture(t, nil)
 	tgt := target()
 	tgt.Token = "dapi-line\nbreak"
-	if _, err := f.c.Plan(f.env, tgt); err == nil || strings.Contains(err.Error(), "dapi") {
+	if _, err := f.C.Plan(f.Env, tgt); err == nil || strings.Contains(err.Error(), "dapi") {
 		t.Errorf("a token with a line break: %v", err)
 	}
 	tgt = target()
 	tgt.Profile = "../evil"
-	if _, err := f.c.Plan(f.env, tgt); err == nil {
+	if _, err := f.C.Plan(f.Env, tgt); err == nil {
 		t.Error("a profile name with a path was accepted")
 	}
-	f.env.StateDir = ""
-	if _, err := f.c.Plan(f.env, target()); err == nil {
+	f.Env.StateDir = ""
+	if _, err := f.C.Plan(f.Env, target()); err == nil {
 		t.Error("an empty state dir was accepted")
 	}
-}
-
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		data, err := os.ReadFile(path)
-		out[path] = string(data)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
 	"github.com/coda-cli/coda/internal/plugins/pluginkit"
+	"github.com/coda-cli/coda/internal/plugins/plugintest"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -140,12 +141,12 @@ func TestReadOptional(t *testing.T) {
 		t.Errorf("below a missing dir: %q, %v", data, err)
 	}
 	empty := filepath.Join(dir, "empty")
-	write(t, empty, "")
+	plugintest.WriteFile(t, empty, "")
 	if data, err := pluginkit.ReadOptional(empty); data == nil || len(data) != 0 || err != nil {
 		t.Errorf("empty: %#v, %v (want a non-nil empty slice)", data, err)
 	}
 	full := filepath.Join(dir, "full")
-	write(t, full, "content\n")
+	plugintest.WriteFile(t, full, "content\n")
 	if data, err := pluginkit.ReadOptional(full); string(data) != "content\n" || err != nil {
 		t.Errorf("full: %q, %v", data, err)
 	}
@@ -165,7 +166,7 @@ func TestReadShown(t *testing.T) {
 	if data, err := pluginkit.ReadShown(env, filepath.Join(dir, "missing")); data != nil || err != nil {
 		t.Errorf("missing: %q, %v", data, err)
 	}
-	write(t, filepath.Join(dir, "f"), "x")
+	plugintest.WriteFile(t, filepath.Join(dir, "f"), "x")
 	if data, err := pluginkit.ReadShown(env, filepath.Join(dir, "f")); string(data) != "x" || err != nil {
 		t.Errorf("file: %q, %v", data, err)
 	}
@@ -223,7 +224,7 @@ func TestSidecar(t *testing.T) {
 		t.Errorf("Remove = %+v", r)
 	}
 
-	write(t, filepath.Join(state, "plugins", "dir.json", "x"), "")
+	plugintest.WriteFile(t, filepath.Join(state, "plugins", "dir.json", "x"), "")
 	if _, err := pluginkit.LoadSidecar(env, "dir"); err == nil {
 		t.Error("a sidecar that cannot be read: no error")
 	}
@@ -279,7 +280,7 @@ func TestParseJSON(t *testing.T) {
 }
 
 func TestCloneAndSameJSON(t *testing.T) {
-	o := mustParse(t, `{"a": {"b": [1, 2]}, "n": 1.50}`)
+	o := plugintest.MustParseJSON(t, `{"a": {"b": [1, 2]}, "n": 1.50}`)
 	c := pluginkit.CloneJSON(o)
 	if !pluginkit.SameJSON(o, c) {
 		t.Fatal("a clone differs")
@@ -294,18 +295,18 @@ func TestCloneAndSameJSON(t *testing.T) {
 		t.Error("the clone shares the original's objects")
 	}
 	// Same values in another layout are the same document.
-	if !pluginkit.SameJSON(mustParse(t, `{"a":{"b":[1,2]},"n":1.50}`), o) {
+	if !pluginkit.SameJSON(plugintest.MustParseJSON(t, `{"a":{"b":[1,2]},"n":1.50}`), o) {
 		t.Error("formatting counts")
 	}
 	// Key order is part of the document.
-	if pluginkit.SameJSON(mustParse(t, `{"x":1,"y":2}`), mustParse(t, `{"y":2,"x":1}`)) {
+	if pluginkit.SameJSON(plugintest.MustParseJSON(t, `{"x":1,"y":2}`), plugintest.MustParseJSON(t, `{"y":2,"x":1}`)) {
 		t.Error("key order does not count")
 	}
 }
 
 func TestJSONChange(t *testing.T) {
 	raw := []byte(`{"a":1}`) // not coda's two-space layout
-	before := mustParse(t, string(raw))
+	before := plugintest.MustParseJSON(t, string(raw))
 
 	// Nothing but the formatting would change: the bytes stay.
 	c := pluginkit.JSONChange("/p", raw, before, pluginkit.CloneJSON(before), 0o644)
@@ -324,24 +325,5 @@ func TestJSONChange(t *testing.T) {
 	c = pluginkit.JSONChange("/p", nil, jsonedit.New(), jsonedit.New(), 0o644)
 	if c.Old != nil || c.New == nil || c.Backup || !c.Changed() {
 		t.Errorf("created: %+v", c)
-	}
-}
-
-func mustParse(t *testing.T, s string) *jsonedit.Object {
-	t.Helper()
-	o, err := jsonedit.Parse([]byte(s))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return o
-}
-
-func write(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
 	}
 }
