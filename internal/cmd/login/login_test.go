@@ -1,9 +1,7 @@
 package login
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -13,23 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/spf13/cobra"
-
-	"github.com/coda-cli/coda/internal/clock"
-	"github.com/coda-cli/coda/internal/cmdutil"
+	"github.com/coda-cli/coda/internal/cmd/cmdtest"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/fakeworkspace"
 	"github.com/coda-cli/coda/internal/redact"
 	"github.com/coda-cli/coda/internal/rotation"
 	"github.com/coda-cli/coda/internal/store"
-	"github.com/coda-cli/coda/internal/workspace"
 )
 
-// ---- test harness (each command package keeps its own copy) ----
-
-var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-
-const testUser = "alice@example.com"
+// ---- test harness (shared: internal/cmd/cmdtest) ----
 
 type fakePrompter struct {
 	mu       sync.Mutex
@@ -57,139 +47,15 @@ func (p *fakePrompter) calls() []string {
 }
 
 type testEnv struct {
-	t        *testing.T
-	srv      *fakeworkspace.Server
-	clock    *clock.Fake
-	dir      string
-	env      map[string]string
-	tty      bool
-	stdin    string
+	*cmdtest.Env
 	prompter *fakePrompter
 }
 
 func newTestEnv(t *testing.T) *testEnv {
 	t.Helper()
-	clk := clock.NewFake(t0)
-	srv := fakeworkspace.New(fakeworkspace.Options{
-		Clock:        clk,
-		OnUnexpected: func(msg string) { t.Errorf("%s", msg) },
-	})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	srv.AddUser(testUser, "Alice Example")
-	dir := t.TempDir()
-	return &testEnv{
-		t: t, srv: srv, clock: clk, dir: dir,
-		env:      map[string]string{"CODA_CONFIG_DIR": dir},
-		prompter: &fakePrompter{},
-	}
-}
-
-type runResult struct {
-	out, errOut string
-	err         error
-}
-
-func (r runResult) code() int { return exit.CodeOf(r.err) }
-
-// factory builds the Factory the way root.NewFactory does, over in-memory
-// streams, the map environment, the fake clock and the real SDK client.
-func (e *testEnv) factory() (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
-	ios, in, out, errOut := cmdutil.TestStreams(e.tty)
-	in.WriteString(e.stdin)
-	f := &cmdutil.Factory{
-		IO:          ios,
-		Getenv:      func(k string) string { return e.env[k] },
-		Clock:       e.clock,
-		Clients:     workspace.NewSDKClient,
-		Prompter:    func() cmdutil.Prompter { return e.prompter },
-		ProfileFlag: "default",
-		Output:      "text",
-	}
-	return f, out, errOut
-}
-
-// exec runs one command. "-o X" and "-p X" are taken out of args and set
-// on the Factory, as the root command's persistent flags would.
-func (e *testEnv) exec(newCmd func(*cmdutil.Factory) *cobra.Command, args ...string) runResult {
-	e.t.Helper()
-	f, out, errOut := e.factory()
-	var rest []string
-	for i := 0; i < len(args); i++ {
-		switch args[i] {
-		case "-o":
-			f.Output = args[i+1]
-			i++
-		case "-p":
-			f.ProfileFlag, f.ProfileChanged = args[i+1], true
-			i++
-		default:
-			rest = append(rest, args[i])
-		}
-	}
-	cmd := newCmd(f)
-	cmd.SetArgs(rest)
-	cmd.SetOut(out)
-	cmd.SetErr(errOut)
-	cmd.SilenceUsage, cmd.SilenceErrors = true, true
-	err := cmd.ExecuteContext(context.Background())
-	return runResult{out: out.String(), errOut: errOut.String(), err: err}
-}
-
-func (e *testEnv) run(args ...string) runResult {
-	e.t.Helper()
-	return e.exec(func(f *cmdutil.Factory) *cobra.Command { return NewCmdLogin(f, nil) }, args...)
-}
-
-func (e *testEnv) state() *store.State {
-	e.t.Helper()
-	st, err := store.NewFileStore(e.dir).Load()
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return st
-}
-
-func (e *testEnv) writeConfig(yaml string) {
-	e.t.Helper()
-	if err := os.WriteFile(filepath.Join(e.dir, cmdutil.SettingsFile), []byte(yaml), 0o600); err != nil {
-		e.t.Fatal(err)
-	}
-}
-
-// assertNoSecrets fails if any token the fake ever minted shows up.
-func (e *testEnv) assertNoSecrets(texts ...string) {
-	e.t.Helper()
-	for _, v := range e.srv.MintedValues() {
-		for _, s := range texts {
-			if strings.Contains(s, v) {
-				e.t.Errorf("output contains a token value (%s…):\n%s", v[:8], s)
-			}
-		}
-	}
-}
-
-func (e *testEnv) isLive(id string) bool {
-	for _, ti := range e.srv.LiveTokens(testUser) {
-		if ti.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
-func decodeJSON(t *testing.T, s string) map[string]any {
-	t.Helper()
-	var m map[string]any
-	if err := json.Unmarshal([]byte(s), &m); err != nil {
-		t.Fatalf("output is not one JSON object: %v\n%s", err, s)
-	}
-	if m["version"] != float64(1) {
-		t.Errorf("version = %v, want 1", m["version"])
-	}
-	return m
+	e := &testEnv{Env: cmdtest.New(t, cmdtest.Cmd(NewCmdLogin)), prompter: &fakePrompter{}}
+	e.Prompter = e.prompter
+	return e
 }
 
 // ---- flag parsing ----
@@ -229,30 +95,23 @@ func TestNewCmdLoginFlags(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newTestEnv(t)
 			for k, v := range tt.env {
-				e.env[k] = v
+				e.Vars[k] = v
 			}
 			if tt.config != "" {
-				e.writeConfig(tt.config)
+				e.WriteConfig(tt.config)
 			}
-			var got *Options
-			res := e.exec(func(f *cmdutil.Factory) *cobra.Command {
-				return NewCmdLogin(f, func(_ context.Context, o *Options) error {
-					c := *o
-					got = &c
-					return nil
-				})
-			}, tt.args...)
+			res, got := cmdtest.Parse(e.Env, NewCmdLogin, tt.args...)
 			if tt.wantCode != 0 {
-				if res.err == nil || res.code() != tt.wantCode {
-					t.Fatalf("err = %v (exit %d), want exit %d", res.err, res.code(), tt.wantCode)
+				if res.Err == nil || res.Code() != tt.wantCode {
+					t.Fatalf("err = %v (exit %d), want exit %d", res.Err, res.Code(), tt.wantCode)
 				}
 				if got != nil {
 					t.Errorf("runF was called with %+v", *got)
 				}
 				return
 			}
-			if res.err != nil {
-				t.Fatalf("err = %v", res.err)
+			if res.Err != nil {
+				t.Fatalf("err = %v", res.Err)
 			}
 			if got == nil {
 				t.Fatal("runF not called")
@@ -264,8 +123,8 @@ func TestNewCmdLoginFlags(t *testing.T) {
 			if *got != tt.want {
 				t.Errorf("Options = %+v, want %+v", *got, tt.want)
 			}
-			if len(e.srv.Requests()) != 0 {
-				t.Errorf("flag parsing made requests: %+v", e.srv.Requests())
+			if len(e.Srv.Requests()) != 0 {
+				t.Errorf("flag parsing made requests: %+v", e.Srv.Requests())
 			}
 		})
 	}
@@ -291,20 +150,20 @@ func TestLoginPromptDefaultHost(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newTestEnv(t)
-			pat, _ := e.srv.IssuePAT(testUser, "laptop", 0)
-			e.tty = true
-			e.prompter.host, e.prompter.token = e.srv.URL(), pat
+			pat, _ := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+			e.TTY = true
+			e.prompter.host, e.prompter.token = e.Srv.URL(), pat
 			var args []string
 			if tt.flagHost {
-				args = append(args, "--host", e.srv.URL())
+				args = append(args, "--host", e.Srv.URL())
 			}
 			if tt.envHost {
-				e.env["DATABRICKS_HOST"] = envHost
+				e.Vars["DATABRICKS_HOST"] = envHost
 			}
 			if tt.profileHost {
-				err := store.NewFileStore(e.dir).Update(context.Background(), func(s *store.State) error {
-					s.Profiles["default"] = &store.Profile{Host: profileHost, User: testUser,
-						Token: "stale-token-value", TokenID: "0123456789abcdef", ExpiresAt: t0.Add(-time.Hour)}
+				err := store.NewFileStore(e.Dir).Update(context.Background(), func(s *store.State) error {
+					s.Profiles["default"] = &store.Profile{Host: profileHost, User: cmdtest.User,
+						Token: "stale-token-value", TokenID: "0123456789abcdef", ExpiresAt: cmdtest.T0.Add(-time.Hour)}
 					return nil
 				})
 				if err != nil {
@@ -314,28 +173,28 @@ func TestLoginPromptDefaultHost(t *testing.T) {
 			want := tt.want
 			switch want {
 			case "":
-				want = e.srv.URL()
+				want = e.Srv.URL()
 			case "-":
 				want = ""
 			}
 
-			res := e.run(args...)
-			if res.err != nil {
-				t.Fatalf("login: %v\nstderr: %s", res.err, res.errOut)
+			res := e.Run(args...)
+			if res.Err != nil {
+				t.Fatalf("login: %v\nstderr: %s", res.Err, res.ErrOut)
 			}
 			if got := e.prompter.calls(); len(got) != 1 || got[0] != want {
 				t.Errorf("prompter called with %q, want [%q]", got, want)
 			}
-			e.assertNoSecrets(res.out, res.errOut)
-			if strings.Contains(res.out+res.errOut, pat) {
+			e.AssertNoSecrets(res.Out, res.ErrOut)
+			if strings.Contains(res.Out+res.ErrOut, pat) {
 				t.Error("the pasted token was printed")
 			}
-			p := e.state().Profile("default")
-			if p == nil || p.Host != e.srv.URL() || p.User != testUser || !p.HasToken() || p.Token == pat {
+			p := e.State().Profile("default")
+			if p == nil || p.Host != e.Srv.URL() || p.User != cmdtest.User || !p.HasToken() || p.Token == pat {
 				t.Fatalf("stored profile = %v", p)
 			}
-			if !strings.Contains(res.out, "Logged in to "+e.srv.URL()+" as "+testUser) {
-				t.Errorf("stdout = %q", res.out)
+			if !strings.Contains(res.Out, "Logged in to "+e.Srv.URL()+" as "+cmdtest.User) {
+				t.Errorf("stdout = %q", res.Out)
 			}
 		})
 	}
@@ -343,48 +202,48 @@ func TestLoginPromptDefaultHost(t *testing.T) {
 
 func TestLoginPromptError(t *testing.T) {
 	e := newTestEnv(t)
-	e.tty = true
+	e.TTY = true
 	e.prompter.err = &exit.SilentError{Code: exit.Interrupted}
-	res := e.run("--host", e.srv.URL())
-	if res.code() != exit.Interrupted {
-		t.Fatalf("err = %v (exit %d), want exit %d", res.err, res.code(), exit.Interrupted)
+	res := e.Run("--host", e.Srv.URL())
+	if res.Code() != exit.Interrupted {
+		t.Fatalf("err = %v (exit %d), want exit %d", res.Err, res.Code(), exit.Interrupted)
 	}
-	if len(e.srv.Requests()) != 0 {
-		t.Errorf("requests after an aborted prompt: %+v", e.srv.Requests())
+	if len(e.Srv.Requests()) != 0 {
+		t.Errorf("requests after an aborted prompt: %+v", e.Srv.Requests())
 	}
 }
 
 func TestLoginNoTTYNeedsTokenStdin(t *testing.T) {
 	e := newTestEnv(t)
-	e.srv.IssuePAT(testUser, "laptop", 0)
-	e.tty = false
-	e.env["DATABRICKS_HOST"] = e.srv.URL()
-	res := e.run("--host", e.srv.URL())
-	if res.code() != exit.Usage {
-		t.Fatalf("err = %v (exit %d), want exit 2", res.err, res.code())
+	e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+	e.TTY = false
+	e.Vars["DATABRICKS_HOST"] = e.Srv.URL()
+	res := e.Run("--host", e.Srv.URL())
+	if res.Code() != exit.Usage {
+		t.Fatalf("err = %v (exit %d), want exit 2", res.Err, res.Code())
 	}
-	if !strings.Contains(res.err.Error(), "--token-stdin") {
-		t.Errorf("error does not point at --token-stdin: %v", res.err)
+	if !strings.Contains(res.Err.Error(), "--token-stdin") {
+		t.Errorf("error does not point at --token-stdin: %v", res.Err)
 	}
 	if calls := e.prompter.calls(); len(calls) != 0 {
 		t.Errorf("prompter called %d times without a terminal", len(calls))
 	}
-	if len(e.srv.Requests()) != 0 {
-		t.Errorf("requests: %+v", e.srv.Requests())
+	if len(e.Srv.Requests()) != 0 {
+		t.Errorf("requests: %+v", e.Srv.Requests())
 	}
-	if _, err := os.Stat(filepath.Join(e.dir, store.FileName)); !errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(e.Dir, store.FileName)); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("credentials file exists after a refused login: %v", err)
 	}
 }
 
 func TestLoginTokenStdinWinsOverPrompt(t *testing.T) {
 	e := newTestEnv(t)
-	pat, _ := e.srv.IssuePAT(testUser, "laptop", 0)
-	e.tty = true
-	e.stdin = pat + "\n"
-	res := e.run("--host", e.srv.URL(), "--token-stdin")
-	if res.err != nil {
-		t.Fatalf("login: %v", res.err)
+	pat, _ := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+	e.TTY = true
+	e.Stdin = pat + "\n"
+	res := e.Run("--host", e.Srv.URL(), "--token-stdin")
+	if res.Err != nil {
+		t.Fatalf("login: %v", res.Err)
 	}
 	if calls := e.prompter.calls(); len(calls) != 0 {
 		t.Errorf("prompter called although --token-stdin was given: %q", calls)
@@ -408,44 +267,44 @@ func TestLoginTokenStdin(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newTestEnv(t)
-			pat, patID := e.srv.IssuePAT(testUser, "laptop", 0)
-			e.stdin = tt.stdin(pat)
+			pat, patID := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+			e.Stdin = tt.stdin(pat)
 			args := []string{"--token-stdin"}
 			if tt.host {
-				args = append(args, "--host", e.srv.URL())
+				args = append(args, "--host", e.Srv.URL())
 			}
-			res := e.run(args...)
-			e.assertNoSecrets(res.out, res.errOut)
-			if res.err != nil {
-				e.assertNoSecrets(res.err.Error())
+			res := e.Run(args...)
+			e.AssertNoSecrets(res.Out, res.ErrOut)
+			if res.Err != nil {
+				e.AssertNoSecrets(res.Err.Error())
 			}
 			if tt.wantCode != 0 {
-				if res.code() != tt.wantCode {
-					t.Fatalf("err = %v (exit %d), want exit %d", res.err, res.code(), tt.wantCode)
+				if res.Code() != tt.wantCode {
+					t.Fatalf("err = %v (exit %d), want exit %d", res.Err, res.Code(), tt.wantCode)
 				}
-				if len(e.srv.Requests()) != 0 {
-					t.Errorf("requests after bad input: %+v", e.srv.Requests())
+				if len(e.Srv.Requests()) != 0 {
+					t.Errorf("requests after bad input: %+v", e.Srv.Requests())
 				}
 				return
 			}
-			if res.err != nil {
-				t.Fatalf("login: %v\nstderr: %s", res.err, res.errOut)
+			if res.Err != nil {
+				t.Fatalf("login: %v\nstderr: %s", res.Err, res.ErrOut)
 			}
-			p := e.state().Profile("default")
+			p := e.State().Profile("default")
 			if !p.HasToken() || p.Token == pat || p.TokenID == patID {
 				t.Fatalf("stored profile = %v, want coda's own token", p)
 			}
-			if !p.ExpiresAt.Equal(t0.Add(15 * time.Minute)) {
-				t.Errorf("ExpiresAt = %s, want %s", p.ExpiresAt, t0.Add(15*time.Minute))
+			if !p.ExpiresAt.Equal(cmdtest.T0.Add(15 * time.Minute)) {
+				t.Errorf("ExpiresAt = %s, want %s", p.ExpiresAt, cmdtest.T0.Add(15*time.Minute))
 			}
-			if !e.isLive(patID) {
+			if !e.IsLive(patID) {
 				t.Error("the pasted PAT was deleted without --revoke-pasted")
 			}
-			if !strings.Contains(res.errOut, "pasted token was left as it is") {
-				t.Errorf("stderr = %q", res.errOut)
+			if !strings.Contains(res.ErrOut, "pasted token was left as it is") {
+				t.Errorf("stderr = %q", res.ErrOut)
 			}
 			// The pasted PAT authenticated Me and Create; nothing else.
-			for _, r := range e.srv.Requests() {
+			for _, r := range e.Srv.Requests() {
 				if r.TokenID != patID {
 					t.Errorf("request %s %s authenticated by %q, want the pasted PAT", r.Method, r.Path, r.TokenID)
 				}
@@ -456,20 +315,20 @@ func TestLoginTokenStdin(t *testing.T) {
 
 func TestLoginLifetimeAndTag(t *testing.T) {
 	e := newTestEnv(t)
-	pat, _ := e.srv.IssuePAT(testUser, "laptop", 0)
-	e.stdin = pat
-	e.env["CODA_LIFETIME"] = "40m"
-	res := e.run("-p", "work", "--host", e.srv.URL(), "--token-stdin")
-	if res.err != nil {
-		t.Fatalf("login: %v", res.err)
+	pat, _ := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+	e.Stdin = pat
+	e.Vars["CODA_LIFETIME"] = "40m"
+	res := e.Run("-p", "work", "--host", e.Srv.URL(), "--token-stdin")
+	if res.Err != nil {
+		t.Fatalf("login: %v", res.Err)
 	}
-	st := e.state()
+	st := e.State()
 	p := st.Profile("work")
-	if p == nil || !p.ExpiresAt.Equal(t0.Add(40*time.Minute)) {
-		t.Fatalf("profile work = %v, want expiry %s", p, t0.Add(40*time.Minute))
+	if p == nil || !p.ExpiresAt.Equal(cmdtest.T0.Add(40*time.Minute)) {
+		t.Fatalf("profile work = %v, want expiry %s", p, cmdtest.T0.Add(40*time.Minute))
 	}
 	var comment string
-	for _, ti := range e.srv.LiveTokens(testUser) {
+	for _, ti := range e.Srv.LiveTokens(cmdtest.User) {
 		if ti.ID == p.TokenID {
 			comment = ti.Comment
 		}
@@ -482,26 +341,26 @@ func TestLoginLifetimeAndTag(t *testing.T) {
 
 func TestLoginInvalidPAT(t *testing.T) {
 	e := newTestEnv(t)
-	_, revokedID := e.srv.IssuePAT(testUser, "old", 0)
-	e.srv.RevokeToken(revokedID)
+	_, revokedID := e.Srv.IssuePAT(cmdtest.User, "old", 0)
+	e.Srv.RevokeToken(revokedID)
 	tests := []struct{ name, token string }{
 		{"unknown", "dapi00000000000000000000000000000000"},
-		{"revoked", e.srv.MintedValues()[0]},
+		{"revoked", e.Srv.MintedValues()[0]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e.stdin = tt.token
-			res := e.run("--host", e.srv.URL(), "--token-stdin")
-			if res.code() != exit.Auth {
-				t.Fatalf("err = %v (exit %d), want exit 4", res.err, res.code())
+			e.Stdin = tt.token
+			res := e.Run("--host", e.Srv.URL(), "--token-stdin")
+			if res.Code() != exit.Auth {
+				t.Fatalf("err = %v (exit %d), want exit 4", res.Err, res.Code())
 			}
-			if strings.Contains(res.err.Error(), tt.token) {
+			if strings.Contains(res.Err.Error(), tt.token) {
 				t.Error("the error quotes the token")
 			}
-			if !strings.Contains(res.err.Error(), "rejected the token") {
-				t.Errorf("error = %v", res.err)
+			if !strings.Contains(res.Err.Error(), "rejected the token") {
+				t.Errorf("error = %v", res.Err)
 			}
-			if _, err := os.Stat(filepath.Join(e.dir, store.FileName)); !errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Stat(filepath.Join(e.Dir, store.FileName)); !errors.Is(err, fs.ErrNotExist) {
 				t.Errorf("credentials file written after a rejected token: %v", err)
 			}
 		})
@@ -510,88 +369,88 @@ func TestLoginInvalidPAT(t *testing.T) {
 
 func TestLoginKeepsPendingOfSameHost(t *testing.T) {
 	e := newTestEnv(t)
-	pat, _ := e.srv.IssuePAT(testUser, "laptop", 0)
-	e.stdin = pat
-	if res := e.run("--host", e.srv.URL(), "--token-stdin"); res.err != nil {
-		t.Fatal(res.err)
+	pat, _ := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+	e.Stdin = pat
+	if res := e.Run("--host", e.Srv.URL(), "--token-stdin"); res.Err != nil {
+		t.Fatal(res.Err)
 	}
-	first := e.state().Profile("default")
-	e.stdin = pat
-	if res := e.run("--host", e.srv.URL(), "--token-stdin"); res.err != nil {
-		t.Fatal(res.err)
+	first := e.State().Profile("default")
+	e.Stdin = pat
+	if res := e.Run("--host", e.Srv.URL(), "--token-stdin"); res.Err != nil {
+		t.Fatal(res.Err)
 	}
-	second := e.state().Profile("default")
+	second := e.State().Profile("default")
 	if second.TokenID == first.TokenID {
 		t.Fatal("second login kept the old token")
 	}
 	if len(second.Pending) != 1 || second.Pending[0].TokenID != first.TokenID {
 		t.Errorf("pending = %+v, want the first coda token", second.Pending)
 	}
-	if !e.isLive(first.TokenID) {
+	if !e.IsLive(first.TokenID) {
 		t.Error("the previous coda token was deleted at once; it must wait for the grace")
 	}
 }
 
 func TestLoginRevokePasted(t *testing.T) {
 	e := newTestEnv(t)
-	patA, idA := e.srv.IssuePAT(testUser, "laptop", 0)
-	_, idB := e.srv.IssuePAT(testUser, "ci", 0)
+	patA, idA := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+	_, idB := e.Srv.IssuePAT(cmdtest.User, "ci", 0)
 
 	// Two recent user tokens: auto mode refuses to guess.
-	e.stdin = patA
-	res := e.run("--host", e.srv.URL(), "--token-stdin", "--revoke-pasted")
-	if res.err == nil || res.code() != exit.Error {
-		t.Fatalf("ambiguous auto revoke: err = %v (exit %d), want exit 1", res.err, res.code())
+	e.Stdin = patA
+	res := e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted")
+	if res.Err == nil || res.Code() != exit.Error {
+		t.Fatalf("ambiguous auto revoke: err = %v (exit %d), want exit 1", res.Err, res.Code())
 	}
-	if !strings.Contains(res.err.Error(), "2 tokens") {
-		t.Errorf("error = %v", res.err)
+	if !strings.Contains(res.Err.Error(), "2 tokens") {
+		t.Errorf("error = %v", res.Err)
 	}
-	if !e.isLive(idA) || !e.isLive(idB) {
+	if !e.IsLive(idA) || !e.IsLive(idB) {
 		t.Fatal("a token was deleted although the choice was ambiguous")
 	}
-	if !strings.Contains(res.errOut, redact.Suffix(idA)) || !strings.Contains(res.errOut, redact.Suffix(idB)) {
-		t.Errorf("stderr does not list both candidates:\n%s", res.errOut)
+	if !strings.Contains(res.ErrOut, redact.Suffix(idA)) || !strings.Contains(res.ErrOut, redact.Suffix(idB)) {
+		t.Errorf("stderr does not list both candidates:\n%s", res.ErrOut)
 	}
 	for _, id := range []string{idA, idB} {
-		if strings.Contains(res.out+res.errOut, id[:len(id)-4]) {
+		if strings.Contains(res.Out+res.ErrOut, id[:len(id)-4]) {
 			t.Errorf("output shows more than the last 4 characters of %s", id)
 		}
 	}
-	if !e.state().Profile("default").HasToken() {
+	if !e.State().Profile("default").HasToken() {
 		t.Error("login did not store its token although only the revoke failed")
 	}
 
 	// A suffix of a coda token's id matches nothing: coda's own are never candidates.
-	codaID := e.state().Profile("default").TokenID
-	e.stdin = patA
-	res = e.run("--host", e.srv.URL(), "--token-stdin", "--revoke-pasted="+codaID[len(codaID)-6:])
-	if res.err == nil || !strings.Contains(res.err.Error(), "0 of your tokens match") {
-		t.Fatalf("revoke by coda token id: err = %v", res.err)
+	codaID := e.State().Profile("default").TokenID
+	e.Stdin = patA
+	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted="+codaID[len(codaID)-6:])
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "0 of your tokens match") {
+		t.Fatalf("revoke by coda token id: err = %v", res.Err)
 	}
-	if !e.isLive(codaID) {
+	if !e.IsLive(codaID) {
 		t.Error("a coda token was deleted as the pasted one")
 	}
 
 	// Pick B by the last 6 characters of its id (logged in with A).
-	e.stdin = patA
-	res = e.run("--host", e.srv.URL(), "--token-stdin", "--revoke-pasted="+idB[len(idB)-6:])
-	if res.err != nil {
-		t.Fatalf("revoke by suffix: %v\nstderr: %s", res.err, res.errOut)
+	e.Stdin = patA
+	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted="+idB[len(idB)-6:])
+	if res.Err != nil {
+		t.Fatalf("revoke by suffix: %v\nstderr: %s", res.Err, res.ErrOut)
 	}
-	if e.isLive(idB) {
+	if e.IsLive(idB) {
 		t.Error("token B is still live")
 	}
-	if !e.isLive(idA) {
+	if !e.IsLive(idA) {
 		t.Error("token A was deleted; only B was named")
 	}
-	if !strings.Contains(res.out, "Revoked the pasted token "+redact.Suffix(idB)+".") {
-		t.Errorf("stdout = %q", res.out)
+	if !strings.Contains(res.Out, "Revoked the pasted token "+redact.Suffix(idB)+".") {
+		t.Errorf("stdout = %q", res.Out)
 	}
 
 	// Now A is the only recent user token, among several recent coda
 	// tokens: auto mode deletes exactly A.
 	codaBefore := 0
-	for _, ti := range e.srv.LiveTokens(testUser) {
+	for _, ti := range e.Srv.LiveTokens(cmdtest.User) {
 		if rotation.IsCodaComment(ti.Comment) {
 			codaBefore++
 		}
@@ -599,95 +458,95 @@ func TestLoginRevokePasted(t *testing.T) {
 	if codaBefore < 2 {
 		t.Fatalf("want several live coda tokens before the auto revoke, have %d", codaBefore)
 	}
-	e.stdin = patA
-	res = e.run("--host", e.srv.URL(), "--token-stdin", "--revoke-pasted", "-o", "json")
-	if res.err != nil {
-		t.Fatalf("auto revoke: %v\nstderr: %s", res.err, res.errOut)
+	e.Stdin = patA
+	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted", "-o", "json")
+	if res.Err != nil {
+		t.Fatalf("auto revoke: %v\nstderr: %s", res.Err, res.ErrOut)
 	}
-	if e.isLive(idA) {
+	if e.IsLive(idA) {
 		t.Error("the pasted token A is still live")
 	}
-	for _, ti := range e.srv.LiveTokens(testUser) {
+	for _, ti := range e.Srv.LiveTokens(cmdtest.User) {
 		if !rotation.IsCodaComment(ti.Comment) {
 			t.Errorf("user token %s survived", ti.ID)
 		}
 	}
-	if n := len(e.srv.LiveTokens(testUser)); n != codaBefore+1 {
+	if n := len(e.Srv.LiveTokens(cmdtest.User)); n != codaBefore+1 {
 		t.Errorf("%d live tokens, want the %d coda tokens plus the new one", n, codaBefore)
 	}
-	m := decodeJSON(t, res.out)
+	m := cmdtest.DecodeJSON(t, res.Out)
 	if m["pasted_token"] != "revoked" || m["revoked_token_id"] != redact.Suffix(idA) {
 		t.Errorf("JSON = %v", m)
 	}
-	e.assertNoSecrets(res.out, res.errOut)
+	e.AssertNoSecrets(res.Out, res.ErrOut)
 }
 
 func TestLoginRevokePastedSingleCandidate(t *testing.T) {
 	e := newTestEnv(t)
-	pat, id := e.srv.IssuePAT(testUser, "laptop", 0)
-	e.stdin = pat
-	res := e.run("--host", e.srv.URL(), "--token-stdin", "--revoke-pasted")
-	if res.err != nil {
-		t.Fatalf("login: %v\nstderr: %s", res.err, res.errOut)
+	pat, id := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+	e.Stdin = pat
+	res := e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted")
+	if res.Err != nil {
+		t.Fatalf("login: %v\nstderr: %s", res.Err, res.ErrOut)
 	}
-	if e.isLive(id) {
+	if e.IsLive(id) {
 		t.Error("the pasted token is still live")
 	}
-	live := e.srv.LiveTokens(testUser)
-	if len(live) != 1 || live[0].ID != e.state().Profile("default").TokenID {
+	live := e.Srv.LiveTokens(cmdtest.User)
+	if len(live) != 1 || live[0].ID != e.State().Profile("default").TokenID {
 		t.Errorf("live tokens = %+v, want only coda's", live)
 	}
 	// Delete was authenticated by coda's token, not the pasted one.
-	reqs := e.srv.Requests()
+	reqs := e.Srv.Requests()
 	last := reqs[len(reqs)-1]
-	if last.Path != fakeworkspace.PathTokenDelete || last.TokenID != e.state().Profile("default").TokenID {
+	if last.Path != fakeworkspace.PathTokenDelete || last.TokenID != e.State().Profile("default").TokenID {
 		t.Errorf("last request = %+v, want a delete with coda's token", last)
 	}
 }
 
 func TestLoginRevokePastedIgnoresOldTokens(t *testing.T) {
 	e := newTestEnv(t)
-	pat, id := e.srv.IssuePAT(testUser, "laptop", 0)
-	e.clock.Advance(2 * time.Hour)
-	e.stdin = pat
-	res := e.run("--host", e.srv.URL(), "--token-stdin", "--revoke-pasted")
-	if res.err == nil || res.code() != exit.Error {
-		t.Fatalf("err = %v (exit %d), want exit 1", res.err, res.code())
+	pat, id := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+	e.Clock.Advance(2 * time.Hour)
+	e.Stdin = pat
+	res := e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted")
+	if res.Err == nil || res.Code() != exit.Error {
+		t.Fatalf("err = %v (exit %d), want exit 1", res.Err, res.Code())
 	}
-	if !strings.Contains(res.err.Error(), "0 tokens coda did not create were made in the last hour") {
-		t.Errorf("error = %v", res.err)
+	if !strings.Contains(res.Err.Error(), "0 tokens coda did not create were made in the last hour") {
+		t.Errorf("error = %v", res.Err)
 	}
-	if !e.isLive(id) {
+	if !e.IsLive(id) {
 		t.Error("a PAT older than an hour was deleted in auto mode")
 	}
-	if !e.state().Profile("default").Live(e.clock.Now()) {
+	if !e.State().Profile("default").Live(e.Clock.Now()) {
 		t.Error("login did not store a live token")
 	}
 
 	// Named explicitly, an old token is fair game.
-	e.stdin = pat
-	res = e.run("--host", e.srv.URL(), "--token-stdin", "--revoke-pasted="+id[len(id)-6:])
-	if res.err != nil {
-		t.Fatalf("explicit revoke: %v", res.err)
+	e.Stdin = pat
+	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted="+id[len(id)-6:])
+	if res.Err != nil {
+		t.Fatalf("explicit revoke: %v", res.Err)
 	}
-	if e.isLive(id) {
+	if e.IsLive(id) {
 		t.Error("the named PAT is still live")
 	}
 }
 
 func TestLoginJSON(t *testing.T) {
 	e := newTestEnv(t)
-	pat, _ := e.srv.IssuePAT(testUser, "laptop", 0)
-	e.stdin = pat
-	res := e.run("-o", "json", "--host", e.srv.URL(), "--token-stdin", "--lifetime", "20m")
-	if res.err != nil {
-		t.Fatalf("login: %v", res.err)
+	pat, _ := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+	e.Stdin = pat
+	res := e.Run("-o", "json", "--host", e.Srv.URL(), "--token-stdin", "--lifetime", "20m")
+	if res.Err != nil {
+		t.Fatalf("login: %v", res.Err)
 	}
-	m := decodeJSON(t, res.out)
-	p := e.state().Profile("default")
+	m := cmdtest.DecodeJSON(t, res.Out)
+	p := e.State().Profile("default")
 	want := map[string]any{
-		"profile": "default", "host": e.srv.URL(), "user": testUser,
-		"token_id": redact.Suffix(p.TokenID), "expires_at": t0.Add(20 * time.Minute).Format(time.RFC3339),
+		"profile": "default", "host": e.Srv.URL(), "user": cmdtest.User,
+		"token_id": redact.Suffix(p.TokenID), "expires_at": cmdtest.T0.Add(20 * time.Minute).Format(time.RFC3339),
 		"pasted_token": "kept",
 	}
 	for k, v := range want {
@@ -698,5 +557,5 @@ func TestLoginJSON(t *testing.T) {
 	if _, ok := m["revoked_token_id"]; ok {
 		t.Error("revoked_token_id present although nothing was revoked")
 	}
-	e.assertNoSecrets(res.out, res.errOut)
+	e.AssertNoSecrets(res.Out, res.ErrOut)
 }
