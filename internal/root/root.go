@@ -69,6 +69,8 @@ Exit codes:
 			return nil
 		},
 	}
+	// Every command's help ends with the exit codes scripts rely on.
+	cmd.SetUsageTemplate(cmd.UsageTemplate() + "\nExit codes: 0 ok, 1 error, 2 usage, 4 not logged in or token invalid/expired (run coda login), 130 interrupted.\n")
 	cmd.PersistentFlags().StringVarP(&f.ProfileFlag, "profile", "p", "default", "coda profile (one workspace)")
 	cmd.PersistentFlags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
