@@ -319,51 +319,74 @@ func (s *Server) handleAnthropic(w http.ResponseWriter, _ *http.Request, body []
 
 // OpenAI Responses.
 
-func (s *Server) handleResponses(w http.ResponseWriter, _ *http.Request, body []byte, _ *token) {
-	req := decodeModelRequest(body)
-	respID := "resp_fake_" + randomHex(12)
-	itemID := "msg_fake_" + randomHex(12)
-	created := s.clock.Now().Unix()
-	part := obj{"type": "output_text", "text": ReplyText, "annotations": []any{}}
-	item := obj{"id": itemID, "type": "message", "status": "completed", "role": "assistant",
-		"content": []obj{part}}
-	usage := obj{
+// responsesAnswer frames one OpenAI Responses answer: as plain JSON, or as
+// the numbered server-sent events Codex reads.
+type responsesAnswer struct {
+	id      string
+	created int64
+	model   string
+	seq     int
+	sse     *sse
+}
+
+// startResponses answers a request that does not stream with item at once
+// (and returns nil); for a streaming one it opens the event stream.
+func (s *Server) startResponses(w http.ResponseWriter, req modelRequest, item obj) *responsesAnswer {
+	a := &responsesAnswer{id: "resp_fake_" + randomHex(12), created: s.clock.Now().Unix(), model: req.Model}
+	if !req.Stream {
+		writeJSON(w, http.StatusOK, a.response("completed", []obj{item}, responsesUsage()))
+		return nil
+	}
+	a.sse = startSSE(w)
+	return a
+}
+
+func (a *responsesAnswer) response(status string, output []obj, usage any) obj {
+	return obj{"id": a.id, "object": "response", "created_at": a.created, "status": status,
+		"model": a.model, "output": output, "usage": usage}
+}
+
+func (a *responsesAnswer) send(typ string, fields obj) {
+	fields["type"] = typ
+	fields["sequence_number"] = a.seq
+	a.seq++
+	a.sse.event(typ, fields)
+}
+
+func responsesUsage() obj {
+	return obj{
 		"input_tokens": fakeInputTokens, "input_tokens_details": obj{"cached_tokens": 0},
 		"output_tokens": fakeOutputTokens, "output_tokens_details": obj{"reasoning_tokens": 0},
 		"total_tokens": fakeInputTokens + fakeOutputTokens,
 	}
-	response := func(status string, output []obj, usage any) obj {
-		return obj{"id": respID, "object": "response", "created_at": created, "status": status,
-			"model": req.Model, "output": output, "usage": usage}
-	}
-	if !req.Stream {
-		writeJSON(w, http.StatusOK, response("completed", []obj{item}, usage))
+}
+
+func (s *Server) handleResponses(w http.ResponseWriter, _ *http.Request, body []byte, _ *token) {
+	req := decodeModelRequest(body)
+	itemID := "msg_fake_" + randomHex(12)
+	part := obj{"type": "output_text", "text": ReplyText, "annotations": []any{}}
+	item := obj{"id": itemID, "type": "message", "status": "completed", "role": "assistant",
+		"content": []obj{part}}
+	a := s.startResponses(w, req, item)
+	if a == nil {
 		return
 	}
-	e := startSSE(w)
-	seq := 0
-	send := func(typ string, fields obj) {
-		fields["type"] = typ
-		fields["sequence_number"] = seq
-		seq++
-		e.event(typ, fields)
-	}
-	send("response.created", obj{"response": response("in_progress", []obj{}, nil)})
-	send("response.in_progress", obj{"response": response("in_progress", []obj{}, nil)})
-	send("response.output_item.added", obj{"output_index": 0, "item": obj{
+	a.send("response.created", obj{"response": a.response("in_progress", []obj{}, nil)})
+	a.send("response.in_progress", obj{"response": a.response("in_progress", []obj{}, nil)})
+	a.send("response.output_item.added", obj{"output_index": 0, "item": obj{
 		"id": itemID, "type": "message", "status": "in_progress", "role": "assistant", "content": []obj{}}})
-	send("response.content_part.added", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
+	a.send("response.content_part.added", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
 		"part": obj{"type": "output_text", "text": "", "annotations": []any{}}})
 	for _, chunk := range replyChunks {
-		send("response.output_text.delta", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
+		a.send("response.output_text.delta", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
 			"delta": chunk})
 	}
-	send("response.output_text.done", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
+	a.send("response.output_text.done", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
 		"text": ReplyText})
-	send("response.content_part.done", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
+	a.send("response.content_part.done", obj{"item_id": itemID, "output_index": 0, "content_index": 0,
 		"part": part})
-	send("response.output_item.done", obj{"output_index": 0, "item": item})
-	send("response.completed", obj{"response": response("completed", []obj{item}, usage)})
+	a.send("response.output_item.done", obj{"output_index": 0, "item": item})
+	a.send("response.completed", obj{"response": a.response("completed", []obj{item}, responsesUsage())})
 }
 
 // Google generateContent.

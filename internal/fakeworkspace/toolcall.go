@@ -265,40 +265,21 @@ func (s *Server) writeAnthropicToolCall(w http.ResponseWriter, req modelRequest,
 }
 
 func (s *Server) writeResponsesToolCall(w http.ResponseWriter, req modelRequest, callID string, call ToolCall) {
-	respID := "resp_fake_" + randomHex(12)
 	itemID := "fc_fake_" + randomHex(12)
-	created := s.clock.Now().Unix()
 	item := obj{"id": itemID, "type": "function_call", "status": "completed", "call_id": callID,
 		"name": call.Name, "arguments": call.Arguments}
-	usage := obj{
-		"input_tokens": fakeInputTokens, "input_tokens_details": obj{"cached_tokens": 0},
-		"output_tokens": fakeOutputTokens, "output_tokens_details": obj{"reasoning_tokens": 0},
-		"total_tokens": fakeInputTokens + fakeOutputTokens,
-	}
-	response := func(status string, output []obj, usage any) obj {
-		return obj{"id": respID, "object": "response", "created_at": created, "status": status,
-			"model": req.Model, "output": output, "usage": usage}
-	}
-	if !req.Stream {
-		writeJSON(w, http.StatusOK, response("completed", []obj{item}, usage))
+	a := s.startResponses(w, req, item)
+	if a == nil {
 		return
 	}
-	e := startSSE(w)
-	seq := 0
-	send := func(typ string, fields obj) {
-		fields["type"] = typ
-		fields["sequence_number"] = seq
-		seq++
-		e.event(typ, fields)
-	}
-	send("response.created", obj{"response": response("in_progress", []obj{}, nil)})
-	send("response.in_progress", obj{"response": response("in_progress", []obj{}, nil)})
-	send("response.output_item.added", obj{"output_index": 0, "item": obj{"id": itemID, "type": "function_call",
+	a.send("response.created", obj{"response": a.response("in_progress", []obj{}, nil)})
+	a.send("response.in_progress", obj{"response": a.response("in_progress", []obj{}, nil)})
+	a.send("response.output_item.added", obj{"output_index": 0, "item": obj{"id": itemID, "type": "function_call",
 		"status": "in_progress", "call_id": callID, "name": call.Name, "arguments": ""}})
-	send("response.function_call_arguments.delta", obj{"item_id": itemID, "output_index": 0, "delta": call.Arguments})
-	send("response.function_call_arguments.done", obj{"item_id": itemID, "output_index": 0, "arguments": call.Arguments})
-	send("response.output_item.done", obj{"output_index": 0, "item": item})
-	send("response.completed", obj{"response": response("completed", []obj{item}, usage)})
+	a.send("response.function_call_arguments.delta", obj{"item_id": itemID, "output_index": 0, "delta": call.Arguments})
+	a.send("response.function_call_arguments.done", obj{"item_id": itemID, "output_index": 0, "arguments": call.Arguments})
+	a.send("response.output_item.done", obj{"output_index": 0, "item": item})
+	a.send("response.completed", obj{"response": a.response("completed", []obj{item}, responsesUsage())})
 }
 
 func (s *Server) writeChatToolCall(w http.ResponseWriter, req modelRequest, callID string, call ToolCall) {
