@@ -164,9 +164,13 @@ func (f *Factory) Rotator() (*rotation.Rotator, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &rotation.Rotator{Store: st, Clients: f.Clients, Clock: f.Clock}
-	if f.Consumers != nil {
-		r.Consumers = f.Consumers()
+	return &rotation.Rotator{Store: st, Clients: f.Clients, Clock: f.Clock, Consumers: f.TokenConsumers()}, nil
+}
+
+// TokenConsumers are told about every token change (none when unset).
+func (f *Factory) TokenConsumers() []rotation.Consumer {
+	if f.Consumers == nil {
+		return nil
 	}
-	return r, nil
+	return f.Consumers()
 }

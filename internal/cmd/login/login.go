@@ -152,11 +152,7 @@ func run(ctx context.Context, opts *Options) error {
 		_ = pastedClient.DeleteToken(saveCtx, minted.ID)
 		return fmt.Errorf("store coda's token: %w", err)
 	}
-	r, err := f.Rotator()
-	if err != nil {
-		return err
-	}
-	for _, c := range r.Consumers {
+	for _, c := range f.TokenConsumers() {
 		if err := c.TokenRotated(ctx, profile, saved); err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "warning: %s: %v\n", c.Name(), err)
 		}

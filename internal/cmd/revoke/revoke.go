@@ -105,11 +105,7 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	res.Cleared = true
-	r, err := f.Rotator()
-	if err != nil {
-		return err
-	}
-	for _, c := range r.Consumers {
+	for _, c := range f.TokenConsumers() {
 		if err := c.TokenRevoked(ctx, profile, *p); err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "warning: %s: %v\n", c.Name(), err)
 		}

@@ -60,7 +60,7 @@ func NewCmdSetup(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 merging into existing config files: keys coda does not own are kept, a
 .bak of each changed file is kept, and a malformed file is refused.
 
-Plugins: ` + pluginList() + `.
+Plugins: ` + pluginList(opts.Plugins) + `.
 --all configures every plugin except git.
 
 Tokens reach the tools in one of two ways. Claude Code and Codex run
@@ -85,11 +85,11 @@ are checked against the workspace's serving endpoints when it answers.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Names = args
 			if opts.All == (len(args) > 0) {
-				return exit.Usagef("name the plugins to set up (%s) or pass --all", pluginList())
+				return exit.Usagef("name the plugins to set up (%s) or pass --all", pluginList(opts.Plugins))
 			}
 			for _, n := range args {
 				if core.Find(opts.Plugins, n) == nil {
-					return exit.Usagef("unknown plugin %q: choose from %s", n, pluginList())
+					return exit.Usagef("unknown plugin %q: choose from %s", n, pluginList(opts.Plugins))
 				}
 			}
 			if !slices.Contains(core.Families, opts.Endpoint) {
@@ -99,7 +99,7 @@ are checked against the workspace's serving endpoints when it answers.`,
 				name, model, ok := strings.Cut(m, "=")
 				plugin, _, _ := strings.Cut(name, ".")
 				if !ok || model == "" || core.Find(opts.Plugins, plugin) == nil {
-					return exit.Usagef("--model wants PLUGIN=MODEL or PLUGIN.ROLE=MODEL with a plugin from %s, got %q", pluginList(), m)
+					return exit.Usagef("--model wants PLUGIN=MODEL or PLUGIN.ROLE=MODEL with a plugin from %s, got %q", pluginList(opts.Plugins), m)
 				}
 			}
 			var err error
@@ -132,9 +132,9 @@ are checked against the workspace's serving endpoints when it answers.`,
 	return cmd
 }
 
-func pluginList() string {
+func pluginList(all []configurator.Configurator) string {
 	var names []string
-	for _, p := range plugins.Builtins() {
+	for _, p := range all {
 		names = append(names, p.Name())
 	}
 	return strings.Join(names, ", ")
@@ -312,7 +312,7 @@ func (opts *Options) modelOverrides() (map[string]string, error) {
 		for name, model := range v.GetStringMapString("models") {
 			plugin, _, _ := strings.Cut(name, ".")
 			if core.Find(opts.Plugins, plugin) == nil || model == "" {
-				return nil, exit.Usagef("%s: models.%s names no plugin (choose from %s)", cmdutil.SettingsFile, name, pluginList())
+				return nil, exit.Usagef("%s: models.%s names no plugin (choose from %s)", cmdutil.SettingsFile, name, pluginList(opts.Plugins))
 			}
 			out[name] = model
 		}
