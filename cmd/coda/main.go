@@ -4,7 +4,7 @@ package main
 import (
 	"os"
 
-	"github.com/coda-cli/coda/internal/root"
+	"github.com/coda-cli/coda/pkg/coda"
 )
 
-func main() { os.Exit(root.Main()) }
+func main() { os.Exit(coda.Main()) }

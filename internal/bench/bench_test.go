@@ -8,6 +8,7 @@
 package bench
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -157,6 +158,115 @@ func BenchmarkRotate(b *testing.B) {
 	b.ReportMetric(ms(req), "floor+2req-ms")
 	b.ReportMetric(ms(rot), "rotate-ms")
 	b.ReportMetric(float64(rot-fl)/float64(req-fl), "x-2req")
+}
+
+// BenchmarkRotateNoGrace: one-shot `coda rotate --grace 0s` on loopback:
+// create, list and delete (three requests) and two durable store writes.
+// Target: the floor plus 1.3x what those cost a fresh process, measured by
+// floor3req, which links the same libraries and makes the same three
+// requests cold and the two writes one after the other (coda overlaps the
+// list with the first write, so it may beat the reference).
+func BenchmarkRotateNoGrace(b *testing.B) {
+	coda, floor := build(b)
+	floor3req := buildOne(b, "./floor3req")
+	e := loggedIn(b, coda)
+	writes := b.TempDir() // same filesystem as the store
+	var floors, rotates, refs []time.Duration
+	b.ResetTimer()
+	reference := func() {
+		pat, patID := e.srv.IssuePAT(benchUser, "bench-old", 24*time.Hour)
+		refs = append(refs, runStdin(b, e.environ, pat+"\n", floor3req, e.srv.URL(), writes, patID))
+		for _, t := range e.srv.LiveTokens(benchUser) {
+			if t.ID == patID {
+				b.Fatal("floor3req did not delete the old token")
+			}
+			if t.Comment == "floor3req" {
+				e.srv.RevokeToken(t.ID)
+			}
+		}
+	}
+	for i := 0; i < b.N; i++ {
+		floors = append(floors, run(b, e.environ, floor))
+		// Odd runs take the reference first: neither command always finds
+		// the server just woken by the other.
+		if i%2 == 1 {
+			reference()
+		}
+		before := len(e.srv.Requests())
+		rotates = append(rotates, run(b, e.environ, coda, "rotate", "--grace", "0s"))
+		wantPaths(b, e.srv.Requests()[before:], fakeworkspace.PathTokenCreate, fakeworkspace.PathTokenList, fakeworkspace.PathTokenDelete)
+		if live := tokensBy(e, "coda:"); len(live) != 1 {
+			b.Fatalf("after coda rotate --grace 0s, coda holds %d live tokens, want 1", len(live))
+		}
+		if i%2 == 0 {
+			reference()
+		}
+	}
+	b.StopTimer()
+	fl, rot, ref := median(floors), median(rotates), median(refs)
+	b.ReportMetric(ms(fl), "floor-ms")
+	b.ReportMetric(ms(ref), "floor+3req+2writes-ms")
+	b.ReportMetric(ms(rot), "rotate-ms")
+	b.ReportMetric(float64(rot-fl)/float64(ref-fl), "x-3req+2writes")
+}
+
+// BenchmarkStatusCheck: `coda status --check`, whose only request asks the
+// workspace who the token belongs to. Target: the floor plus 1.3x that
+// request made cold by floor1req, which links the same libraries.
+func BenchmarkStatusCheck(b *testing.B) {
+	coda, floor := build(b)
+	floor1req := buildOne(b, "./floor1req")
+	e := loggedIn(b, coda)
+	pat, _ := e.srv.IssuePAT(benchUser, "bench-direct", 24*time.Hour)
+	var floors, checks, refs []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		floors = append(floors, run(b, e.environ, floor))
+		// Odd runs take the reference first: neither command always finds
+		// the server just woken by the other.
+		if i%2 == 1 {
+			refs = append(refs, runStdin(b, e.environ, pat+"\n", floor1req, e.srv.URL()))
+		}
+		before := len(e.srv.Requests())
+		checks = append(checks, run(b, e.environ, coda, "status", "--check"))
+		wantPaths(b, e.srv.Requests()[before:], fakeworkspace.PathMe)
+		if i%2 == 0 {
+			refs = append(refs, runStdin(b, e.environ, pat+"\n", floor1req, e.srv.URL()))
+		}
+	}
+	b.StopTimer()
+	fl, chk, ref := median(floors), median(checks), median(refs)
+	b.ReportMetric(ms(fl), "floor-ms")
+	b.ReportMetric(ms(ref), "floor+1req-ms")
+	b.ReportMetric(ms(chk), "status-check-ms")
+	b.ReportMetric(float64(chk-fl)/float64(ref-fl), "x-1req")
+}
+
+// wantPaths fails unless reqs are exactly the given paths, answered 200.
+func wantPaths(b *testing.B, reqs []fakeworkspace.Request, paths ...string) {
+	b.Helper()
+	got := make([]string, 0, len(reqs))
+	ok := len(reqs) == len(paths)
+	for i, r := range reqs {
+		got = append(got, fmt.Sprintf("%s %s %d", r.Method, r.Path, r.Status))
+		if ok && (r.Path != paths[i] || r.Status != 200) {
+			ok = false
+		}
+	}
+	if !ok {
+		b.Fatalf("requests %v, want %v (each 200)", got, paths)
+	}
+}
+
+// tokensBy lists the bench user's live tokens whose comment starts with prefix.
+func tokensBy(e *env, prefix string) []fakeworkspace.TokenInfo {
+	var out []fakeworkspace.TokenInfo
+	for _, t := range e.srv.LiveTokens(benchUser) {
+		if strings.HasPrefix(t.Comment, prefix) {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // BenchmarkSetup: `coda setup --all` into an empty HOME, no installs.

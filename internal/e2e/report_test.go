@@ -73,7 +73,7 @@ func (r *resultsTable) markdown(total time.Duration) string {
 	for _, x := range r.rows {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", x.agent, cell(x.start), cell(x.between), cell(x.mid), cell(x.timings))
 	}
-	b.WriteString("\nBetween sessions: `coda rotate --grace 0s` (the old token is deleted at once), then a new session. ")
+	b.WriteString("\nBetween sessions: `coda rotate`, the old token deleted (as the end of the grace would), then a new session. ")
 	b.WriteString("Mid-session: the agent's first model request offering tools is held; `coda rotate --grace 20s`; ")
 	b.WriteString(fmt.Sprintf("after %s the old token is deleted (as the end of the grace would); the held answer, a tool call, is released; ", helperRefresh))
 	b.WriteString("the requests carrying the tool's result show which token the session used.\n\n")

@@ -1,9 +1,10 @@
 package fakeworkspace
 
 import (
-	"encoding/json"
 	"net/http"
 	"time"
+
+	"github.com/coda-cli/coda/internal/fakeworkspace/tokenapi"
 )
 
 // Fault makes matching requests fail or stall, to exercise retries, timeouts
@@ -114,22 +115,46 @@ func defaultErrorCode(status int) string {
 	return "UNKNOWN"
 }
 
-// writeError sends the standard Databricks error body.
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, struct {
-		ErrorCode string `json:"error_code"`
-		Message   string `json:"message"`
-	}{code, msg})
+// The core's standard Databricks error and JSON answers.
+var (
+	writeError = tokenapi.WriteError
+	writeJSON  = tokenapi.WriteJSON
+)
+
+// bufferedWriter holds a handler's answer so an AfterHandler fault can delay
+// or discard it.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   []byte
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	body, err := json.Marshal(v)
-	if err != nil {
-		// Only reachable through a programming error in this package.
-		http.Error(w, "fakeworkspace: encode response: "+err.Error(), http.StatusInternalServerError)
-		return
+func newBufferedWriter() *bufferedWriter { return &bufferedWriter{header: http.Header{}} }
+
+func (b *bufferedWriter) Header() http.Header { return b.header }
+
+func (b *bufferedWriter) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
 	}
-	w.Header().Set("Content-Type", "application/json")
+}
+
+func (b *bufferedWriter) Write(p []byte) (int, error) {
+	if b.status == 0 {
+		b.status = http.StatusOK
+	}
+	b.body = append(b.body, p...)
+	return len(p), nil
+}
+
+func (b *bufferedWriter) replay(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	status := b.status
+	if status == 0 {
+		status = http.StatusOK
+	}
 	w.WriteHeader(status)
-	_, _ = w.Write(body)
+	_, _ = w.Write(b.body)
 }

@@ -1,11 +1,14 @@
 package fakeworkspace
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
+
+	"github.com/coda-cli/coda/internal/fakeworkspace/tokenapi"
 )
 
 // ReplyText is what every model route answers, whatever the prompt, so a test
@@ -69,9 +72,8 @@ const (
 // clients must concatenate them.
 var replyChunks = []string{ReplyText[:len("coda-fake-")], ReplyText[len("coda-fake-"):]}
 
-// modelHandler serves a model route; caller is the live token that
-// authenticated the request, body the request body.
-type modelHandler func(w http.ResponseWriter, r *http.Request, body []byte, caller *token)
+// modelHandler serves a model route; body is the request body.
+type modelHandler func(s *Server, w http.ResponseWriter, r *http.Request, body []byte)
 
 type modelRoute struct {
 	protocol string
@@ -84,16 +86,16 @@ type modelRoute struct {
 }
 
 // modelRouteFor finds the model route for a method and URL path.
-func (s *Server) modelRouteFor(method, path string) (modelRoute, bool) {
+func modelRouteFor(method, path string) (modelRoute, bool) {
 	switch path {
 	case PathAnthropicMessages, PathGatewayAnthropicMessages:
-		return modelRoute{protocol: ProtocolAnthropic, handle: s.handleAnthropic}, method == http.MethodPost
+		return modelRoute{protocol: ProtocolAnthropic, handle: (*Server).handleAnthropic}, method == http.MethodPost
 	case PathResponses, PathGatewayResponses:
-		return modelRoute{protocol: ProtocolResponses, handle: s.handleResponses}, method == http.MethodPost
+		return modelRoute{protocol: ProtocolResponses, handle: (*Server).handleResponses}, method == http.MethodPost
 	case PathResponsesModels, PathGatewayResponsesModels:
 		return modelRoute{protocol: ProtocolResponses, noAuth: true, handle: handleModelsNotFound}, method == http.MethodGet
 	case PathChatCompletions, PathGatewayChatCompletions:
-		return modelRoute{protocol: ProtocolChat, handle: s.handleChat}, method == http.MethodPost
+		return modelRoute{protocol: ProtocolChat, handle: (*Server).handleChat}, method == http.MethodPost
 	}
 	for _, prefix := range []string{PathGoogleModelsPrefix, PathGeminiModelsPrefix, PathGatewayGeminiModelsPrefix} {
 		rest, ok := strings.CutPrefix(path, prefix)
@@ -107,11 +109,11 @@ func (s *Server) modelRouteFor(method, path string) (modelRoute, bool) {
 		route := modelRoute{protocol: ProtocolGemini, model: model}
 		switch op {
 		case "streamGenerateContent":
-			route.handle = s.handleGeminiStream
+			route.handle = (*Server).handleGeminiStream
 		case "generateContent":
-			route.handle = s.handleGeminiGenerate
+			route.handle = (*Server).handleGeminiGenerate
 		case "countTokens":
-			route.handle = s.handleGeminiCountTokens
+			route.handle = (*Server).handleGeminiCountTokens
 		default:
 			return modelRoute{}, false
 		}
@@ -121,11 +123,11 @@ func (s *Server) modelRouteFor(method, path string) (modelRoute, bool) {
 }
 
 // isModelPath reports whether path belongs to a model route, whatever the
-// method; such requests authenticate with modelCallerLocked.
-func (s *Server) isModelPath(path string) bool {
-	_, ok := s.modelRouteFor(http.MethodPost, path)
+// method; such requests authenticate with modelCredentials.
+func isModelPath(path string) bool {
+	_, ok := modelRouteFor(http.MethodPost, path)
 	if !ok {
-		_, ok = s.modelRouteFor(http.MethodGet, path)
+		_, ok = modelRouteFor(http.MethodGet, path)
 	}
 	return ok
 }
@@ -135,7 +137,7 @@ func (s *Server) isModelPath(path string) bool {
 // x-goog-api-key (Google SDKs).
 func modelCredentials(r *http.Request) []string {
 	var out []string
-	if v, ok := bearer(r); ok {
+	if v, ok := tokenapi.Bearer(r); ok {
 		out = append(out, v)
 	}
 	for _, h := range []string{"X-Api-Key", "X-Goog-Api-Key"} {
@@ -146,77 +148,45 @@ func modelCredentials(r *http.Request) []string {
 	return out
 }
 
-// modelCallerLocked returns the token a model request authenticates with: the
-// first live one among its credentials, else the first known one (deleted or
-// expired), else nil. presented is false when the request carries no
-// credential at all.
-func (s *Server) modelCallerLocked(r *http.Request) (t *token, presented bool) {
-	now := s.clock.Now()
-	var known *token
-	for _, v := range modelCredentials(r) {
-		presented = true
-		c := s.byValue[v]
-		if c == nil {
-			continue
-		}
-		if c.live(now) {
-			return c, true
-		}
-		if known == nil {
-			known = c
-		}
-	}
-	return known, presented
-}
-
 // routeModel serves a model route, authenticating like the API routes but
-// also accepting the token from x-api-key or x-goog-api-key.
-func (s *Server) routeModel(w http.ResponseWriter, r *http.Request, route modelRoute) {
+// also accepting the token from x-api-key or x-goog-api-key. canHold is
+// false when a fault buffers the answer.
+func (s *Server) routeModel(w http.ResponseWriter, x *tokenapi.Exchange, route modelRoute, canHold bool) {
+	r := x.R
 	if route.noAuth {
-		route.handle(w, r, nil, nil)
+		route.handle(s, w, r, nil)
 		return
 	}
-	s.mu.Lock()
-	caller, presented := s.modelCallerLocked(r)
-	live := caller != nil && caller.live(s.clock.Now())
-	s.mu.Unlock()
-	if !presented {
-		writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED",
-			"Request is missing an Authorization: Bearer <token> header.")
+	if !s.Authenticate(w, modelCredentials(r)) {
 		return
 	}
-	if !live {
-		writeInvalidToken(w)
-		return
-	}
-	body, _ := io.ReadAll(r.Body) // serveHTTP has buffered it
+	body := x.Body
 	if !json.Valid(body) {
 		writeError(w, http.StatusBadRequest, "MALFORMED_REQUEST", "Could not parse request body as JSON")
 		return
 	}
-	if sw, ok := w.(*statusWriter); ok && holdable(route, r) {
+	if canHold && holdable(route, r) {
 		s.mu.Lock()
-		h, call := s.takeHoldLocked(route.protocol, body, sw.rec)
+		h, call := s.takeHoldLocked(route.protocol, body, x)
 		s.mu.Unlock()
 		if h != nil {
-			s.serveHeld(sw, r, body, h, call)
+			s.serveHeld(w, x, h, call)
 			return
 		}
 	}
-	route.handle(w, r, body, caller)
+	route.handle(s, w, r, body)
 }
 
 // holdable reports whether a held tool call may answer a request on route:
-// any generating call, but not a Gemini token count. (Requests whose answer
-// a fault buffers are never held: their writer is not a statusWriter.)
+// any generating call, but not a Gemini token count.
 func holdable(route modelRoute, r *http.Request) bool {
 	return route.protocol != ProtocolGemini || geminiOp(r) != "countTokens"
 }
 
 // describeModelRequest returns the protocol and model of a model request, for
 // the request record; ok is false for other routes.
-func (s *Server) describeModelRequest(r *http.Request, body []byte) (protocol, model string, ok bool) {
-	route, ok := s.modelRouteFor(r.Method, r.URL.Path)
+func describeModelRequest(r *http.Request, body []byte) (protocol, model string, ok bool) {
+	route, ok := modelRouteFor(r.Method, r.URL.Path)
 	if !ok {
 		return "", "", false
 	}
@@ -230,7 +200,7 @@ func (s *Server) describeModelRequest(r *http.Request, body []byte) (protocol, m
 	return route.protocol, req.Model, true
 }
 
-func handleModelsNotFound(w http.ResponseWriter, r *http.Request, _ []byte, _ *token) {
+func handleModelsNotFound(_ *Server, w http.ResponseWriter, r *http.Request, _ []byte) {
 	writeError(w, http.StatusNotFound, "ENDPOINT_NOT_FOUND", "No API found for '"+r.Method+" "+r.URL.Path+"'")
 }
 
@@ -286,7 +256,7 @@ func decodeModelRequest(body []byte) modelRequest {
 
 // Anthropic Messages.
 
-func (s *Server) handleAnthropic(w http.ResponseWriter, _ *http.Request, body []byte, _ *token) {
+func (s *Server) handleAnthropic(w http.ResponseWriter, _ *http.Request, body []byte) {
 	req := decodeModelRequest(body)
 	id := "msg_fake_" + randomHex(12)
 	if !req.Stream {
@@ -361,7 +331,7 @@ func responsesUsage() obj {
 	}
 }
 
-func (s *Server) handleResponses(w http.ResponseWriter, _ *http.Request, body []byte, _ *token) {
+func (s *Server) handleResponses(w http.ResponseWriter, _ *http.Request, body []byte) {
 	req := decodeModelRequest(body)
 	itemID := "msg_fake_" + randomHex(12)
 	part := obj{"type": "output_text", "text": ReplyText, "annotations": []any{}}
@@ -402,7 +372,7 @@ func geminiResponse(model, text string, final bool) obj {
 	return r
 }
 
-func (s *Server) handleGeminiStream(w http.ResponseWriter, r *http.Request, _ []byte, _ *token) {
+func (s *Server) handleGeminiStream(w http.ResponseWriter, r *http.Request, _ []byte) {
 	model := geminiModel(r)
 	chunks := make([]obj, len(replyChunks))
 	for i, c := range replyChunks {
@@ -419,11 +389,11 @@ func (s *Server) handleGeminiStream(w http.ResponseWriter, r *http.Request, _ []
 	}
 }
 
-func (s *Server) handleGeminiGenerate(w http.ResponseWriter, r *http.Request, _ []byte, _ *token) {
+func (s *Server) handleGeminiGenerate(w http.ResponseWriter, r *http.Request, _ []byte) {
 	writeJSON(w, http.StatusOK, geminiResponse(geminiModel(r), ReplyText, true))
 }
 
-func (s *Server) handleGeminiCountTokens(w http.ResponseWriter, _ *http.Request, _ []byte, _ *token) {
+func (s *Server) handleGeminiCountTokens(w http.ResponseWriter, _ *http.Request, _ []byte) {
 	writeJSON(w, http.StatusOK, obj{"totalTokens": fakeInputTokens})
 }
 
@@ -436,7 +406,7 @@ func geminiModel(r *http.Request) string {
 
 // OpenAI chat completions.
 
-func (s *Server) handleChat(w http.ResponseWriter, _ *http.Request, body []byte, _ *token) {
+func (s *Server) handleChat(w http.ResponseWriter, _ *http.Request, body []byte) {
 	req := decodeModelRequest(body)
 	id := "chatcmpl-fake" + randomHex(12)
 	created := s.clock.Now().Unix()
@@ -474,7 +444,7 @@ func (s *Server) handleChat(w http.ResponseWriter, _ *http.Request, body []byte,
 
 // Serving endpoints list.
 
-func (s *Server) handleServingEndpoints(w http.ResponseWriter, _ *http.Request, _ *token) {
+func (s *Server) handleServingEndpoints(w http.ResponseWriter) {
 	endpoints := make([]obj, len(s.servingEndpoints))
 	for i, name := range s.servingEndpoints {
 		endpoints[i] = obj{
@@ -498,4 +468,10 @@ var modelRouteNames = []string{
 	"POST " + PathGoogleModelsPrefix + "{model}:{streamGenerateContent,generateContent,countTokens}",
 	"POST " + PathGeminiModelsPrefix + "{model}:{...}",
 	"POST " + PathGatewayGeminiModelsPrefix + "{model}:{...}",
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails since Go 1.24
+	return hex.EncodeToString(b)
 }

@@ -1,57 +1,56 @@
-// Package fakeworkspace is an in-memory Databricks workspace serving the few
-// REST endpoints coda uses (SCIM Me, the caller's own token API, the serving
-// endpoint list) and the model-serving routes the coding agents call
-// (Anthropic Messages, OpenAI Responses, Google generateContent, OpenAI chat
-// completions), which answer ReplyText. HoldToolCall makes the next request
-// that offers a given tool get a tool call instead, held until released, so a
-// test can act in the middle of an agent's session. Tests and the `coda demo`
-// command run it on loopback because no real workspace is reachable from
-// here.
+// Package fakeworkspace is an in-memory Databricks workspace for tests. It
+// is the core of package tokenapi (SCIM Me, the caller's own token API,
+// expiry, the quota, the 403 "Invalid access token." answer) plus what only
+// tests need: the serving endpoint list and the model-serving routes the
+// coding agents call (Anthropic Messages, OpenAI Responses, Google
+// generateContent, OpenAI chat completions), which answer ReplyText;
+// HoldToolCall, which makes the next request that offers a given tool get
+// a tool call instead, held until released, so a test can act in the
+// middle of an agent's session; and faults injected per route.
 //
-// It copies the real error shapes, including the numeric error_code of the
-// 403 "Invalid access token." answer, and it never logs or records token
-// values.
+// Only tests import it: `coda demo` runs tokenapi alone, so the model
+// emulation and the fault injection are not linked into the coda binary
+// (internal/cmd/demo's tests check that). Tests run it on loopback
+// because no real workspace is reachable from here.
+//
+// It copies the real error shapes and never logs or records token values.
 package fakeworkspace
 
 import (
-	"bytes"
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"log"
-	"net"
 	"net/http"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/coda-cli/coda/internal/clock"
+	"github.com/coda-cli/coda/internal/fakeworkspace/tokenapi"
 )
 
+// The core's constants, under the names tests have always used.
 const (
-	// DefaultOrgID is the workspace id sent when Options.OrgID is empty.
-	DefaultOrgID = "1234567890123456"
-	// DefaultMaxLiveTokens is the real per-user limit of non-expired tokens.
-	DefaultMaxLiveTokens = 600
+	DefaultOrgID              = tokenapi.DefaultOrgID
+	DefaultMaxLiveTokens      = tokenapi.DefaultMaxLiveTokens
+	StatusClientClosedRequest = tokenapi.StatusClientClosedRequest
 
-	// StatusClientClosedRequest is recorded for a request whose client went
-	// away (or whose server closed) during a fault delay, so nothing was sent.
-	StatusClientClosedRequest = 499
-
-	orgIDHeader  = "X-Databricks-Org-Id"
-	maxBodyBytes = 1 << 20
+	PathMe           = tokenapi.PathMe
+	PathTokenCreate  = tokenapi.PathTokenCreate
+	PathTokenDelete  = tokenapi.PathTokenDelete
+	PathTokenList    = tokenapi.PathTokenList
+	PathHostMetadata = tokenapi.PathHostMetadata
 )
 
-// API paths served by the fake.
-const (
-	PathMe           = "/api/2.0/preview/scim/v2/Me"
-	PathTokenCreate  = "/api/2.0/token/create"
-	PathTokenDelete  = "/api/2.0/token/delete"
-	PathTokenList    = "/api/2.0/token/list"
-	PathHostMetadata = "/.well-known/databricks-config"
-)
+// invalidTokenBody is the real 403 answer for a dead token.
+const invalidTokenBody = tokenapi.InvalidTokenBody
+
+// Request is one recorded request. It deliberately has no token value.
+// For a model route, TokenID is the token the request authenticated with,
+// which may come from x-api-key or x-goog-api-key; Protocol is one of the
+// Protocol constants and Model the model the request named, in its body or
+// (Gemini) its path.
+type Request = tokenapi.Request
+
+// TokenInfo describes a token held by the fake.
+type TokenInfo = tokenapi.TokenInfo
 
 // Options configures a Server. The zero value is usable.
 type Options struct {
@@ -73,325 +72,133 @@ type Options struct {
 	ServingEndpoints []string
 }
 
-// Request is one recorded request. It deliberately has no token value.
-type Request struct {
-	Method string
-	Path   string
-	// Status is the HTTP status answered: 0 while the request is in flight,
-	// StatusClientClosedRequest if it was abandoned during a fault delay.
-	Status int
-	// TokenID is the id of the token presented in the Authorization header
-	// when the server knows it (live, deleted or expired), "" otherwise. For
-	// a model route it is the token the request authenticated with, which
-	// may come from x-api-key or x-goog-api-key.
-	TokenID string
-	// Protocol is one of the Protocol constants for a model route, ""
-	// otherwise.
-	Protocol string
-	// Model is the model a model request named, in its body or (Gemini) its
-	// path; "" otherwise.
-	Model string
-}
-
-// TokenInfo describes a token held by the fake.
-type TokenInfo struct {
-	ID, Comment, UserName string
-	Created, Expiry       time.Time // Expiry is zero when NeverExpires
-	NeverExpires          bool
-}
-
-// Server is a fake Databricks workspace. All methods are safe for concurrent
-// use.
+// Server is a fake Databricks workspace: tokenapi's, with model routes,
+// held tool calls and faults. All methods are safe for concurrent use.
 type Server struct {
-	clock         clock.Clock
-	onUnexpected  func(string)
-	orgID         string
-	maxLiveTokens int
-	routes        map[string]routeHandler // key: "METHOD /path"
+	*tokenapi.Server
+
+	clock clock.Clock
 	// servingEndpoints is fixed at New, so handlers read it without mu.
 	servingEndpoints []string
 
-	mu       sync.Mutex
-	users    map[string]*user  // by userName
-	tokens   map[string]*token // by id
-	byValue  map[string]*token
-	minted   []string
-	tokenSeq int
-	faults   []*faultEntry
-	requests []*Request
-	holds    []*HeldCall
+	mu     sync.Mutex
+	faults []*faultEntry
+	holds  []*HeldCall
 
-	httpSrv   *http.Server
-	url       string
-	served    chan struct{} // closed when Serve returns
-	closing   chan struct{} // closed by Close; aborts fault delays
+	closing   chan struct{} // closed by Close; aborts fault delays and holds
 	closeOnce sync.Once
 }
-
-// routeHandler serves an authenticated API route; caller is the live token
-// that authenticated the request.
-type routeHandler func(w http.ResponseWriter, r *http.Request, caller *token)
 
 // New returns a Server with no users or tokens. Use Start to serve it on
 // loopback, or mount Handler yourself.
 func New(opts Options) *Server {
 	s := &Server{
 		clock:            opts.Clock,
-		onUnexpected:     opts.OnUnexpected,
-		orgID:            opts.OrgID,
-		maxLiveTokens:    opts.MaxLiveTokens,
 		servingEndpoints: append([]string(nil), opts.ServingEndpoints...),
-		users:            map[string]*user{},
-		tokens:           map[string]*token{},
-		byValue:          map[string]*token{},
 		closing:          make(chan struct{}),
 	}
 	if s.clock == nil {
 		s.clock = clock.Real{}
 	}
-	if s.orgID == "" {
-		s.orgID = DefaultOrgID
-	}
-	if s.maxLiveTokens <= 0 {
-		s.maxLiveTokens = DefaultMaxLiveTokens
-	}
 	if opts.ServingEndpoints == nil {
 		s.servingEndpoints = append([]string(nil), DefaultServingEndpoints...)
 	}
-	s.routes = map[string]routeHandler{
-		http.MethodGet + " " + PathMe:               s.handleMe,
-		http.MethodPost + " " + PathTokenCreate:     s.handleTokenCreate,
-		http.MethodPost + " " + PathTokenDelete:     s.handleTokenDelete,
-		http.MethodGet + " " + PathTokenList:        s.handleTokenList,
-		http.MethodGet + " " + PathServingEndpoints: s.handleServingEndpoints,
-	}
+	s.Server = tokenapi.New(tokenapi.Options{
+		Clock:         s.clock,
+		OnUnexpected:  opts.OnUnexpected,
+		OrgID:         opts.OrgID,
+		MaxLiveTokens: opts.MaxLiveTokens,
+		Extension:     extension{s},
+	})
 	return s
 }
 
-// Start serves the fake on 127.0.0.1 at a free port. Loopback only: the fake
-// accepts any well-formed request and must not be reachable from elsewhere.
-func (s *Server) Start() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.httpSrv != nil {
-		return errors.New("fakeworkspace: server already started")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return fmt.Errorf("fakeworkspace: listen on loopback: %w", err)
-	}
-	s.httpSrv = &http.Server{
-		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		// net/http's own log lines would land on the demo's terminal.
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	s.url = "http://" + l.Addr().String()
-	s.served = make(chan struct{})
-	go func(srv *http.Server, done chan struct{}) {
-		defer close(done)
-		_ = srv.Serve(l) // returns ErrServerClosed after Close
-	}(s.httpSrv, s.served)
-	return nil
-}
-
-// URL is the base URL, "http://127.0.0.1:PORT", or "" before Start.
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.url
-}
-
-// Handler serves the fake workspace API, for mounting in an httptest.Server.
-func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
-
-// Close stops the server, aborting pending fault delays, and waits for
-// in-flight requests. It is safe to call more than once and without Start.
+// Close stops the server, aborting pending fault delays and held calls,
+// and waits for in-flight requests. It is safe to call more than once and
+// without Start.
 func (s *Server) Close() {
-	s.closeOnce.Do(func() {
-		close(s.closing)
-		s.mu.Lock()
-		srv, served := s.httpSrv, s.served
-		s.mu.Unlock()
-		if srv == nil {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil {
-			_ = srv.Close()
-		}
-		<-served
-	})
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.Server.Close()
 }
 
-// Requests returns a copy of the requests recorded so far, in arrival order.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]Request, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = *r
+// extension plugs the test-only routes into the core server.
+type extension struct{ s *Server }
+
+// Credentials: a model route takes its token from Authorization, x-api-key
+// or x-goog-api-key.
+func (e extension) Credentials(r *http.Request) ([]string, bool) {
+	if !isModelPath(r.URL.Path) {
+		return nil, false
 	}
-	return out
+	return modelCredentials(r), true
 }
 
-// ResetRequests forgets the recorded requests.
-func (s *Server) ResetRequests() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.requests = nil
+func (e extension) Routes() []string {
+	return append([]string{http.MethodGet + " " + PathServingEndpoints}, modelRouteNames...)
 }
 
-// serveHTTP records the request, applies a matching fault, and otherwise
-// routes it.
-func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set(orgIDHeader, s.orgID)
-	sw := &statusWriter{ResponseWriter: w, s: s, rec: s.recordArrival(r)}
-	// Read the body up front: net/http notices a client hanging up (and
-	// cancels r.Context(), ending a fault delay) only once the body is read.
-	body, err := io.ReadAll(http.MaxBytesReader(sw, r.Body, maxBodyBytes))
-	if err != nil {
-		writeError(sw, http.StatusBadRequest, "MALFORMED_REQUEST", "Could not read request body")
-		return
-	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if protocol, model, ok := s.describeModelRequest(r, body); ok {
+// Serve records a model request's protocol and model, applies a matching
+// fault, and otherwise routes the request.
+func (e extension) Serve(x *tokenapi.Exchange) {
+	s := e.s
+	if protocol, model, ok := describeModelRequest(x.R, x.Body); ok {
+		x.Describe(protocol, model)
 		s.mu.Lock()
-		sw.rec.Protocol, sw.rec.Model = protocol, model
-		s.noteFollowUpLocked(protocol, body, sw.rec)
+		s.noteFollowUpLocked(protocol, x.Body, x)
 		s.mu.Unlock()
 	}
-	s.dispatch(sw, r)
-}
-
-// recordArrival records the request before it is answered, so a test sees it
-// even when its client gave up during a delay.
-func (s *Server) recordArrival(r *http.Request) *Request {
-	rec := &Request{Method: r.Method, Path: r.URL.Path}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.isModelPath(r.URL.Path) {
-		if t, _ := s.modelCallerLocked(r); t != nil {
-			rec.TokenID = t.id
-		}
-	} else if value, ok := bearer(r); ok {
-		if t, ok := s.byValue[value]; ok {
-			rec.TokenID = t.id
-		}
-	}
-	s.requests = append(s.requests, rec)
-	return rec
-}
-
-func (s *Server) dispatch(w *statusWriter, r *http.Request) {
-	f := s.takeFault(r.Method, r.URL.Path)
+	f := s.takeFault(x.R.Method, x.R.URL.Path)
 	if f == nil {
-		s.route(w, r)
+		s.route(x.W, x, true)
 		return
 	}
 	if !f.AfterHandler {
-		if !s.sleep(r.Context(), f.Delay) {
-			w.abandon()
+		if !s.sleep(x.R.Context(), f.Delay) {
+			x.Abandon()
 			return
 		}
 		if f.Status == 0 {
-			s.route(w, r)
+			s.route(x.W, x, true)
 		} else {
-			writeFault(w, f)
+			writeFault(x.W, f)
 		}
 		return
 	}
 	// Lost response: the handler's state changes happen, but its answer is
 	// held back (Delay) and replaced by the fault's error (Status != 0).
 	buf := newBufferedWriter()
-	s.route(buf, r)
-	if !s.sleep(r.Context(), f.Delay) {
-		w.abandon()
+	s.route(buf, x, false)
+	if !s.sleep(x.R.Context(), f.Delay) {
+		x.Abandon()
 		return
 	}
 	if f.Status == 0 {
-		buf.replay(w)
+		buf.replay(x.W)
 	} else {
-		writeFault(w, f)
+		writeFault(x.W, f)
 	}
 }
 
-// route runs the handler for r's method and path (never the raw URI: the SDK
-// sends "/Me?"), after authenticating the caller.
-func (s *Server) route(w http.ResponseWriter, r *http.Request) {
-	if r.URL.Path == PathHostMetadata {
-		// Real workspaces here don't serve it; the SDK copes with a 404.
-		writeError(w, http.StatusNotFound, "ENDPOINT_NOT_FOUND", "No API found for '"+r.Method+" "+r.URL.Path+"'")
+// route answers x on w: a model route, the serving endpoint list, or the
+// core's routes. canHold is false when a fault buffers the answer, which a
+// held tool call must not be.
+func (s *Server) route(w http.ResponseWriter, x *tokenapi.Exchange, canHold bool) {
+	r := x.R
+	if m, ok := modelRouteFor(r.Method, r.URL.Path); ok {
+		s.routeModel(w, x, m, canHold)
 		return
 	}
-	if m, ok := s.modelRouteFor(r.Method, r.URL.Path); ok {
-		s.routeModel(w, r, m)
-		return
-	}
-	h, ok := s.routes[r.Method+" "+r.URL.Path]
-	if !ok {
-		if s.onUnexpected != nil {
-			s.onUnexpected(s.unexpectedMessage(r))
+	if r.Method == http.MethodGet && r.URL.Path == PathServingEndpoints {
+		var values []string
+		if v, ok := tokenapi.Bearer(r); ok {
+			values = []string{v}
 		}
-		writeError(w, http.StatusNotFound, "ENDPOINT_NOT_FOUND", "No API found for '"+r.Method+" "+r.URL.Path+"'")
+		if s.Authenticate(w, values) {
+			s.handleServingEndpoints(w)
+		}
 		return
 	}
-	caller, ok := s.authenticate(w, r)
-	if !ok {
-		return
-	}
-	h(w, r, caller)
-}
-
-func (s *Server) unexpectedMessage(r *http.Request) string {
-	known := make([]string, 0, len(s.routes)+len(modelRouteNames))
-	for k := range s.routes {
-		known = append(known, k)
-	}
-	known = append(known, modelRouteNames...)
-	sort.Strings(known)
-	return fmt.Sprintf("fakeworkspace: unexpected request %s %s: no handler for this route; "+
-		"add a handler to Server.routes in internal/fakeworkspace if the client should call it (known routes: %s)",
-		r.Method, r.URL.Path, strings.Join(known, ", "))
-}
-
-// invalidTokenBody is byte for byte what a real workspace answers for an
-// unknown, revoked or expired PAT; note the numeric error_code.
-const invalidTokenBody = `{"error_code":403,"message":"Invalid access token."}`
-
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*token, bool) {
-	value, ok := bearer(r)
-	if !ok {
-		writeError(w, http.StatusUnauthorized, "UNAUTHENTICATED",
-			"Request is missing an Authorization: Bearer <token> header.")
-		return nil, false
-	}
-	s.mu.Lock()
-	t := s.byValue[value]
-	live := t != nil && t.live(s.clock.Now())
-	s.mu.Unlock()
-	if !live {
-		writeInvalidToken(w)
-		return nil, false
-	}
-	return t, true
-}
-
-func writeInvalidToken(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusForbidden)
-	_, _ = io.WriteString(w, invalidTokenBody)
-}
-
-// bearer returns the token of an "Authorization: Bearer <token>" header.
-func bearer(r *http.Request) (string, bool) {
-	scheme, value, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	value = strings.TrimSpace(value)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || value == "" {
-		return "", false
-	}
-	return value, true
+	x.Route(w)
 }
 
 // sleep waits d of real time, not Options.Clock: delays exist to exercise
@@ -411,80 +218,4 @@ func (s *Server) sleep(ctx context.Context, d time.Duration) bool {
 	case <-s.closing:
 		return false
 	}
-}
-
-// statusWriter records the status in the request record before the answer
-// leaves, so a client never sees a response its record does not show yet.
-type statusWriter struct {
-	http.ResponseWriter
-	s       *Server
-	rec     *Request
-	written bool
-}
-
-func (w *statusWriter) setStatus(code int) {
-	if w.written {
-		return
-	}
-	w.written = true
-	w.s.mu.Lock()
-	w.rec.Status = code
-	w.s.mu.Unlock()
-}
-
-// abandon records that no answer was sent.
-func (w *statusWriter) abandon() { w.setStatus(StatusClientClosedRequest) }
-
-func (w *statusWriter) WriteHeader(code int) {
-	w.setStatus(code)
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	w.setStatus(http.StatusOK)
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush sends buffered event-stream data to the client.
-func (w *statusWriter) Flush() {
-	w.setStatus(http.StatusOK)
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-// bufferedWriter holds a handler's answer so an AfterHandler fault can delay
-// or discard it.
-type bufferedWriter struct {
-	header http.Header
-	status int
-	body   []byte
-}
-
-func newBufferedWriter() *bufferedWriter { return &bufferedWriter{header: http.Header{}} }
-
-func (b *bufferedWriter) Header() http.Header { return b.header }
-
-func (b *bufferedWriter) WriteHeader(code int) {
-	if b.status == 0 {
-		b.status = code
-	}
-}
-
-func (b *bufferedWriter) Write(p []byte) (int, error) {
-	if b.status == 0 {
-		b.status = http.StatusOK
-	}
-	b.body = append(b.body, p...)
-	return len(p), nil
-}
-
-func (b *bufferedWriter) replay(w http.ResponseWriter) {
-	for k, v := range b.header {
-		w.Header()[k] = v
-	}
-	status := b.status
-	if status == 0 {
-		status = http.StatusOK
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(b.body)
 }

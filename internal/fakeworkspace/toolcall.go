@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/coda-cli/coda/internal/fakeworkspace/tokenapi"
 )
 
 // ToolCall is a tool an agent may offer in a model request, and the
@@ -38,9 +40,9 @@ type HeldCall struct {
 	releaseOnce sync.Once
 
 	// Under s.mu.
-	held      *Request // the held request's record; nil until it arrives
-	tool      ToolCall // the call answered
-	followUps []*Request
+	held      *tokenapi.Exchange // the held request; nil until it arrives
+	tool      ToolCall           // the call answered
+	followUps []*tokenapi.Exchange
 }
 
 // HoldToolCall arms a held tool call for protocol (one of the Protocol
@@ -108,11 +110,12 @@ func (h *HeldCall) toolNames() string {
 // the answer leaves); ok is false before it arrived.
 func (h *HeldCall) Request() (req Request, ok bool) {
 	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	if h.held == nil {
+	held := h.held
+	h.s.mu.Unlock()
+	if held == nil {
 		return Request{}, false
 	}
-	return *h.held, true
+	return held.Request(), true
 }
 
 // Tool returns the tool called, or "" before the request arrived.
@@ -141,17 +144,18 @@ func (h *HeldCall) Release() {
 // request appears once per attempt).
 func (h *HeldCall) FollowUps() []Request {
 	h.s.mu.Lock()
-	defer h.s.mu.Unlock()
-	out := make([]Request, len(h.followUps))
-	for i, r := range h.followUps {
-		out[i] = *r
+	followUps := slices.Clone(h.followUps)
+	h.s.mu.Unlock()
+	out := make([]Request, len(followUps))
+	for i, x := range followUps {
+		out[i] = x.Request()
 	}
 	return out
 }
 
 // takeHoldLocked returns the armed call a model request meets, disarming
 // it, or nil.
-func (s *Server) takeHoldLocked(protocol string, body []byte, rec *Request) (*HeldCall, ToolCall) {
+func (s *Server) takeHoldLocked(protocol string, body []byte, x *tokenapi.Exchange) (*HeldCall, ToolCall) {
 	offered := offeredTools(protocol, body)
 	if len(offered) == 0 {
 		return nil, ToolCall{}
@@ -162,7 +166,7 @@ func (s *Server) takeHoldLocked(protocol string, body []byte, rec *Request) (*He
 		}
 		for _, c := range h.calls {
 			if slices.Contains(offered, c.Name) {
-				h.held, h.tool = rec, c
+				h.held, h.tool = x, c
 				close(h.arrived)
 				return h, c
 			}
@@ -171,12 +175,12 @@ func (s *Server) takeHoldLocked(protocol string, body []byte, rec *Request) (*He
 	return nil, ToolCall{}
 }
 
-// noteFollowUpLocked records rec with every answered call whose id its body
+// noteFollowUpLocked records x with every answered call whose id its body
 // carries.
-func (s *Server) noteFollowUpLocked(protocol string, body []byte, rec *Request) {
+func (s *Server) noteFollowUpLocked(protocol string, body []byte, x *tokenapi.Exchange) {
 	for _, h := range s.holds {
-		if h.held != nil && h.held != rec && h.protocol == protocol && bytes.Contains(body, []byte(h.callID)) {
-			h.followUps = append(h.followUps, rec)
+		if h.held != nil && h.held != x && h.protocol == protocol && bytes.Contains(body, []byte(h.callID)) {
+			h.followUps = append(h.followUps, x)
 		}
 	}
 }
@@ -213,18 +217,19 @@ func offeredTools(protocol string, body []byte) []string {
 	return slices.DeleteFunc(out, func(n string) bool { return n == "" })
 }
 
-// serveHeld waits for Release, then answers with the tool call.
-func (s *Server) serveHeld(w *statusWriter, r *http.Request, body []byte, h *HeldCall, call ToolCall) {
+// serveHeld waits for Release, then answers with the tool call on w.
+func (s *Server) serveHeld(w http.ResponseWriter, x *tokenapi.Exchange, h *HeldCall, call ToolCall) {
+	r := x.R
 	select {
 	case <-h.release:
 	case <-r.Context().Done():
-		w.abandon()
+		x.Abandon()
 		return
 	case <-s.closing:
-		w.abandon()
+		x.Abandon()
 		return
 	}
-	req := decodeModelRequest(body)
+	req := decodeModelRequest(x.Body)
 	switch h.protocol {
 	case ProtocolAnthropic:
 		s.writeAnthropicToolCall(w, req, h.callID, call)

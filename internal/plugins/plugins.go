@@ -3,6 +3,8 @@
 package plugins
 
 import (
+	"fmt"
+
 	"github.com/coda-cli/coda/internal/plugins/claude"
 	"github.com/coda-cli/coda/internal/plugins/codex"
 	"github.com/coda-cli/coda/internal/plugins/databricks"
@@ -22,6 +24,22 @@ func Builtins() []configurator.Configurator {
 		opencode.New(),
 		git.New(),
 	}
+}
+
+// With returns the built-in plugins followed by extra ones, and panics when
+// a name is empty or taken: a custom coda that registers a clashing plugin
+// must fail at once, not configure the wrong tool.
+func With(extra ...configurator.Configurator) []configurator.Configurator {
+	all := append(Builtins(), extra...)
+	seen := map[string]bool{}
+	for _, pl := range all {
+		name := pl.Name()
+		if name == "" || seen[name] {
+			panic(fmt.Sprintf("coda: plugin name %q is empty or registered twice", name))
+		}
+		seen[name] = true
+	}
+	return all
 }
 
 // NPMPackages pins the npm package of each agent CLI that `coda setup

@@ -26,9 +26,8 @@ import (
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/plugins"
 	"github.com/coda-cli/coda/internal/prompt"
-	"github.com/coda-cli/coda/internal/rotation"
-	coresetup "github.com/coda-cli/coda/internal/setup"
 	"github.com/coda-cli/coda/internal/workspace"
+	"github.com/coda-cli/coda/pkg/configurator"
 )
 
 // Version is set at build time (-ldflags "-X ...root.Version=v1.2.3").
@@ -90,7 +89,7 @@ Exit codes:
 
 // NewFactory wires the real dependencies.
 func NewFactory(ctx context.Context, ios *cmdutil.IOStreams) *cmdutil.Factory {
-	f := &cmdutil.Factory{
+	return &cmdutil.Factory{
 		IO:      ios,
 		Getenv:  os.Getenv,
 		Clock:   clock.Real{},
@@ -98,29 +97,19 @@ func NewFactory(ctx context.Context, ios *cmdutil.IOStreams) *cmdutil.Factory {
 		Prompter: func() cmdutil.Prompter {
 			return prompt.Huh{Ctx: ctx, In: ios.In, Out: ios.ErrOut}
 		},
-	}
-	f.Consumers = func() []rotation.Consumer { return Consumers(f) }
-	return f
-}
-
-// Consumers are told about every rotation: the setup plugins that hold a
-// literal token.
-func Consumers(f *cmdutil.Factory) []rotation.Consumer {
-	dir, err := f.ConfigDir()
-	if err != nil {
-		return nil
-	}
-	return []rotation.Consumer{&coresetup.Consumer{
 		Plugins: plugins.Builtins(),
-		Env:     coresetup.Env(f.Getenv, dir),
-		Exe:     coresetup.Executable(),
-	}}
+	}
 }
 
 // Main runs coda with the process's arguments and returns the exit code.
 // The first SIGINT or SIGTERM cancels the context so the current step can
 // finish; a second one exits at once.
-func Main() int {
+func Main() int { return MainWith() }
+
+// MainWith is Main with extra configurator plugins after the built-in ones
+// (pkg/coda.Main is its public door). Two plugins with one name are a
+// programming error: it panics before anything runs.
+func MainWith(extra ...configurator.Configurator) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	signals := make(chan os.Signal, 2)
@@ -132,7 +121,9 @@ func Main() int {
 		os.Exit(exit.Interrupted)
 	}()
 	ios := cmdutil.System()
-	return Run(ctx, NewFactory(ctx, ios), os.Args[1:])
+	f := NewFactory(ctx, ios)
+	f.Plugins = plugins.With(extra...)
+	return Run(ctx, f, os.Args[1:])
 }
 
 // Run executes one command line and maps the outcome to an exit code.

@@ -8,13 +8,21 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"strings"
 	"time"
+
+	"github.com/coda-cli/coda/internal/policy"
+	"github.com/coda-cli/coda/internal/sink"
 )
 
 // FormatVersion is the credentials file format this coda reads and writes.
 // Bump it whenever an older coda would lose or misread data by rewriting a
 // newer file: older versions refuse newer files instead of dropping fields.
-const FormatVersion = 1
+const FormatVersion = 2
+
+// Version 1 files (before the typed policy and tool records) are read and
+// upgraded on the next write: their setup.plugins setting becomes Tools.
+const legacyPluginsSetting = "setup.plugins"
 
 // FileName is the credentials file's name inside the config dir.
 const FileName = "credentials.json"
@@ -26,20 +34,79 @@ type Pending struct {
 	ExpiresAt   time.Time `json:"expires_at"`
 	Attempts    int       `json:"attempts,omitempty"`
 	LastError   string    `json:"last_error,omitempty"`
+	// HeldBy says which tool may still hold the token when a delivery of
+	// its successor failed: coda does not delete it until every sink holds
+	// the successor, or it expires.
+	HeldBy string `json:"held_by,omitempty"`
+}
+
+// Tool is a plugin coda set up for a profile.
+type Tool struct {
+	Plugin string `json:"plugin"`
+	// Refresh is how often the tool's credential helper re-runs coda token
+	// (0 for tools without a helper): the grace must stay well above it.
+	Refresh policy.Duration `json:"helper_refresh,omitempty"`
+	// Sinks are the places the tool reads a literal token from.
+	Sinks []sink.Spec `json:"sinks,omitempty"`
 }
 
 // Profile is one workspace's credentials. Its fmt and slog forms redact the
 // token, so a profile can be logged or printed with %v without leaking it.
 type Profile struct {
-	Host         string            `json:"host"`
-	User         string            `json:"user"`
-	Token        string            `json:"token"`
-	TokenID      string            `json:"token_id"`
-	CreatedAt    time.Time         `json:"created_at"`
-	ExpiresAt    time.Time         `json:"expires_at"`
-	LastRotation time.Time         `json:"last_rotation,omitzero"`
-	Pending      []Pending         `json:"pending,omitempty"`
-	Settings     map[string]string `json:"settings,omitempty"` // non-secret per-profile cache for later features
+	Host         string    `json:"host"`
+	User         string    `json:"user"`
+	Token        string    `json:"token"`
+	TokenID      string    `json:"token_id"`
+	CreatedAt    time.Time `json:"created_at"`
+	ExpiresAt    time.Time `json:"expires_at"`
+	LastRotation time.Time `json:"last_rotation,omitzero"`
+	Pending      []Pending `json:"pending,omitempty"`
+	// Policy holds the timing values the user chose for the profile; the
+	// others derive from the lifetime (policy.Settings.Policy).
+	Policy policy.Settings `json:"policy,omitzero"`
+	// Tools are the plugins coda set up for this profile, in setup order.
+	Tools    []Tool            `json:"tools,omitempty"`
+	Settings map[string]string `json:"settings,omitempty"` // non-secret plugin settings (endpoint, models, options)
+}
+
+// Tool returns the record of plugin, or nil.
+func (p *Profile) Tool(plugin string) *Tool {
+	if p == nil {
+		return nil
+	}
+	for i := range p.Tools {
+		if p.Tools[i].Plugin == plugin {
+			return &p.Tools[i]
+		}
+	}
+	return nil
+}
+
+// Sinks lists every sink of every tool of the profile.
+func (p *Profile) Sinks() []sink.Spec {
+	if p == nil {
+		return nil
+	}
+	var out []sink.Spec
+	for _, t := range p.Tools {
+		out = append(out, t.Sinks...)
+	}
+	return out
+}
+
+// Helpers lists the tools with a credential helper and the longest refresh
+// interval among them.
+func (p *Profile) Helpers() (names []string, refresh time.Duration) {
+	if p == nil {
+		return nil, 0
+	}
+	for _, t := range p.Tools {
+		if t.Refresh > 0 {
+			names = append(names, t.Plugin)
+			refresh = max(refresh, time.Duration(t.Refresh))
+		}
+	}
+	return names, refresh
 }
 
 // HasToken reports whether the profile holds a token. Nil-safe so callers can
@@ -66,9 +133,9 @@ func (p Profile) redacted() string {
 	if p.Token != "" {
 		tok = "<redacted>"
 	}
-	return fmt.Sprintf("Profile{Host:%s User:%s Token:%s TokenID:%s CreatedAt:%s ExpiresAt:%s LastRotation:%s Pending:%d}",
+	return fmt.Sprintf("Profile{Host:%s User:%s Token:%s TokenID:%s CreatedAt:%s ExpiresAt:%s LastRotation:%s Pending:%d Tools:%d}",
 		p.Host, p.User, tok, p.TokenID,
-		fmtTime(p.CreatedAt), fmtTime(p.ExpiresAt), fmtTime(p.LastRotation), len(p.Pending))
+		fmtTime(p.CreatedAt), fmtTime(p.ExpiresAt), fmtTime(p.LastRotation), len(p.Pending), len(p.Tools))
 }
 
 func fmtTime(t time.Time) string {
@@ -123,6 +190,20 @@ func (s *State) ProfileNames() []string {
 		return []string{}
 	}
 	return slices.Sorted(maps.Keys(s.Profiles))
+}
+
+// upgrade turns a version 1 profile's plugin list into tool records.
+func (p *Profile) upgrade() {
+	names := p.Settings[legacyPluginsSetting]
+	if names == "" {
+		return
+	}
+	delete(p.Settings, legacyPluginsSetting)
+	for _, n := range strings.Split(names, ",") {
+		if n != "" && p.Tool(n) == nil {
+			p.Tools = append(p.Tools, Tool{Plugin: n})
+		}
+	}
 }
 
 func emptyState() *State {

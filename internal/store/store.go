@@ -12,10 +12,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sync"
-	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // Store is the credentials store.
@@ -48,9 +44,6 @@ const (
 	filePerm     = 0o600
 	locksDirName = "locks"
 	storeLock    = "store.lock"
-	// pollInterval is how often a blocked lock is retried; flock(2) has no
-	// blocking wait that honours a context.
-	pollInterval = 25 * time.Millisecond
 )
 
 // FileStore is a Store backed by files in coda's config dir. Its zero value is
@@ -173,7 +166,9 @@ func normalize(st *State) {
 	for name, p := range st.Profiles {
 		if p == nil {
 			delete(st.Profiles, name)
+			continue
 		}
+		p.upgrade()
 	}
 }
 
@@ -248,21 +243,7 @@ func writeFileAtomic(dir, name string, data []byte, beforeRename func(string) er
 	return atomicfile.Write(filepath.Join(dir, name), data, filePerm, beforeRename)
 }
 
-// lockContext takes an exclusive flock on path, polling until ctx is done.
-// Every call opens its own descriptor, so callers in the same process exclude
-// each other just like separate processes do.
-func lockContext(ctx context.Context, path string) (unlock func(), err error) {
-	fl := flock.New(path, flock.SetPermissions(filePerm))
-	ok, err := fl.TryLockContext(ctx, pollInterval)
-	if err != nil {
-		return nil, err
-	}
-	if !ok { // TryLockContext reports false only with an error; be safe anyway.
-		return nil, errors.New("lock not acquired")
-	}
-	// OnceFunc: unlock may be deferred and also called early.
-	return sync.OnceFunc(func() { _ = fl.Unlock() }), nil
-}
+// lockContext (flock_unix.go, flock_other.go) takes the file locks.
 
 // DefaultDir is coda's config dir: $CODA_CONFIG_DIR, else
 // $XDG_CONFIG_HOME/coda, else ~/.config/coda. A relative XDG_CONFIG_HOME is

@@ -113,7 +113,7 @@ func TestRoundTrip(t *testing.T) {
 	if !bytes.HasSuffix(raw, []byte("}\n")) {
 		t.Error("file should end with a newline")
 	}
-	if !bytes.Contains(raw, []byte("\n  \"version\": 1,\n")) {
+	if !bytes.Contains(raw, []byte("\n  \"version\": 2,\n")) {
 		t.Errorf("file is not indented as expected:\n%s", raw)
 	}
 	// Zero LastRotation is omitted; empty pending/settings are omitted.
@@ -317,7 +317,7 @@ func TestBadFilesAreNeverOverwritten(t *testing.T) {
 		{"version string", `{"version":"1"}`, 0, "field version has the wrong type"},
 		{"bad timestamp", `{"version":1,"profiles":{"a":{"expires_at":"soon"}}}`, 0, "invalid timestamp"},
 		{"wrong type", `{"version":1,"profiles":{"a":{"attempts":1,"pending":[{"attempts":"x"}]}}}`, 0, "wrong type"},
-		{"future", `{"version":2,"profiles":{}}`, 2, ""},
+		{"future", `{"version":3,"profiles":{}}`, 3, ""},
 		{"future other shape", `{"version":7,"profiles":["new","layout"]}`, 7, ""},
 	}
 	for _, tc := range tests {
@@ -337,7 +337,7 @@ func TestBadFilesAreNeverOverwritten(t *testing.T) {
 					if !errors.As(err, &ve) || ve.Version != tc.wantVersion || ve.Path != s.Path() {
 						t.Fatalf("%s: err = %v, want VersionError %d", op, err, tc.wantVersion)
 					}
-					want := fmt.Sprintf("credentials file %s has format version %d, newer than this coda understands (1); upgrade coda", s.Path(), tc.wantVersion)
+					want := fmt.Sprintf("credentials file %s has format version %d, newer than this coda understands (2); upgrade coda", s.Path(), tc.wantVersion)
 					if msg != want {
 						t.Errorf("%s: message\n got %q\nwant %q", op, msg, want)
 					}
@@ -948,4 +948,29 @@ func TestDefaultDir(t *testing.T) {
 			t.Errorf("DefaultDir = %q, %v", got, err)
 		}
 	})
+}
+
+// A version 1 file (before tool records) is read, and its plugin list
+// becomes tool records; the next write is version 2.
+func TestReadsVersion1(t *testing.T) {
+	dir := t.TempDir()
+	v1 := `{"version":1,"installation_id":"00112233aabbccdd","profiles":{"default":{"host":"https://h","user":"u","token":"t","token_id":"i",
+"created_at":"2025-03-04T05:06:07Z","expires_at":"2025-03-04T06:06:07Z","settings":{"setup.plugins":"claude,gemini","setup.endpoint":"serving"}}}}`
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(v1), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := NewFileStore(dir)
+	st, err := s.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := st.Profile("default")
+	if len(p.Tools) != 2 || p.Tools[0].Plugin != "claude" || p.Tools[1].Plugin != "gemini" || p.Settings["setup.plugins"] != "" || p.Settings["setup.endpoint"] != "serving" {
+		t.Fatalf("upgraded profile: tools %+v settings %v", p.Tools, p.Settings)
+	}
+	mustUpdate(t, s, func(*State) error { return nil })
+	raw, _ := os.ReadFile(s.Path())
+	if !bytes.Contains(raw, []byte(`"version": 2`)) || bytes.Contains(raw, []byte("setup.plugins")) {
+		t.Errorf("rewritten file:\n%s", raw)
+	}
 }

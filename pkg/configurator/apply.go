@@ -7,12 +7,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
-	"github.com/gofrs/flock"
 	"github.com/pmezard/go-difflib/difflib"
 
 	"github.com/coda-cli/coda/internal/atomicfile"
+	"github.com/coda-cli/coda/internal/sink"
 )
 
 // SecretPerm is the mode of every file that holds a token.
@@ -87,19 +88,13 @@ func unchangedSincePlan(c Change) error {
 	return nil
 }
 
+// lockFiles takes the lock that serialises writes to the tools' files;
+// rotations take the same lock when they write a sink.
 func lockFiles(env Env) (func(), error) {
 	if env.StateDir == "" {
 		return func() {}, nil
 	}
-	dir := filepath.Join(env.StateDir, "locks")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	fl := flock.New(filepath.Join(dir, "configs.lock"), flock.SetPermissions(0o600))
-	if err := fl.Lock(); err != nil {
-		return nil, fmt.Errorf("lock coda's config writes: %w", err)
-	}
-	return func() { _ = fl.Unlock() }, nil
+	return sink.LockConfigs(filepath.Join(env.StateDir, "locks"))
 }
 
 func writeChange(env Env, c Change) error {
@@ -134,35 +129,182 @@ func writeChange(env Env, c Change) error {
 	return atomicfile.Write(c.Path, c.New, perm, nil)
 }
 
-// Diff renders a plan as unified diffs, one per changed file. Every
-// occurrence of a secret (given, or listed in p.Secrets) is shown by its
-// last 4 characters only.
+// DiffOptions say how DiffWith renders a plan.
+type DiffOptions struct {
+	// Secrets are shown by their last 4 characters only, as are the
+	// plan's own Secrets.
+	Secrets []string
+	// StateDir, when set, is coda's state directory: changes to files in
+	// it (plugins' records and token files) are coda's business, not the
+	// user's, and are left out.
+	StateDir string
+	// Color marks removed lines red, added lines green and hunk headers
+	// cyan, for a terminal.
+	Color bool
+}
+
+// ANSI colours of a coloured diff.
+const (
+	ansiBold  = "\x1b[1m"
+	ansiRed   = "\x1b[31m"
+	ansiGreen = "\x1b[32m"
+	ansiCyan  = "\x1b[36m"
+	ansiReset = "\x1b[0m"
+)
+
+// noNewline follows a line that ends its file without a newline.
+const noNewline = "\\ No newline at end of file\n"
+
+// Diff renders a plan as unified diffs, one per changed file, uncoloured
+// and for every file; see DiffWith.
 func Diff(p Plan, secrets ...string) string {
-	secrets = append(secrets, p.Secrets...)
+	return DiffWith(p, DiffOptions{Secrets: secrets})
+}
+
+// DiffWith renders a plan as unified diffs, one per changed file, followed
+// by the plan's notes. The diffs are a patch that `patch -p1 -d /` (paths
+// are absolute) applies to the files the plan was computed from: a file
+// created comes from /dev/null, a file deleted goes to it, and a last
+// line without a newline is marked "\ No newline at end of file". Every
+// occurrence of a secret is shown by its last 4 characters only, so a
+// hunk around a secret shows, but does not apply.
+func DiffWith(p Plan, o DiffOptions) string {
+	secrets := append(slices.Clone(o.Secrets), p.Secrets...)
 	var b strings.Builder
 	for _, c := range p.Changes {
-		if !c.Changed() {
+		if !c.Changed() || (o.StateDir != "" && within(o.StateDir, c.Path)) {
 			continue
 		}
-		from, to := c.Path, c.Path
+		before, after := redact(string(c.Old), secrets), redact(string(c.New), secrets)
+		if before == "" && after == "" {
+			// No line to show: patch cannot create or delete an empty file.
+			what := "creates"
+			if c.New == nil {
+				what = "deletes"
+			}
+			fmt.Fprintf(&b, "note (%s): %s the empty file %s\n", p.Plugin, what, c.Path)
+			continue
+		}
+		from, to := patchName(c.Path), patchName(c.Path)
 		if c.Old == nil {
 			from = "/dev/null"
 		}
 		if c.New == nil {
 			to = "/dev/null"
 		}
-		text, _ := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-			A: difflib.SplitLines(redact(string(c.Old), secrets)), B: difflib.SplitLines(redact(string(c.New), secrets)),
-			FromFile: from, ToFile: to, Context: 3,
-		})
-		b.WriteString(text)
-		if text != "" && !strings.HasSuffix(text, "\n") {
-			b.WriteString("\n")
-		}
+		writeFileDiff(&b, from, to, splitLines(before), splitLines(after), o.Color)
 	}
 	for _, n := range p.Notes {
 		fmt.Fprintf(&b, "note (%s): %s\n", p.Plugin, n)
 	}
+	return b.String()
+}
+
+// within reports whether path lies in dir.
+func within(dir, path string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// splitLines splits s after every newline; the last line lacks one when s
+// does not end in one. Unlike difflib.SplitLines it adds no line.
+func splitLines(s string) []string {
+	lines := strings.SplitAfter(s, "\n")
+	if lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+// writeFileDiff writes one file's unified diff with 3 lines of context.
+func writeFileDiff(b *strings.Builder, from, to string, a, z []string, color bool) {
+	paint := func(col, line string) {
+		if color {
+			b.WriteString(col + line + ansiReset + "\n")
+		} else {
+			b.WriteString(line + "\n")
+		}
+	}
+	// line writes one line of a hunk; a last line without a newline gets
+	// the marker.
+	line := func(col, prefix, l string) {
+		text, ended := strings.CutSuffix(l, "\n")
+		if col == "" {
+			b.WriteString(prefix + text + "\n")
+		} else {
+			paint(col, prefix+text)
+		}
+		if !ended {
+			b.WriteString(noNewline)
+		}
+	}
+	paint(ansiBold, "--- "+from)
+	paint(ansiBold, "+++ "+to)
+	for _, group := range difflib.NewMatcher(a, z).GetGroupedOpCodes(3) {
+		first, last := group[0], group[len(group)-1]
+		paint(ansiCyan, fmt.Sprintf("@@ -%s +%s @@", hunkRange(first.I1, last.I2), hunkRange(first.J1, last.J2)))
+		for _, op := range group {
+			if op.Tag == 'e' {
+				for _, l := range a[op.I1:op.I2] {
+					line("", " ", l)
+				}
+				continue
+			}
+			if op.Tag == 'r' || op.Tag == 'd' {
+				for _, l := range a[op.I1:op.I2] {
+					line(ansiRed, "-", l)
+				}
+			}
+			if op.Tag == 'r' || op.Tag == 'i' {
+				for _, l := range z[op.J1:op.J2] {
+					line(ansiGreen, "+", l)
+				}
+			}
+		}
+	}
+}
+
+// hunkRange is the "start,count" of lines [start, stop) in a hunk header:
+// the count is left out when it is 1, and an empty range starts at the
+// line before it.
+func hunkRange(start, stop int) string {
+	n := stop - start
+	switch n {
+	case 0:
+		return fmt.Sprintf("%d,0", start)
+	case 1:
+		return fmt.Sprintf("%d", start+1)
+	}
+	return fmt.Sprintf("%d,%d", start+1, n)
+}
+
+// patchName is a path as a patch header names it: as it is, or, when it
+// holds a space, quote, backslash or control character, C-quoted the way
+// GNU diff quotes it and patch reads it.
+func patchName(path string) string {
+	if !strings.ContainsFunc(path, func(r rune) bool { return r <= ' ' || r == '"' || r == '\\' || r == 0x7f }) {
+		return path
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; c {
+		case '"', '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case '\t':
+			b.WriteString(`\t`)
+		case '\n':
+			b.WriteString(`\n`)
+		default:
+			if c < ' ' || c == 0x7f {
+				fmt.Fprintf(&b, "\\%03o", c)
+			} else {
+				b.WriteByte(c)
+			}
+		}
+	}
+	b.WriteByte('"')
 	return b.String()
 }
 

@@ -12,6 +12,8 @@ import (
 	"bytes"
 	"os"
 	"time"
+
+	"github.com/coda-cli/coda/internal/sink"
 )
 
 // Delivery is how a tool receives coda's token.
@@ -85,11 +87,10 @@ type Target struct {
 	TokenCommand []string
 	// Token is the current token, for literal-delivery plugins only.
 	Token string
-	// Lifetime and Grace of coda's tokens: helper refresh intervals must be
-	// well below the grace, so running sessions switch before the old
-	// token is deleted.
-	Lifetime time.Duration
-	Grace    time.Duration
+	// HelperRefresh is how often a credential helper must re-run
+	// TokenCommand (coda's timing policy derives it from the rotation
+	// grace), so running sessions switch before the old token is deleted.
+	HelperRefresh time.Duration
 	// Options are plugin flags (for example databricks-profile, force).
 	Options map[string]string
 }
@@ -164,6 +165,25 @@ type Detection struct {
 type Status struct {
 	State  State
 	Detail string
+}
+
+// Sink is one place a tool reads a literal token from: a whole file, one
+// key of a .env file, or one key of one section of an INI file.
+type Sink = sink.Spec
+
+// Sink formats.
+const (
+	SinkFile   = sink.FormatFile
+	SinkDotenv = sink.FormatDotenv
+	SinkINI    = sink.FormatINI
+)
+
+// SinkDeclarer is implemented by plugins with DeliveryLiteral: Sinks names
+// where the tool configured for t reads the token, so that rotations and
+// revoke write only those places, never re-planning the tool's whole
+// configuration. It must not read or parse any file.
+type SinkDeclarer interface {
+	Sinks(env Env, t Target) ([]Sink, error)
 }
 
 // Configurator configures one tool.

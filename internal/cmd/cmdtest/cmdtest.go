@@ -15,7 +15,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,7 +24,8 @@ import (
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/fakeworkspace"
-	"github.com/coda-cli/coda/internal/rotation"
+	"github.com/coda-cli/coda/internal/plugins"
+	"github.com/coda-cli/coda/internal/sink"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/workspace"
 )
@@ -48,10 +48,8 @@ type Env struct {
 	Stdin string
 	Ctx   context.Context // the command's context
 
-	// Prompter answers login's prompt; Consumer, when not nil, is the one
-	// rotation consumer.
+	// Prompter answers login's prompt.
 	Prompter cmdutil.Prompter
-	Consumer *Recorder
 
 	// PAT is User's personal access token, issued at T0 by NewWithPAT.
 	PAT, PATID string
@@ -94,7 +92,6 @@ func NewWithPAT(t *testing.T, run, login func(*cmdutil.Factory) *cobra.Command) 
 	e.login = login
 	e.PAT, e.PATID = e.Srv.IssuePAT(User, "laptop", 0)
 	e.Prompter = refusingPrompter{}
-	e.Consumer = &Recorder{}
 	return e
 }
 
@@ -102,32 +99,6 @@ type refusingPrompter struct{}
 
 func (refusingPrompter) Login(string) (string, string, error) {
 	return "", "", errors.New("the test prompter must not be called")
-}
-
-// Recorder is a rotation.Consumer that records what it is told.
-type Recorder struct {
-	mu      sync.Mutex
-	Rotated []string // "profile token-id"
-	Revoked []string // profiles
-}
-
-// Name implements rotation.Consumer.
-func (c *Recorder) Name() string { return "recorder" }
-
-// TokenRotated implements rotation.Consumer.
-func (c *Recorder) TokenRotated(_ context.Context, profile string, p store.Profile) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.Rotated = append(c.Rotated, profile+" "+p.TokenID)
-	return nil
-}
-
-// TokenRevoked implements rotation.Consumer.
-func (c *Recorder) TokenRevoked(_ context.Context, profile string, _ store.Profile) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.Revoked = append(c.Revoked, profile)
-	return nil
 }
 
 // Result is what one command run printed and returned.
@@ -151,11 +122,9 @@ func (e *Env) Factory() (*cmdutil.Factory, *bytes.Buffer, *bytes.Buffer) {
 		Clock:       e.Clock,
 		Clients:     workspace.NewSDKClient,
 		Prompter:    func() cmdutil.Prompter { return e.Prompter },
+		Plugins:     plugins.Builtins(),
 		ProfileFlag: "default",
 		Output:      "text",
-	}
-	if e.Consumer != nil {
-		f.Consumers = func() []rotation.Consumer { return []rotation.Consumer{e.Consumer} }
 	}
 	return f, out, errOut
 }
@@ -239,6 +208,36 @@ func (e *Env) Login(args ...string) *store.Profile {
 		e.T.Fatalf("login stored no token for %s", profile)
 	}
 	return p
+}
+
+// AddSink gives profile a tool whose token sink is a file in the test's
+// config dir, as coda setup records for a literal-delivery plugin, and
+// returns it.
+func (e *Env) AddSink(profile string) sink.Spec {
+	e.T.Helper()
+	spec := sink.Spec{Plugin: "testtool", Path: filepath.Join(e.Dir, "tools", profile+".token"), Format: sink.FormatFile}
+	err := store.NewFileStore(e.Dir).Update(context.Background(), func(s *store.State) error {
+		p := s.Profile(profile)
+		if p == nil {
+			return errors.New("no profile " + profile)
+		}
+		p.Tools = append(p.Tools, store.Tool{Plugin: spec.Plugin, Sinks: []sink.Spec{spec}})
+		return nil
+	})
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return spec
+}
+
+// SinkToken is the token a sink holds ("" for none).
+func (e *Env) SinkToken(s sink.Spec) string {
+	e.T.Helper()
+	tok, err := sink.Writer{}.Get(s)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	return tok
 }
 
 // State loads the stored state from the config dir.

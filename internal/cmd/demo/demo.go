@@ -14,7 +14,7 @@ import (
 
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
-	"github.com/coda-cli/coda/internal/fakeworkspace"
+	"github.com/coda-cli/coda/internal/fakeworkspace/tokenapi"
 )
 
 // demoUser is the fake workspace's only user.
@@ -49,7 +49,7 @@ workspace is contacted.`,
 
 func run(ctx context.Context, opts *Options) error {
 	out := opts.F.IO.Out
-	fake := fakeworkspace.New(fakeworkspace.Options{Clock: opts.F.Clock})
+	fake := tokenapi.New(tokenapi.Options{Clock: opts.F.Clock})
 	if err := fake.Start(); err != nil {
 		return fmt.Errorf("start the fake workspace: %w", err)
 	}
@@ -76,10 +76,10 @@ func run(ctx context.Context, opts *Options) error {
 			[]string{"login", "--host", fake.URL(), "--token-stdin"}, pat},
 		{"Status works offline: it shows the token's last 4 characters, never the token.",
 			[]string{"status"}, ""},
-		{"Rotate with no grace: a new token is minted, stored and verified, and the old one is deleted at once.",
+		{"Rotate with no grace: a new token is minted, stored and verified, and the old one is deleted at once.\n   (--grace is stored in the profile's timing policy: later rotations use it too.)",
 			[]string{"rotate", "--grace", "0s"}, ""},
-		{"Rotate with the default 2-minute grace: the old token stays alive so running agents can switch.",
-			[]string{"rotate"}, ""},
+		{"Rotate with a 2-minute grace again: the old token stays alive so running agents can switch.",
+			[]string{"rotate", "--grace", "2m"}, ""},
 		{"Status again: one token is waiting for its grace to end.",
 			[]string{"status"}, ""},
 		{"Revoke: delete coda's tokens in the workspace and forget the profile.",

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"github.com/coda-cli/coda/internal/policy"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -14,8 +15,8 @@ import (
 	"github.com/coda-cli/coda/internal/cmd/cmdtest"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/fakeworkspace"
+	"github.com/coda-cli/coda/internal/lifecycle"
 	"github.com/coda-cli/coda/internal/redact"
-	"github.com/coda-cli/coda/internal/rotation"
 	"github.com/coda-cli/coda/internal/store"
 )
 
@@ -67,21 +68,22 @@ func TestNewCmdLoginFlags(t *testing.T) {
 		env      map[string]string
 		config   string
 		want     Options
-		wantCode int // 0: runF called with want
+		lifetime time.Duration // the lifetime in force
+		wantCode int           // 0: runF called with want
 	}{
-		{name: "defaults", want: Options{Lifetime: 15 * time.Minute}},
-		{name: "host", args: []string{"--host", "https://x.example.com"}, want: Options{Host: "https://x.example.com", Lifetime: 15 * time.Minute}},
-		{name: "token-stdin", args: []string{"--token-stdin"}, want: Options{TokenStdin: true, Lifetime: 15 * time.Minute}},
-		{name: "lifetime", args: []string{"--lifetime", "30m"}, want: Options{Lifetime: 30 * time.Minute}},
-		{name: "revoke-pasted bare", args: []string{"--revoke-pasted"}, want: Options{RevokePasted: "auto", Lifetime: 15 * time.Minute}},
-		{name: "revoke-pasted with id", args: []string{"--revoke-pasted=abc123"}, want: Options{RevokePasted: "abc123", Lifetime: 15 * time.Minute}},
+		{name: "defaults", want: Options{}, lifetime: 15 * time.Minute},
+		{name: "host", args: []string{"--host", "https://x.example.com"}, want: Options{Host: "https://x.example.com"}, lifetime: 15 * time.Minute},
+		{name: "token-stdin", args: []string{"--token-stdin"}, want: Options{TokenStdin: true}, lifetime: 15 * time.Minute},
+		{name: "lifetime", args: []string{"--lifetime", "30m"}, want: Options{}, lifetime: 30 * time.Minute},
+		{name: "revoke-pasted bare", args: []string{"--revoke-pasted"}, want: Options{RevokePasted: "auto"}, lifetime: 15 * time.Minute},
+		{name: "revoke-pasted with id", args: []string{"--revoke-pasted=abc123"}, want: Options{RevokePasted: "abc123"}, lifetime: 15 * time.Minute},
 		{name: "all flags", args: []string{"--host", "h", "--token-stdin", "--lifetime", "1m", "--revoke-pasted=9f"},
-			want: Options{Host: "h", TokenStdin: true, Lifetime: time.Minute, RevokePasted: "9f"}},
-		{name: "CODA_LIFETIME feeds default", env: map[string]string{"CODA_LIFETIME": "20m"}, want: Options{Lifetime: 20 * time.Minute}},
-		{name: "config.yaml feeds default", config: "lifetime: 25m\n", want: Options{Lifetime: 25 * time.Minute}},
-		{name: "CODA_LIFETIME beats config.yaml", env: map[string]string{"CODA_LIFETIME": "20m"}, config: "lifetime: 25m\n", want: Options{Lifetime: 20 * time.Minute}},
-		{name: "flag beats CODA_LIFETIME", args: []string{"--lifetime", "5m"}, env: map[string]string{"CODA_LIFETIME": "20m"}, want: Options{Lifetime: 5 * time.Minute}},
-		{name: "flag beats config.yaml", args: []string{"--lifetime", "5m"}, config: "lifetime: 25m\n", want: Options{Lifetime: 5 * time.Minute}},
+			want: Options{Host: "h", TokenStdin: true, RevokePasted: "9f"}, lifetime: time.Minute},
+		{name: "CODA_LIFETIME feeds default", env: map[string]string{"CODA_LIFETIME": "20m"}, want: Options{}, lifetime: 20 * time.Minute},
+		{name: "config.yaml feeds default", config: "lifetime: 25m\n", want: Options{}, lifetime: 25 * time.Minute},
+		{name: "CODA_LIFETIME beats config.yaml", env: map[string]string{"CODA_LIFETIME": "20m"}, config: "lifetime: 25m\n", want: Options{}, lifetime: 20 * time.Minute},
+		{name: "flag beats CODA_LIFETIME", args: []string{"--lifetime", "5m"}, env: map[string]string{"CODA_LIFETIME": "20m"}, want: Options{}, lifetime: 5 * time.Minute},
+		{name: "flag beats config.yaml", args: []string{"--lifetime", "5m"}, config: "lifetime: 25m\n", want: Options{}, lifetime: 5 * time.Minute},
 		{name: "lifetime below 1m", args: []string{"--lifetime", "30s"}, wantCode: exit.Usage},
 		{name: "lifetime zero", args: []string{"--lifetime", "0s"}, wantCode: exit.Usage},
 		{name: "CODA_LIFETIME below 1m", env: map[string]string{"CODA_LIFETIME": "10s"}, wantCode: exit.Usage},
@@ -101,12 +103,20 @@ func TestNewCmdLoginFlags(t *testing.T) {
 				e.WriteConfig(tt.config)
 			}
 			res, got := cmdtest.Parse(e.Env, NewCmdLogin, tt.args...)
+			var lifetime time.Duration
+			if res.Err == nil && got != nil {
+				// The policy is checked when the engine resolves it.
+				if in, _, err := got.Timing.Resolve(policy.Settings{}); err != nil {
+					res.Err = err
+				} else if err := in.Validate(); err != nil {
+					res.Err = err
+				} else {
+					lifetime = in.LifetimeD()
+				}
+			}
 			if tt.wantCode != 0 {
 				if res.Err == nil || res.Code() != tt.wantCode {
 					t.Fatalf("err = %v (exit %d), want exit %d", res.Err, res.Code(), tt.wantCode)
-				}
-				if got != nil {
-					t.Errorf("runF was called with %+v", *got)
 				}
 				return
 			}
@@ -119,9 +129,9 @@ func TestNewCmdLoginFlags(t *testing.T) {
 			if got.F == nil {
 				t.Error("Options.F is nil")
 			}
-			got.F = nil
-			if *got != tt.want {
-				t.Errorf("Options = %+v, want %+v", *got, tt.want)
+			g := [3]any{got.Host, got.TokenStdin, got.RevokePasted}
+			if w := [3]any{tt.want.Host, tt.want.TokenStdin, tt.want.RevokePasted}; g != w || lifetime != tt.lifetime {
+				t.Errorf("Options = %v, lifetime %s; want %v, %s", g, lifetime, w, tt.lifetime)
 			}
 			if len(e.Srv.Requests()) != 0 {
 				t.Errorf("flag parsing made requests: %+v", e.Srv.Requests())
@@ -333,7 +343,7 @@ func TestLoginLifetimeAndTag(t *testing.T) {
 			comment = ti.Comment
 		}
 	}
-	tag, ok := rotation.ParseTag(comment)
+	tag, ok := lifecycle.ParseTag(comment)
 	if !ok || tag.Profile != "work" || tag.InstallationID != st.InstallationID {
 		t.Errorf("coda token comment = %q, want a tag for profile work and installation %s", comment, st.InstallationID)
 	}
@@ -451,7 +461,7 @@ func TestLoginRevokePasted(t *testing.T) {
 	// tokens: auto mode deletes exactly A.
 	codaBefore := 0
 	for _, ti := range e.Srv.LiveTokens(cmdtest.User) {
-		if rotation.IsCodaComment(ti.Comment) {
+		if lifecycle.IsCodaComment(ti.Comment) {
 			codaBefore++
 		}
 	}
@@ -467,7 +477,7 @@ func TestLoginRevokePasted(t *testing.T) {
 		t.Error("the pasted token A is still live")
 	}
 	for _, ti := range e.Srv.LiveTokens(cmdtest.User) {
-		if !rotation.IsCodaComment(ti.Comment) {
+		if !lifecycle.IsCodaComment(ti.Comment) {
 			t.Errorf("user token %s survived", ti.ID)
 		}
 	}

@@ -10,8 +10,9 @@ import (
 	"github.com/coda-cli/coda/internal/cmd/login"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/fakeworkspace"
+	"github.com/coda-cli/coda/internal/lifecycle"
 	"github.com/coda-cli/coda/internal/redact"
-	"github.com/coda-cli/coda/internal/rotation"
+	"github.com/coda-cli/coda/internal/sink"
 )
 
 // ---- test harness (shared: internal/cmd/cmdtest) ----
@@ -64,11 +65,11 @@ func TestNewCmdRevokeFlags(t *testing.T) {
 func (e *testEnv) rotate(profile string) {
 	e.T.Helper()
 	f, _, _ := e.Factory()
-	r, err := f.Rotator()
+	r, err := f.Engine()
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	if _, err := r.Rotate(context.Background(), rotation.Options{Profile: profile, Lifetime: 15 * time.Minute, Grace: 2 * time.Minute}); err != nil {
+	if _, err := r.Rotate(context.Background(), lifecycle.RotateRequest{Profile: profile}); err != nil {
 		e.T.Fatal(err)
 	}
 }
@@ -78,12 +79,15 @@ func TestRevoke(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			e := newTestEnv(t)
 			first := e.Login()
+			tool := e.AddSink("default")
 			e.rotate("default")
 			p := e.State().Profile("default")
 			if len(p.Pending) != 1 || p.Pending[0].TokenID != first.TokenID {
 				t.Fatalf("setup: pending = %+v", p.Pending)
 			}
-			e.Consumer.Revoked = nil
+			if e.SinkToken(tool) != p.Token {
+				t.Fatal("setup: the rotation did not reach the tool's sink")
+			}
 
 			res := e.Run("-o", format)
 			if res.Err != nil {
@@ -98,8 +102,8 @@ func TestRevoke(t *testing.T) {
 			if e.State().Profile("default") != nil {
 				t.Error("the profile was not cleared")
 			}
-			if got := e.Consumer.Revoked; len(got) != 1 || got[0] != "default" {
-				t.Errorf("TokenRevoked calls = %q, want [default]", got)
+			if e.SinkToken(tool) != "" {
+				t.Error("the tool's sink still holds the revoked token")
 			}
 			// The current token authenticates the deletes and goes last.
 			var deletes []fakeworkspace.Request
@@ -145,15 +149,18 @@ func TestRevokeNotLoggedIn(t *testing.T) {
 	if m := cmdtest.DecodeJSON(t, res.Out); m["profile"] != "other" || m["cleared"] != false {
 		t.Errorf("JSON = %v", m)
 	}
-	if len(e.Consumer.Revoked) != 0 || len(e.Srv.Requests()) != 0 {
-		t.Errorf("consumers told %q, %d requests; want nothing", e.Consumer.Revoked, len(e.Srv.Requests()))
+	if len(e.Srv.Requests()) != 0 {
+		t.Errorf("%d requests; want nothing", len(e.Srv.Requests()))
 	}
 }
 
 func TestRevokeExpiredClearsLocally(t *testing.T) {
 	e := newTestEnv(t)
 	p := e.Login()
-	e.Consumer.Revoked = nil
+	tool := e.AddSink("default")
+	if err := (sink.Writer{}).Put(tool, p.Token); err != nil {
+		t.Fatal(err)
+	}
 	e.Clock.Advance(16 * time.Minute)
 	e.Srv.ResetRequests()
 	res := e.Run("-o", "json")
@@ -163,8 +170,8 @@ func TestRevokeExpiredClearsLocally(t *testing.T) {
 	if e.State().Profile("default") != nil {
 		t.Error("the profile was not cleared")
 	}
-	if got := e.Consumer.Revoked; len(got) != 1 {
-		t.Errorf("TokenRevoked calls = %q", got)
+	if e.SinkToken(tool) != "" {
+		t.Error("the tool's sink still holds the token after an offline revoke")
 	}
 	if n := len(e.Srv.Requests()); n != 0 {
 		t.Errorf("%d requests with an expired token", n)
@@ -203,8 +210,8 @@ func TestRevokeAll(t *testing.T) {
 	work, staging := st.Profile("work"), st.Profile("staging")
 	// An orphan of profile work (a create whose answer was lost), one of
 	// another installation, and a user token.
-	_, orphan := e.Srv.IssuePAT(cmdtest.User, rotation.Tag{InstallationID: st.InstallationID, Profile: "work"}.Comment(), time.Hour)
-	_, foreign := e.Srv.IssuePAT(cmdtest.User, rotation.Tag{InstallationID: "ffffffffffffffff", Profile: "work"}.Comment(), time.Hour)
+	_, orphan := e.Srv.IssuePAT(cmdtest.User, lifecycle.Tag{InstallationID: st.InstallationID, Profile: "work"}.Comment(), time.Hour)
+	_, foreign := e.Srv.IssuePAT(cmdtest.User, lifecycle.Tag{InstallationID: "ffffffffffffffff", Profile: "work"}.Comment(), time.Hour)
 	_, userTok := e.Srv.IssuePAT(cmdtest.User, "ci", 0)
 
 	res := e.Run("-p", "work", "--all", "-o", "json")

@@ -14,18 +14,19 @@ import (
 
 	"github.com/coda-cli/coda/internal/agentproc"
 	"github.com/coda-cli/coda/internal/cmdutil"
+	"github.com/coda-cli/coda/internal/exit"
+	"github.com/coda-cli/coda/internal/lifecycle"
 	"github.com/coda-cli/coda/internal/redact"
-	"github.com/coda-cli/coda/internal/rotation"
 )
 
 // Options are rotate's dependencies and flags.
 type Options struct {
 	F *cmdutil.Factory
 
-	Lifetime      time.Duration
-	Grace         time.Duration
+	// Timing resolves the profile's policy; --lifetime, --interval and
+	// --grace given here are stored in it.
+	Timing        lifecycle.Timing
 	Watch         bool
-	Interval      time.Duration
 	PauseWhenIdle bool
 	// AgentsRunning reports whether a coding agent runs (tests replace it).
 	AgentsRunning func() bool
@@ -37,45 +38,49 @@ func NewCmdRotate(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	cmd := &cobra.Command{
 		Use:   "rotate [--watch]",
 		Short: "Replace coda's token with a fresh one (once, or on schedule with --watch)",
-		Long: `Mint a new token, store it, hand it to every configured CLI, then delete the
-old token once --grace has passed.
+		Long: `Mint a new token, store it, write it into every tool file that holds a
+literal token (Gemini CLI's .env, the Databricks CLI profile, OpenCode's
+token file), then delete the old token once its grace has passed.
 
 Why the grace: the workspace answers a deleted token with 403, and some agents
-only fetch a new token after a 401 or when their refresh interval passes, so
-deleting the old token at once would break running sessions. A one-shot
-rotate deletes every old token whose grace has passed (--grace 0s: the one
-it just replaced). A failed delete stays pending and is retried at every
-later rotation; it never fails the rotation. Each rotation also deletes
-orphans: tokens with this installation's tag that coda does not hold.
+only fetch a new token when their refresh interval passes, so deleting the
+old token at once would break running sessions. A one-shot rotate deletes
+every old token whose grace has passed (--grace 0s: the one it just
+replaced). An old token is never deleted while a tool file may still hold
+it: if writing the new token into a tool's file fails, the old token stays
+pending (coda status shows it) until every file holds the new one or it
+expires, and rotate exits 1 naming the file. A failed delete stays pending
+and is retried at every later rotation. Each rotation also deletes orphans:
+tokens with this installation's tag that coda does not hold.
 
-With --watch coda stays in the foreground (a tmux pane is a good home):
-it rotates at once when the token is older than --interval, then every
---interval, and deletes old tokens when their grace ends. It sleeps in
-slices of at most a minute against the token's real expiry, so after a
-suspend it rotates at once if the token still lives, and exits 4 if it does
-not. Network errors, 5xx and 429 are retried with capped exponential backoff
-and jitter that never runs past the expiry. One line per event goes to
-stderr (with -o json, one JSON object per event to stdout). Ctrl-C or
-SIGTERM finishes the current step and exits 0; a second one kills. Only one
-watcher runs per profile.`,
+--lifetime, --interval and --grace given here are stored in the profile's
+timing policy, which every later command and running watcher uses. A grace
+shorter than twice the refresh interval of a configured credential helper
+(Claude Code, Codex) is refused: run coda setup --grace first.
+
+With --watch coda stays in the foreground (a tmux pane is a good home). It
+rotates when the interval has passed since the last rotation, or earlier
+when the token would otherwise have less than max(grace, min-ttl, 30s) left,
+so the current token always has real life left; a token that would die
+before the next rotation is rotated at once. It deletes old tokens when
+their grace ends. It sleeps in slices of at most a minute against the
+token's real expiry, so after a suspend it rotates at once if the token
+still lives, and exits 4 if it does not. Network errors, 5xx and 429 are
+retried with capped exponential backoff and jitter that never runs past the
+expiry. One line per event goes to stderr (with -o json, one JSON object per
+event to stdout). Ctrl-C or SIGTERM finishes the current step and exits 0;
+a second one kills. Only one watcher runs per profile.`,
 		Example: `  coda rotate
   coda rotate --grace 0s
   coda rotate --watch
   coda rotate --watch --pause-when-idle`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("interval") && !opts.Watch {
+				return exit.Usagef("--interval goes with --watch (a one-shot rotate has no schedule)")
+			}
 			var err error
-			for name, dst := range map[string]*time.Duration{"lifetime": &opts.Lifetime, "grace": &opts.Grace, "interval": &opts.Interval} {
-				if *dst, err = f.Duration(cmd, name); err != nil {
-					return err
-				}
-			}
-			if opts.Watch {
-				err = rotation.ValidateWatch(opts.Lifetime, opts.Interval, opts.Grace)
-			} else {
-				err = rotation.ValidateOnce(opts.Lifetime, opts.Grace)
-			}
-			if err != nil {
+			if opts.Timing, err = f.Timing(cmd, true); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -87,10 +92,8 @@ watcher runs per profile.`,
 			return runOnce(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().DurationVar(&opts.Lifetime, "lifetime", rotation.DefaultLifetime, "lifetime of each new token (at least 1m)")
-	cmd.Flags().DurationVar(&opts.Grace, "grace", rotation.DefaultGrace, "how long the old token lives on after a rotation")
-	cmd.Flags().BoolVar(&opts.Watch, "watch", false, "stay in the foreground and rotate every --interval")
-	cmd.Flags().DurationVar(&opts.Interval, "interval", rotation.DefaultInterval, "with --watch: time between rotations (shorter than --lifetime)")
+	cmdutil.AddTimingFlags(cmd.Flags(), cmdutil.KeyLifetime, cmdutil.KeyGrace, cmdutil.KeyInterval)
+	cmd.Flags().BoolVar(&opts.Watch, "watch", false, "stay in the foreground and rotate on schedule")
 	cmd.Flags().BoolVar(&opts.PauseWhenIdle, "pause-when-idle", false, "with --watch: skip rotations while no claude, codex, gemini or opencode process runs")
 	return cmd
 }
@@ -100,6 +103,7 @@ type pendingJSON struct {
 	DeleteAfter time.Time `json:"delete_after"`
 	Attempts    int       `json:"attempts"`
 	LastError   string    `json:"last_error,omitempty"`
+	HeldBy      string    `json:"held_by,omitempty"`
 }
 
 type resultJSON struct {
@@ -110,34 +114,40 @@ type resultJSON struct {
 	Deleted        []string      `json:"deleted"`
 	OrphansDeleted []string      `json:"orphans_deleted"`
 	Pending        []pendingJSON `json:"pending"`
+	SinkFailures   []string      `json:"sink_failures"`
 	Warnings       []string      `json:"warnings"`
 }
 
 func runOnce(ctx context.Context, opts *Options) error {
 	f := opts.F
-	profile, err := f.Profile()
+	profile, e, err := f.Lifecycle()
 	if err != nil {
 		return err
 	}
-	r, err := f.Rotator()
-	if err != nil {
-		return err
-	}
-	res, err := r.Rotate(ctx, rotation.Options{Profile: profile, Lifetime: opts.Lifetime, Grace: opts.Grace})
+	res, err := e.Rotate(ctx, lifecycle.RotateRequest{Profile: profile, Timing: opts.Timing})
 	if err != nil {
 		return err
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintln(f.IO.ErrOut, "warning:", w)
 	}
+	if res.PolicyStored != "" {
+		fmt.Fprintf(f.IO.ErrOut, "Stored in profile %s: %s (later rotations, coda token and the watcher use it).\n", profile, res.PolicyStored)
+	}
 	if f.JSON() {
 		out := resultJSON{Version: cmdutil.JSONVersion, Profile: profile, TokenID: redact.Suffix(res.TokenID),
 			ExpiresAt: res.ExpiresAt.UTC(), Deleted: suffixes(res.Deleted), OrphansDeleted: suffixes(res.OrphansDeleted),
-			Pending: []pendingJSON{}, Warnings: append([]string{}, res.Warnings...)}
+			Pending: []pendingJSON{}, SinkFailures: []string{}, Warnings: append([]string{}, res.Warnings...)}
 		for _, pe := range res.Pending {
-			out.Pending = append(out.Pending, pendingJSON{redact.Suffix(pe.TokenID), pe.DeleteAfter.UTC(), pe.Attempts, pe.LastError})
+			out.Pending = append(out.Pending, pendingJSON{redact.Suffix(pe.TokenID), pe.DeleteAfter.UTC(), pe.Attempts, pe.LastError, pe.HeldBy})
 		}
-		return cmdutil.PrintJSON(f.IO.Out, out)
+		for _, sf := range res.SinkFailures {
+			out.SinkFailures = append(out.SinkFailures, sf.Error())
+		}
+		if err := cmdutil.PrintJSON(f.IO.Out, out); err != nil {
+			return err
+		}
+		return sinkError(res)
 	}
 	w := f.IO.Out
 	fmt.Fprintf(w, "Rotated profile %s: token %s expires at %s.\n", profile, redact.Suffix(res.TokenID), stamp(res.ExpiresAt))
@@ -148,18 +158,36 @@ func runOnce(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(w, "Deleted orphaned token %s.\n", strings.Join(suffixes(res.OrphansDeleted), ", "))
 	}
 	for _, pe := range res.Pending {
-		if pe.LastError != "" {
+		if pe.HeldBy != "" {
+			fmt.Fprintf(w, "Pending deletion: %s (kept while a tool may still hold it).\n", redact.Suffix(pe.TokenID))
+		} else if pe.LastError != "" {
 			fmt.Fprintf(w, "Pending deletion: %s (failed %d times: %s; retried at the next rotation).\n", redact.Suffix(pe.TokenID), pe.Attempts, pe.LastError)
 		} else {
 			fmt.Fprintf(w, "Pending deletion: %s after %s.\n", redact.Suffix(pe.TokenID), stamp(pe.DeleteAfter))
 		}
 	}
-	return nil
+	return sinkError(res)
+}
+
+// sinkError fails a rotation whose token did not reach every tool: the
+// old tokens stay alive until it does, and the user must fix the file.
+func sinkError(res *lifecycle.RotateResult) error {
+	if len(res.SinkFailures) == 0 {
+		return nil
+	}
+	var b strings.Builder
+	for i, sf := range res.SinkFailures {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(sf.Error())
+	}
+	return fmt.Errorf("rotated, but the new token did not reach %s; the old token is kept until it does: fix that file, then run coda rotate", b.String())
 }
 
 func runWatch(ctx context.Context, opts *Options) error {
 	f := opts.F
-	profile, err := f.Profile()
+	profile, e, err := f.Lifecycle()
 	if err != nil {
 		return err
 	}
@@ -172,18 +200,14 @@ func runWatch(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer release()
-	r, err := f.Rotator()
-	if err != nil {
-		return err
-	}
 	if f.JSON() {
-		r.Events = jsonEvents(f.IO.Out)
+		e.Events = jsonEvents(f.IO.Out)
 	} else {
-		r.Events = textEvents(f.IO.ErrOut)
+		e.Events = textEvents(f.IO.ErrOut)
 	}
-	return r.Watch(ctx, rotation.WatchOptions{
-		Options:       rotation.Options{Profile: profile, Lifetime: opts.Lifetime, Grace: opts.Grace},
-		Interval:      opts.Interval,
+	return e.Watch(ctx, lifecycle.WatchRequest{
+		Profile:       profile,
+		Timing:        opts.Timing,
 		PauseWhenIdle: opts.PauseWhenIdle,
 		AgentsRunning: opts.AgentsRunning,
 	})
@@ -200,9 +224,9 @@ type eventJSON struct {
 	Message     string     `json:"message,omitempty"`
 }
 
-func jsonEvents(w io.Writer) func(rotation.Event) {
+func jsonEvents(w io.Writer) func(lifecycle.Event) {
 	enc := json.NewEncoder(w)
-	return func(e rotation.Event) {
+	return func(e lifecycle.Event) {
 		out := eventJSON{Version: cmdutil.JSONVersion, Time: e.Time.UTC(), Profile: e.Profile, Event: e.Kind, Message: e.Message}
 		if e.TokenID != "" {
 			out.TokenID = redact.Suffix(e.TokenID)
@@ -219,17 +243,17 @@ func jsonEvents(w io.Writer) func(rotation.Event) {
 	}
 }
 
-func textEvents(w io.Writer) func(rotation.Event) {
-	return func(e rotation.Event) {
+func textEvents(w io.Writer) func(lifecycle.Event) {
+	return func(e lifecycle.Event) {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s %s %s", stamp(e.Time), e.Profile, e.Kind)
 		if e.TokenID != "" {
 			fmt.Fprintf(&b, " %s", redact.Suffix(e.TokenID))
 		}
 		switch e.Kind {
-		case rotation.EventWaiting:
+		case lifecycle.EventWaiting:
 			fmt.Fprintf(&b, " expires %s, next rotation %s", stamp(e.ExpiresAt), stamp(e.NextAttempt))
-		case rotation.EventRetry:
+		case lifecycle.EventRetry:
 			fmt.Fprintf(&b, " in %s", e.RetryIn.Round(time.Millisecond))
 		default:
 			if !e.ExpiresAt.IsZero() {

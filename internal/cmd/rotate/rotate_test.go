@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/coda-cli/coda/internal/policy"
 	"os"
 	"strings"
 	"testing"
@@ -16,8 +17,8 @@ import (
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/fakeworkspace"
+	"github.com/coda-cli/coda/internal/lifecycle"
 	"github.com/coda-cli/coda/internal/redact"
-	"github.com/coda-cli/coda/internal/rotation"
 	"github.com/coda-cli/coda/internal/store"
 )
 
@@ -53,7 +54,7 @@ func TestNewCmdRotateFlags(t *testing.T) {
 		{name: "all flags", args: []string{"--watch", "--interval", "5m", "--grace", "1m", "--lifetime", "20m", "--pause-when-idle"},
 			want: want{Lifetime: 20 * time.Minute, Grace: time.Minute, Interval: 5 * time.Minute, Watch: true, PauseWhenIdle: true}},
 		{name: "grace 0s", args: []string{"--grace", "0s"}, want: with(func(w *want) { w.Grace = 0 })},
-		{name: "interval is not checked without --watch", args: []string{"--interval", "1h"}, want: with(func(w *want) { w.Interval = time.Hour })},
+		{name: "interval goes with --watch", args: []string{"--interval", "5m"}, wantCode: exit.Usage, wantMsg: "--interval goes with --watch"},
 		{name: "env feeds defaults", env: map[string]string{"CODA_LIFETIME": "30m", "CODA_GRACE": "1m", "CODA_INTERVAL": "20m"},
 			want: want{Lifetime: 30 * time.Minute, Grace: time.Minute, Interval: 20 * time.Minute}},
 		{name: "config.yaml feeds defaults", config: "lifetime: 30m\ngrace: 90s\ninterval: 25m\n",
@@ -64,16 +65,21 @@ func TestNewCmdRotateFlags(t *testing.T) {
 			env: map[string]string{"CODA_GRACE": "1m"}, config: "lifetime: 30m\n",
 			want: with(func(w *want) { w.Grace, w.Lifetime = 30*time.Second, 16*time.Minute })},
 
-		{name: "lifetime below 1m", args: []string{"--lifetime", "59s"}, wantCode: exit.Usage, wantMsg: "--lifetime"},
-		{name: "negative grace", args: []string{"--grace", "-1s"}, wantCode: exit.Usage, wantMsg: "--grace"},
-		{name: "grace not shorter than lifetime", args: []string{"--grace", "15m"}, wantCode: exit.Usage, wantMsg: "--grace"},
-		{name: "watch: interval not shorter than lifetime", args: []string{"--watch", "--interval", "15m"}, wantCode: exit.Usage, wantMsg: "--interval"},
-		{name: "watch: interval below 1s", args: []string{"--watch", "--interval", "500ms"}, wantCode: exit.Usage, wantMsg: "--interval"},
-		{name: "watch: grace not shorter than lifetime minus interval", args: []string{"--watch", "--grace", "5m"}, wantCode: exit.Usage, wantMsg: "--grace"},
-		{name: "watch: env lifetime shorter than default interval", args: []string{"--watch"},
-			env: map[string]string{"CODA_LIFETIME": "5m"}, wantCode: exit.Usage, wantMsg: "--interval"},
-		{name: "watch: config interval too long", args: []string{"--watch"}, config: "interval: 20m\n", wantCode: exit.Usage, wantMsg: "--interval"},
-		{name: "env not a duration", env: map[string]string{"CODA_GRACE": "a while"}, wantCode: exit.Usage, wantMsg: "grace"},
+		{name: "lifetime below 1m", args: []string{"--lifetime", "59s"}, wantCode: exit.Usage, wantMsg: "lifetime must be between 1m and 24h, got 59s"},
+		{name: "lifetime above a day", args: []string{"--lifetime", "25h"}, wantCode: exit.Usage, wantMsg: "lifetime must be between 1m and 24h, got 25h"},
+		{name: "negative grace", args: []string{"--grace", "-1s"}, wantCode: exit.Usage, wantMsg: "grace -1s"},
+		{name: "grace not shorter than lifetime minus interval", args: []string{"--grace", "5m"}, wantCode: exit.Usage,
+			wantMsg: "grace 5m must be at least 0s and shorter than lifetime 15m minus interval 10m (5m)"},
+		{name: "watch: interval not shorter than lifetime", args: []string{"--watch", "--interval", "15m"}, wantCode: exit.Usage, wantMsg: "interval 15m must be at least 1s and shorter than lifetime 15m"},
+		{name: "watch: interval below 1s", args: []string{"--watch", "--interval", "500ms"}, wantCode: exit.Usage, wantMsg: "interval 500ms"},
+		{name: "watch: a short lifetime derives the values not given", args: []string{"--watch"}, env: map[string]string{"CODA_LIFETIME": "5m"},
+			want: want{Lifetime: 5 * time.Minute, Grace: 40 * time.Second, Interval: 200 * time.Second, Watch: true}},
+		{name: "watch: env lifetime shorter than the interval given", args: []string{"--watch", "--interval", "10m"},
+			env: map[string]string{"CODA_LIFETIME": "5m"}, wantCode: exit.Usage, wantMsg: "interval 10m must be at least 1s and shorter than lifetime 5m"},
+		{name: "watch: config interval too long", args: []string{"--watch"}, config: "interval: 20m\n", wantCode: exit.Usage, wantMsg: "interval 20m"},
+		{name: "env not a duration", env: map[string]string{"CODA_GRACE": "a while"}, wantCode: exit.Usage, wantMsg: "CODA_GRACE"},
+		{name: "config.yaml: unknown key", config: "graze: 1m\n", wantCode: exit.Usage, wantMsg: `unknown setting "graze"`},
+		{name: "config.yaml: wrong type", config: "grace: [1m]\n", wantCode: exit.Usage, wantMsg: "grace must be a duration"},
 		{name: "positional argument", args: []string{"now"}, wantCode: exit.Error},
 		{name: "bad duration flag", args: []string{"--grace", "soon"}, wantCode: exit.Error},
 	}
@@ -87,15 +93,23 @@ func TestNewCmdRotateFlags(t *testing.T) {
 				e.WriteConfig(tt.config)
 			}
 			res, got := cmdtest.Parse(e.Env, NewCmdRotate, tt.args...)
+			var g want
+			if res.Err == nil && got != nil {
+				// The policy is checked when the engine resolves it.
+				if in, _, err := got.Timing.Resolve(policy.Settings{}); err != nil {
+					res.Err = err
+				} else if err := in.Validate(); err != nil {
+					res.Err = err
+				} else {
+					g = want{Lifetime: in.LifetimeD(), Grace: in.GraceD(), Interval: in.IntervalD(), Watch: got.Watch, PauseWhenIdle: got.PauseWhenIdle}
+				}
+			}
 			if tt.wantCode != 0 {
 				if res.Err == nil || res.Code() != tt.wantCode {
 					t.Fatalf("err = %v (exit %d), want exit %d", res.Err, res.Code(), tt.wantCode)
 				}
 				if !strings.Contains(res.Err.Error(), tt.wantMsg) {
 					t.Errorf("error %q does not mention %q", res.Err, tt.wantMsg)
-				}
-				if got != nil {
-					t.Error("runF was called")
 				}
 				return
 			}
@@ -108,7 +122,6 @@ func TestNewCmdRotateFlags(t *testing.T) {
 			if got.F == nil || got.AgentsRunning == nil {
 				t.Error("Options.F or Options.AgentsRunning is nil")
 			}
-			g := want{Lifetime: got.Lifetime, Grace: got.Grace, Interval: got.Interval, Watch: got.Watch, PauseWhenIdle: got.PauseWhenIdle}
 			if g != tt.want {
 				t.Errorf("Options = %+v, want %+v", g, tt.want)
 			}
@@ -124,6 +137,7 @@ func TestNewCmdRotateFlags(t *testing.T) {
 func TestRotateOnce(t *testing.T) {
 	e := newTestEnv(t)
 	old := e.Login()
+	tool := e.AddSink("default")
 	e.Clock.Advance(time.Minute)
 
 	res := e.Run()
@@ -149,9 +163,9 @@ func TestRotateOnce(t *testing.T) {
 		t.Errorf("stdout = %q\nwant     %q", res.Out, wantOut)
 	}
 	e.AssertNoSecrets(res.Out, res.ErrOut)
-	// Consumers were told about the login's token, then the rotation's.
-	if got := e.Consumer.Rotated; len(got) != 2 || got[1] != "default "+p.TokenID {
-		t.Errorf("consumer saw %q", got)
+	// The tool's sink holds the new token.
+	if e.SinkToken(tool) != p.Token {
+		t.Error("the rotation did not reach the tool's sink")
 	}
 
 	// After the grace the next rotation deletes it.
@@ -328,8 +342,8 @@ func TestRotateWatch(t *testing.T) {
 			for _, k := range kinds {
 				count[k]++
 			}
-			if kinds[0] != rotation.EventStarted || kinds[len(kinds)-1] != rotation.EventStopped ||
-				count[rotation.EventRotated] != 2 || count[rotation.EventDeleted] != 2 {
+			if kinds[0] != lifecycle.EventStarted || kinds[len(kinds)-1] != lifecycle.EventStopped ||
+				count[lifecycle.EventRotated] != 2 || count[lifecycle.EventDeleted] != 2 {
 				t.Errorf("events = %q, want started, 2 rotations at 10m and 20m, 2 deletions, stopped", kinds)
 			}
 

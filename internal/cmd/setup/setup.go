@@ -17,12 +17,14 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
+	"github.com/coda-cli/coda/internal/lifecycle"
+	core "github.com/coda-cli/coda/internal/pluginhost"
 	"github.com/coda-cli/coda/internal/plugins"
-	"github.com/coda-cli/coda/internal/rotation"
-	core "github.com/coda-cli/coda/internal/setup"
+	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
@@ -41,7 +43,9 @@ type Options struct {
 	Models            []string
 	DatabricksProfile string
 	Force             bool
-	Grace             time.Duration
+	// Timing resolves the profile's policy; --grace is stored in it and
+	// sets the helpers' refresh interval.
+	Timing lifecycle.Timing
 
 	Plugins []configurator.Configurator
 	// Exe is how helpers call coda.
@@ -52,7 +56,7 @@ type Options struct {
 
 // NewCmdSetup builds the command; runF replaces the run function in tests.
 func NewCmdSetup(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{F: f, Plugins: plugins.Builtins(), NPM: runNPM}
+	opts := &Options{F: f, Plugins: f.Plugins, NPM: runNPM}
 	cmd := &cobra.Command{
 		Use:   "setup [--all | NAME...]",
 		Short: "Point coding agents and the Databricks CLI at the workspace",
@@ -103,11 +107,8 @@ are checked against the workspace's serving endpoints when it answers.`,
 				}
 			}
 			var err error
-			if opts.Grace, err = f.Duration(cmd, "grace"); err != nil {
+			if opts.Timing, err = f.Timing(cmd, true); err != nil {
 				return err
-			}
-			if opts.Grace < 0 {
-				return exit.Usagef("--grace must not be negative, got %s", opts.Grace)
 			}
 			if opts.Exe == "" {
 				opts.Exe = core.Executable()
@@ -128,7 +129,7 @@ are checked against the workspace's serving endpoints when it answers.`,
 	fl.StringArrayVar(&opts.Models, "model", nil, "PLUGIN=MODEL or PLUGIN.ROLE=MODEL (repeatable)")
 	fl.StringVar(&opts.DatabricksProfile, "databricks-profile", "", "profile name in ~/.databrickscfg (default DEFAULT)")
 	fl.BoolVar(&opts.Force, "force", false, "git: overwrite user.name and user.email even when set")
-	fl.DurationVar(&opts.Grace, "grace", rotation.DefaultGrace, "the grace your rotations use: helpers refresh well within it")
+	cmdutil.AddTimingFlags(fl, cmdutil.KeyGrace)
 	return cmd
 }
 
@@ -148,6 +149,7 @@ type Result struct {
 	Files     []string `json:"files"`
 	Message   string   `json:"message,omitempty"`
 	diff      string
+	tool      store.Tool // what the profile records for the plugin
 }
 
 type resultsJSON struct {
@@ -176,13 +178,23 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	p := state.Profile(profile)
 	if !p.HasToken() && !opts.Remove {
-		return rotation.LoginRequired(profile, fmt.Sprintf("profile %q is not logged in", profile))
+		return lifecycle.LoginRequired(profile, fmt.Sprintf("profile %q is not logged in", profile))
 	}
 	if p == nil {
 		p = &store.Profile{}
 	}
 	selected := opts.selected()
 	env := core.Env(f.Getenv, dir)
+	inForce, toStore, err := opts.Timing.Resolve(p.Policy)
+	if err != nil {
+		return err
+	}
+	refresh := policy.HelperRefresh(inForce.GraceD())
+	if !opts.Remove {
+		if err := opts.checkHelpers(p, selected, inForce, toStore, refresh); err != nil {
+			return err
+		}
+	}
 
 	if !opts.Remove {
 		if err := opts.prepare(ctx, profile, p); err != nil {
@@ -195,15 +207,17 @@ func run(ctx context.Context, opts *Options) error {
 		}
 	}
 
-	results := opts.runPlugins(env, profile, p, selected)
+	results := opts.runPlugins(env, profile, p, selected, refresh)
 
 	failed := 0
 	var names []string
+	var tools []store.Tool
 	for _, r := range results {
 		if r.Outcome == "failed" {
 			failed++
 		} else {
 			names = append(names, r.Plugin)
+			tools = append(tools, r.tool)
 		}
 	}
 	if !opts.DryRun {
@@ -213,16 +227,13 @@ func run(ctx context.Context, opts *Options) error {
 				return nil
 			}
 			sp.Settings = p.Settings
-			configured := core.Configured(sp)
 			if opts.Remove {
-				configured = slices.DeleteFunc(configured, func(n string) bool { return slices.Contains(names, n) })
-			} else {
-				configured = append(configured, names...)
+				core.Forget(sp, names...)
+				return nil
 			}
-			core.SetConfigured(sp, configured)
-			if !opts.Remove {
-				core.ReleaseFromOthers(s, profile, names)
-			}
+			sp.Policy = toStore
+			core.Record(sp, tools...)
+			core.ReleaseFromOthers(s, profile, names)
 			return nil
 		})
 		if err != nil {
@@ -236,6 +247,22 @@ func run(ctx context.Context, opts *Options) error {
 		return &exit.SilentError{Code: exit.Error}
 	}
 	return nil
+}
+
+// checkHelpers refuses a grace that a credential helper could not keep up
+// with once this setup is done: the selected helpers get refresh, the
+// others keep what they were set up with.
+func (opts *Options) checkHelpers(p *store.Profile, selected []configurator.Configurator, inForce policy.Policy, toStore policy.Settings, refresh time.Duration) error {
+	after := *p
+	after.Tools = slices.Clone(p.Tools)
+	for _, pl := range selected {
+		t := store.Tool{Plugin: pl.Name()}
+		if pl.Delivery() == configurator.DeliveryHelper {
+			t.Refresh = policy.Duration(refresh)
+		}
+		core.Record(&after, t)
+	}
+	return lifecycle.CheckPolicy(&after, inForce, toStore)
 }
 
 func (opts *Options) selected() []configurator.Configurator {
@@ -276,7 +303,6 @@ func (opts *Options) prepare(ctx context.Context, profile string, p *store.Profi
 		models = append(models, model)
 	}
 	sort.Strings(models)
-	core.SetGrace(p, opts.Grace)
 	if opts.DatabricksProfile != "" {
 		p.Settings["option.databricks.profile"] = opts.DatabricksProfile
 	}
@@ -325,7 +351,7 @@ func (opts *Options) modelOverrides() (map[string]string, error) {
 }
 
 // runPlugins plans (and unless --dry-run applies) every plugin at once.
-func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.Profile, selected []configurator.Configurator) []Result {
+func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.Profile, selected []configurator.Configurator, refresh time.Duration) []Result {
 	results := make([]Result, len(selected))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -333,7 +359,7 @@ func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.P
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := opts.runOne(env, profile, p, pl)
+			r := opts.runOne(env, profile, p, pl, refresh)
 			results[i] = r
 			mu.Lock()
 			fmt.Fprintf(opts.F.IO.ErrOut, "%s: %s\n", r.Plugin, r.Outcome)
@@ -344,12 +370,16 @@ func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.P
 	return results
 }
 
-func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profile, pl configurator.Configurator) Result {
+func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profile, pl configurator.Configurator, refresh time.Duration) Result {
 	r := Result{Plugin: pl.Name(), Files: []string{}}
 	r.Installed = pl.Detect(env).Installed
-	t := core.Target(pl.Name(), profile, p, opts.Exe)
-	var plan configurator.Plan
+	t := core.Target(pl.Name(), profile, p, opts.Exe, refresh)
 	var err error
+	if r.tool, err = core.ToolRecord(env, pl, t); err != nil {
+		r.Outcome, r.Message = "failed", err.Error()
+		return r
+	}
+	var plan configurator.Plan
 	if opts.Remove {
 		plan, err = pl.PlanRemove(env, t)
 	} else {
@@ -367,7 +397,7 @@ func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profi
 	switch {
 	case opts.DryRun:
 		r.Outcome = "planned"
-		r.diff = configurator.Diff(plan, p.Token)
+		r.diff = configurator.DiffWith(plan, configurator.DiffOptions{Secrets: []string{p.Token}, StateDir: env.StateDir, Color: opts.colorDiff()})
 	case plan.Empty():
 		r.Outcome = "unchanged"
 	default:
@@ -386,6 +416,13 @@ func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profi
 	}
 	r.Message = strings.Join(append(msgs, plan.Notes...), "; ")
 	return r
+}
+
+// colorDiff reports whether --dry-run diffs are coloured: only on a
+// terminal, and not with NO_COLOR set.
+func (opts *Options) colorDiff() bool {
+	out, ok := opts.F.IO.Out.(*os.File)
+	return ok && term.IsTerminal(int(out.Fd())) && opts.F.Getenv("NO_COLOR") == ""
 }
 
 func (opts *Options) report(profile string, results []Result) error {

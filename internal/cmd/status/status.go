@@ -12,9 +12,9 @@ import (
 
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
-	"github.com/coda-cli/coda/internal/plugins"
+	core "github.com/coda-cli/coda/internal/pluginhost"
+	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/internal/redact"
-	core "github.com/coda-cli/coda/internal/setup"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/workspace"
 	"github.com/coda-cli/coda/pkg/configurator"
@@ -33,7 +33,7 @@ type Options struct {
 
 // NewCmdStatus builds the command; runF replaces the run function in tests.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{F: f, Plugins: plugins.Builtins()}
+	opts := &Options{F: f, Plugins: f.Plugins}
 	cmd := &cobra.Command{
 		Use:   "status [--check] [--all]",
 		Short: "Show the profile's token, pending deletions and watcher",
@@ -64,6 +64,15 @@ type pendingJSON struct {
 	DeleteAfter time.Time `json:"delete_after"`
 	Attempts    int       `json:"attempts"`
 	LastError   string    `json:"last_error,omitempty"`
+	HeldBy      string    `json:"held_by,omitempty"`
+}
+
+type policyJSON struct {
+	Lifetime      string `json:"lifetime"`
+	Interval      string `json:"interval"`
+	Grace         string `json:"grace"`
+	MinTTL        string `json:"min_ttl"`
+	HelperRefresh string `json:"helper_refresh,omitempty"`
 }
 
 type watcherJSON struct {
@@ -95,6 +104,7 @@ type profileJSON struct {
 	ExpiresInSeconds int64         `json:"expires_in_seconds"`
 	LastRotation     *time.Time    `json:"last_rotation,omitempty"`
 	Pending          []pendingJSON `json:"pending"`
+	Policy           *policyJSON   `json:"policy,omitempty"`
 	Watcher          watcherJSON   `json:"watcher"`
 	Check            *checkJSON    `json:"check,omitempty"`
 	Plugins          []pluginJSON  `json:"plugins"`
@@ -173,7 +183,7 @@ func pluginStates(opts *Options, profile string, p *store.Profile) []pluginJSON 
 			out = append(out, pluginJSON{Name: name, State: "unknown", Detail: "not a plugin of this coda"})
 			continue
 		}
-		st, err := pl.Status(env, core.Target(name, profile, p, exe))
+		st, err := pl.Status(env, core.Target(name, profile, p, exe, core.Refresh(p, pl)))
 		if err != nil {
 			out = append(out, pluginJSON{Name: name, State: "error", Detail: err.Error()})
 			continue
@@ -194,7 +204,15 @@ func describe(name string, p *store.Profile, now time.Time) profileJSON {
 	pj.ExpiresInSeconds = int64(p.Remaining(now) / time.Second)
 	pj.LastRotation = utc(p.LastRotation)
 	for _, pe := range p.Pending {
-		pj.Pending = append(pj.Pending, pendingJSON{redact.Suffix(pe.TokenID), pe.DeleteAfter.UTC(), pe.Attempts, pe.LastError})
+		pj.Pending = append(pj.Pending, pendingJSON{redact.Suffix(pe.TokenID), pe.DeleteAfter.UTC(), pe.Attempts, pe.LastError, pe.HeldBy})
+	}
+	// The stored policy, as coda token and the watcher see it without
+	// CODA_* or config.yaml.
+	pol := p.Policy.Policy()
+	pj.Policy = &policyJSON{Lifetime: policy.Short(pol.LifetimeD()), Interval: policy.Short(pol.IntervalD()),
+		Grace: policy.Short(pol.GraceD()), MinTTL: policy.Short(pol.MinTTLD())}
+	if helpers, refresh := p.Helpers(); len(helpers) > 0 {
+		pj.Policy.HelperRefresh = policy.Short(refresh)
 	}
 	return pj
 }
@@ -264,7 +282,9 @@ func printText(w io.Writer, profiles []profileJSON) {
 				label = "Pending"
 			}
 			desc := fmt.Sprintf("%s delete after %s", pe.TokenID, pe.DeleteAfter.Format(time.RFC3339))
-			if pe.LastError != "" {
+			if pe.HeldBy != "" {
+				desc = fmt.Sprintf("%s kept while a tool may hold it: %s", pe.TokenID, pe.HeldBy)
+			} else if pe.LastError != "" {
 				desc = fmt.Sprintf("%s failed %d times: %s", pe.TokenID, pe.Attempts, pe.LastError)
 			}
 			if label == "" {
@@ -272,6 +292,13 @@ func printText(w io.Writer, profiles []profileJSON) {
 			} else {
 				row(label, desc)
 			}
+		}
+		if pol := pj.Policy; pol != nil {
+			desc := fmt.Sprintf("lifetime %s, interval %s, grace %s, min-ttl %s", pol.Lifetime, pol.Interval, pol.Grace, pol.MinTTL)
+			if pol.HelperRefresh != "" {
+				desc += ", helpers refresh every " + pol.HelperRefresh
+			}
+			row("Timing", desc)
 		}
 		for j, pl := range pj.Plugins {
 			label := ""

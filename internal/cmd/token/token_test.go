@@ -1,6 +1,7 @@
 package token
 
 import (
+	"github.com/coda-cli/coda/internal/policy"
 	"strings"
 	"testing"
 	"time"
@@ -32,22 +33,23 @@ func TestNewCmdTokenFlags(t *testing.T) {
 	}{
 		{name: "defaults", wantMinTTL: 5 * time.Minute, wantLifetime: 15 * time.Minute},
 		{name: "min-ttl", args: []string{"--min-ttl", "3m"}, wantMinTTL: 3 * time.Minute, wantLifetime: 15 * time.Minute},
-		{name: "min-ttl 0s never rotates early", args: []string{"--min-ttl", "0s"}, wantMinTTL: 0, wantLifetime: 15 * time.Minute},
-		{name: "lifetime", args: []string{"--lifetime", "30m", "--min-ttl", "20m"}, wantMinTTL: 20 * time.Minute, wantLifetime: 30 * time.Minute},
+		{name: "min-ttl under the workspace's 30s window", args: []string{"--min-ttl", "0s"}, wantCode: exit.Usage},
+		{name: "no --lifetime: a helper never changes the profile's lifetime", args: []string{"--lifetime", "30m"}, wantCode: exit.Error},
+		{name: "CODA_LIFETIME is in force", env: map[string]string{"CODA_LIFETIME": "30m"}, wantMinTTL: 5 * time.Minute, wantLifetime: 30 * time.Minute},
 		{name: "CODA_MIN_TTL feeds default", env: map[string]string{"CODA_MIN_TTL": "2m"}, wantMinTTL: 2 * time.Minute, wantLifetime: 15 * time.Minute},
 		{name: "config.yaml feeds default", config: "min-ttl: 4m\nlifetime: 20m\n", wantMinTTL: 4 * time.Minute, wantLifetime: 20 * time.Minute},
 		{name: "flag beats env", args: []string{"--min-ttl", "1m"}, env: map[string]string{"CODA_MIN_TTL": "2m"}, wantMinTTL: time.Minute, wantLifetime: 15 * time.Minute},
 		{name: "flag beats config.yaml", args: []string{"--min-ttl", "1m"}, config: "min-ttl: 4m\n", wantMinTTL: time.Minute, wantLifetime: 15 * time.Minute},
 		{name: "min-ttl equal to lifetime", args: []string{"--min-ttl", "15m"}, wantCode: exit.Usage},
 		{name: "negative min-ttl", args: []string{"--min-ttl", "-1s"}, wantCode: exit.Usage},
-		{name: "env lifetime below default min-ttl", env: map[string]string{"CODA_LIFETIME": "4m"}, wantCode: exit.Usage},
-		{name: "lifetime below 1m", args: []string{"--lifetime", "30s", "--min-ttl", "0s"}, wantCode: exit.Usage},
+		{name: "env lifetime below env min-ttl", env: map[string]string{"CODA_LIFETIME": "4m", "CODA_MIN_TTL": "5m"}, wantCode: exit.Usage},
 		{name: "CODA_MIN_TTL not a duration", env: map[string]string{"CODA_MIN_TTL": "5"}, wantCode: exit.Usage},
 		{name: "positional argument", args: []string{"x"}, wantCode: exit.Error},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newTestEnv(t)
+			var gotMinTTL, gotLifetime time.Duration
 			for k, v := range tt.env {
 				e.Vars[k] = v
 			}
@@ -55,12 +57,19 @@ func TestNewCmdTokenFlags(t *testing.T) {
 				e.WriteConfig(tt.config)
 			}
 			res, got := cmdtest.Parse(e, NewCmdToken, tt.args...)
+			if res.Err == nil && got != nil {
+				// The policy is checked when the engine resolves it.
+				if in, _, err := got.Timing.Resolve(policy.Settings{}); err != nil {
+					res.Err = err
+				} else if err := in.Validate(); err != nil {
+					res.Err = err
+				} else {
+					gotMinTTL, gotLifetime = in.MinTTLD(), in.LifetimeD()
+				}
+			}
 			if tt.wantCode != 0 {
 				if res.Err == nil || res.Code() != tt.wantCode {
 					t.Fatalf("err = %v (exit %d), want exit %d", res.Err, res.Code(), tt.wantCode)
-				}
-				if got != nil {
-					t.Error("runF was called")
 				}
 				return
 			}
@@ -70,8 +79,8 @@ func TestNewCmdTokenFlags(t *testing.T) {
 			if got == nil || got.F == nil {
 				t.Fatal("runF not called with a Factory")
 			}
-			if got.MinTTL != tt.wantMinTTL || got.Lifetime != tt.wantLifetime {
-				t.Errorf("MinTTL, Lifetime = %s, %s; want %s, %s", got.MinTTL, got.Lifetime, tt.wantMinTTL, tt.wantLifetime)
+			if gotMinTTL != tt.wantMinTTL || gotLifetime != tt.wantLifetime {
+				t.Errorf("MinTTL, Lifetime = %s, %s; want %s, %s", gotMinTTL, gotLifetime, tt.wantMinTTL, tt.wantLifetime)
 			}
 		})
 	}

@@ -1,261 +1,287 @@
-// Package jsonedit is an order-preserving JSON document model for merging
-// the few keys coda owns into a user's JSON config file (Claude Code
-// settings.json, Gemini settings.json, opencode.json) without disturbing the
-// rest of it.
+// Package jsonedit merges the few keys coda owns into a user's JSON config
+// file (Claude Code's settings.json and ~/.claude.json, Gemini CLI's
+// settings.json and trustedFolders.json, OpenCode's opencode.json) and
+// leaves the rest of the file as it was, byte for byte: comments, key
+// order, indentation, number spellings and string escapes.
 //
-// Parse keeps the order of object keys and the exact text of every number
-// (values are nil, bool, json.Number, string, []any and *Object), and Marshal
-// writes the document back with a two-space indent and a trailing newline, so
-// a file that was already pretty-printed that way round-trips byte for byte.
+// The syntax tree is github.com/tailscale/hujson's: it reads JWCC (JSON
+// with comments and trailing commas) and packs an untouched tree back to
+// the exact input. Edits are RFC 6902 patches applied by hujson, which
+// moves the comments that belong to a member along with it. This package
+// adds what a merge needs on top:
 //
-// What it cannot preserve: comments (a file with comments is refused with
-// ErrComments rather than silently stripped), the original whitespace of a
-// file that was not formatted with a two-space indent (it is reformatted),
-// and escape choices inside strings (strings are re-encoded the way
-// JSON.stringify encodes them: only ", \ and control characters are escaped).
-//
-// Errors never contain any of the file's content (it may hold secrets), only
-// what is wrong and where.
+//   - a Dialect per tool, so that a file is refused only when the tool
+//     itself would refuse it (Claude Code reads strict JSON, Gemini CLI
+//     strips comments, OpenCode also takes trailing commas);
+//   - a view of the document as objects whose values are nil, bool,
+//     json.Number (numbers keep their text), string, []any and *Object,
+//     with duplicate keys read the way JSON.parse reads them (the last
+//     value wins, at the position of the first);
+//   - the layout of new content: new members go at the end of their object,
+//     one a line with the indentation of their siblings, nested values are
+//     indented with the file's own unit (two spaces in a new file), a file
+//     written on one line stays on one line, and a trailing comma or a
+//     comment at the end of a member's line stays where it was;
+//   - errors that never quote the file (it may hold secrets), only what is
+//     wrong and where.
 package jsonedit
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"regexp"
 	"strings"
+
+	"github.com/tailscale/hujson"
 )
 
-// ErrComments is wrapped by the error Parse returns when the file contains
-// // or /* */ comments (JSONC), which coda will not strip.
-var ErrComments = errors.New("file has comments (JSONC)")
+// Dialect is the JSON a tool reads.
+type Dialect int
 
-// MaxDepth is the deepest nesting of objects and arrays Parse accepts.
+const (
+	// Strict is RFC 8259 JSON, as JSON.parse reads it: Claude Code's
+	// files and coda's own.
+	Strict Dialect = iota
+	// Comments is JSON with // and /* */ comments but no trailing commas:
+	// strip-json-comments, then JSON.parse (Gemini CLI).
+	Comments
+	// JWCC is JSON with comments and trailing commas: jsonc-parser with
+	// allowTrailingComma (OpenCode).
+	JWCC
+)
+
+// ErrComments and ErrTrailingComma are wrapped by the error Parse returns
+// for a comment or a trailing comma that the dialect does not allow.
+var (
+	ErrComments      = errors.New("a comment, which strict JSON does not allow")
+	ErrTrailingComma = errors.New("a trailing comma, which strict JSON does not allow")
+)
+
+// MaxDepth is the deepest nesting of objects and arrays Parse accepts (as
+// encoding/json does).
 const MaxDepth = 10000
 
-// Parse reads a JSON document whose top-level value is an object. Empty or
-// whitespace-only input yields an empty object. Duplicate keys keep the last
-// value at the position of the first. Trailing data after the object is an
-// error.
-func Parse(data []byte) (*Object, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
+// Parse reads a strict JSON document whose top-level value is an object.
+func Parse(data []byte) (*Object, error) { return ParseDialect(data, Strict) }
+
+// ParseDialect reads a document in dialect d whose top-level value is an
+// object. Empty or whitespace-only input (or, where comments are allowed,
+// comments only) is an empty object. The data is copied.
+func ParseDialect(data []byte, d Dialect) (*Object, error) {
+	if isBlank(data) {
 		return New(), nil
 	}
 	if bytes.HasPrefix(data, []byte("\xef\xbb\xbf")) {
 		return nil, errors.New("jsonedit: file starts with a UTF-8 byte order mark, which JSON does not allow")
 	}
-	if off, ok := findComment(data); ok {
-		line, col := position(data, off)
-		return nil, fmt.Errorf("jsonedit: %w at line %d:%d; coda will not strip comments, remove them or edit the file by hand", ErrComments, line, col)
+	if tooDeep(data) {
+		return nil, fmt.Errorf("jsonedit: invalid JSON: nesting deeper than %d levels", MaxDepth)
 	}
-	// A first pass with the standard scanner gives exact error offsets
-	// (the token stream below reports offsets relative to the current value).
-	var raw json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, syntaxError(data, err)
+	// A line comment may end the file without a newline; hujson wants one.
+	src := append(bytes.Clone(data), '\n')
+	trim := data[len(data)-1] != '\n'
+	if !trim {
+		src = src[:len(src)-1]
 	}
-	if off := firstNonSpace(data); data[off] != '{' {
-		line, col := position(data, off)
-		return nil, fmt.Errorf("jsonedit: top-level value must be an object, found %s at line %d:%d", kindOfByte(data[off]), line, col)
-	}
-	p := &parser{data: data, dec: json.NewDecoder(bytes.NewReader(data))}
-	p.dec.UseNumber()
-	if _, err := p.dec.Token(); err != nil { // the opening {
-		return nil, p.wrap(err)
-	}
-	obj, err := p.object(1)
+	root, err := hujson.Parse(src)
 	if err != nil {
-		return nil, err
-	}
-	end := p.dec.InputOffset()
-	if _, err := p.dec.Token(); err != io.EOF {
-		off := skipSpace(data, int(end))
-		line, col := position(data, off)
-		return nil, fmt.Errorf("jsonedit: unexpected data after the top-level object at line %d:%d", line, col)
-	}
-	return obj, nil
-}
-
-type parser struct {
-	data []byte
-	dec  *json.Decoder
-}
-
-func (p *parser) object(depth int) (*Object, error) {
-	if depth > MaxDepth {
-		return nil, p.errAt("nesting deeper than %d levels", MaxDepth)
-	}
-	o := New()
-	for {
-		tok, err := p.dec.Token()
-		if err != nil {
-			return nil, p.wrap(err)
+		if d != Strict && hujson.Extra(src).IsValid() { // comments only
+			root = hujson.Value{BeforeExtra: src, Value: &hujson.Object{}, AfterExtra: hujson.Extra("\n")}
+			return &Object{d: &doc{root: root, unit: defaultUnit, nl: newline(src), bare: bytes.Clone(data)}}, nil
 		}
-		switch t := tok.(type) {
-		case json.Delim:
-			if t == '}' {
-				return o, nil
-			}
-			return nil, p.errAt("expected an object key")
-		case string:
-			v, err := p.value(depth)
-			if err != nil {
-				return nil, err
-			}
-			o.set(t, v)
-		default:
-			return nil, p.errAt("expected an object key")
+		if trim {
+			_, err = hujson.Parse(data) // the position in the file as it is
+		}
+		return nil, syntaxError(err)
+	}
+	obj, ok := root.Value.(*hujson.Object)
+	if !ok {
+		line, col := position(src, root.StartOffset)
+		return nil, fmt.Errorf("jsonedit: top-level value must be an object, found %s at line %d:%d", kindOf(decode(root)), line, col)
+	}
+	if d == Strict {
+		if off, ok := findComment(src); ok {
+			line, col := position(src, off)
+			return nil, fmt.Errorf("jsonedit: invalid JSON at line %d:%d: %w", line, col, ErrComments)
 		}
 	}
-}
-
-func (p *parser) array(depth int) ([]any, error) {
-	if depth > MaxDepth {
-		return nil, p.errAt("nesting deeper than %d levels", MaxDepth)
-	}
-	a := []any{}
-	for {
-		if !p.dec.More() {
-			tok, err := p.dec.Token()
-			if err != nil {
-				return nil, p.wrap(err)
-			}
-			if d, ok := tok.(json.Delim); ok && d == ']' {
-				return a, nil
-			}
-			return nil, p.errAt("expected ] to close an array")
+	if d != JWCC {
+		if off, ok := trailingComma(&root); ok {
+			line, col := position(src, off)
+			return nil, fmt.Errorf("jsonedit: invalid JSON at line %d:%d: %w", line, col, ErrTrailingComma)
 		}
-		v, err := p.value(depth)
-		if err != nil {
-			return nil, err
-		}
-		a = append(a, v)
 	}
+	return &Object{d: &doc{root: root, unit: unitOf(obj), nl: newline(src), trimNL: trim, inline: !multiline(obj)}}, nil
 }
 
-// value reads one value; depth is the depth of its container.
-func (p *parser) value(depth int) (any, error) {
-	tok, err := p.dec.Token()
-	if err != nil {
-		return nil, p.wrap(err)
-	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			return p.object(depth + 1)
-		case '[':
-			return p.array(depth + 1)
-		}
-		return nil, p.errAt("unexpected %q", string(t))
-	case nil, bool, json.Number, string:
-		return t, nil
-	}
-	return nil, p.errAt("unexpected token")
+// hujsonError is the position hujson puts first in its errors.
+var hujsonError = regexp.MustCompile(`^hujson: line (\d+), column (\d+): `)
+
+// invalidChar is hujson's message for an unexpected character: the
+// character (file content, dropped) and where it was.
+var invalidChar = regexp.MustCompile(`invalid character '(?:\\.|[^'\\])*' (.*)$`)
+
+// knownWhere are the places hujson names after an invalid character.
+var knownWhere = map[string]bool{
+	"at start of value":                         true,
+	"at start of object name":                   true,
+	"after object name":                         true,
+	"after object value (expecting ',' or '}')": true,
+	"after array value (expecting ',' or ']')":  true,
+	"in line comment":                           true,
 }
 
-func (p *parser) errAt(format string, args ...any) error {
-	line, col := position(p.data, int(p.dec.InputOffset()))
-	return fmt.Errorf("jsonedit: invalid JSON at line %d:%d: %s", line, col, fmt.Sprintf(format, args...))
+// syntaxError describes a hujson parse error in one line, without any of
+// the file's content (hujson quotes the offending character or literal).
+func syntaxError(err error) error {
+	msg := err.Error()
+	at := ""
+	if m := hujsonError.FindStringSubmatch(msg); m != nil {
+		at = " at line " + m[1] + ":" + m[2]
+		msg = msg[len(m[0]):]
+	}
+	reason := "syntax error"
+	switch m := invalidChar.FindStringSubmatch(msg); {
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		reason = "unexpected end of input (unclosed object, array, string or comment)"
+	case m != nil && m[1] == "after top-level value":
+		return fmt.Errorf("jsonedit: unexpected data after the top-level object%s", at)
+	case m != nil && knownWhere[m[1]]:
+		reason = "invalid character " + m[1]
+	case m != nil:
+		reason = "invalid character"
+	case bytes.HasPrefix([]byte(msg), []byte("invalid literal")):
+		reason = "invalid string, number or literal"
+	case msg == "invalid UTF-8 in comment":
+		reason = msg
+	}
+	return fmt.Errorf("jsonedit: invalid JSON%s: %s", at, reason)
 }
 
-// invalidChar matches the quoted character encoding/json puts in its syntax
-// errors; it is file content, so it is dropped.
-var invalidChar = regexp.MustCompile(`invalid character '(?:\\.|[^'\\])*'`)
-
-func (p *parser) wrap(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return syntaxError(p.data, io.ErrUnexpectedEOF)
-	}
-	line, col := position(p.data, int(p.dec.InputOffset()))
-	return fmt.Errorf("jsonedit: invalid JSON at line %d:%d", line, col)
-}
-
-// syntaxError describes err from encoding/json without echoing content.
-func syntaxError(data []byte, err error) error {
-	var se *json.SyntaxError
-	if errors.As(err, &se) {
-		if strings.Contains(se.Error(), "unexpected end of JSON input") {
-			return syntaxError(data, io.ErrUnexpectedEOF)
-		}
-		// Offset counts the offending byte.
-		line, col := position(data, int(se.Offset)-1)
-		if strings.Contains(se.Error(), "after top-level value") {
-			return fmt.Errorf("jsonedit: unexpected data after the top-level object at line %d:%d", line, col)
-		}
-		msg := invalidChar.ReplaceAllString(se.Error(), "invalid character")
-		msg = strings.ReplaceAll(msg, "\n", " ")
-		return fmt.Errorf("jsonedit: invalid JSON at line %d:%d: %s", line, col, msg)
-	}
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		line, col := position(data, len(data))
-		return fmt.Errorf("jsonedit: invalid JSON at line %d:%d: unexpected end of input (unclosed object, array or string)", line, col)
-	}
-	return fmt.Errorf("jsonedit: invalid JSON: %T", err)
-}
-
-func kindOfByte(c byte) string {
-	switch c {
-	case '[':
-		return "an array"
-	case '"':
-		return "a string"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	}
-	return "a number"
-}
-
-// findComment reports the offset of the first // or /* outside a string.
-func findComment(data []byte) (int, bool) {
-	inString := false
+// tooDeep reports whether objects and arrays nest deeper than MaxDepth,
+// before hujson's recursive parser sees the data. Brackets in strings do
+// not count; brackets in comments do (a file with thousands is no config).
+func tooDeep(data []byte) bool {
+	depth, inString := 0, false
 	for i := 0; i < len(data); i++ {
-		c := data[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
+		switch c := data[i]; {
+		case inString && c == '\\':
+			i++
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			if depth++; depth > MaxDepth {
+				return true
 			}
-			continue
+		case c == '}' || c == ']':
+			depth--
 		}
-		switch c {
+	}
+	return false
+}
+
+// findComment reports the offset of the first comment in a document hujson
+// parsed: the first / outside a string.
+func findComment(data []byte) (int, bool) {
+	for i := 0; i < len(data); i++ {
+		switch data[i] {
 		case '"':
-			inString = true
-		case '/':
-			if i+1 < len(data) && (data[i+1] == '/' || data[i+1] == '*') {
-				return i, true
+			for i++; i < len(data) && data[i] != '"'; i++ {
+				if data[i] == '\\' {
+					i++
+				}
 			}
+		case '/':
+			return i, true
 		}
 	}
 	return 0, false
 }
 
+// trailingComma reports the offset of the first trailing comma in v.
+func trailingComma(v *hujson.Value) (int, bool) {
+	first := -1
+	for x := range v.All() {
+		var last *hujson.Value
+		switch c := x.Value.(type) {
+		case *hujson.Object:
+			if n := len(c.Members); n > 0 {
+				last = &c.Members[n-1].Value
+			}
+		case *hujson.Array:
+			if n := len(c.Elements); n > 0 {
+				last = &c.Elements[n-1]
+			}
+		}
+		// hujson keeps a trailing comma as a non-nil AfterExtra on the
+		// last value: the comma follows it.
+		if last != nil && last.AfterExtra != nil {
+			if off := last.EndOffset + len(last.AfterExtra); first < 0 || off < first {
+				first = off
+			}
+		}
+	}
+	return first, first >= 0
+}
+
 // position converts a byte offset into a 1-based line and column.
 func position(data []byte, off int) (line, col int) {
-	if off > len(data) {
-		off = len(data)
-	}
-	if off < 0 {
-		off = 0
-	}
+	off = max(0, min(off, len(data)))
 	line = 1 + bytes.Count(data[:off], []byte("\n"))
 	col = off - bytes.LastIndexByte(data[:off], '\n')
 	return line, col
 }
 
-func skipSpace(data []byte, off int) int {
-	for off < len(data) && isSpace(data[off]) {
-		off++
+func isBlank(b []byte) bool {
+	for _, c := range b {
+		if c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+			return false
+		}
 	}
-	return off
+	return true
 }
 
-func firstNonSpace(data []byte) int { return skipSpace(data, 0) }
+// newline is the file's line break: CRLF when it uses one.
+func newline(data []byte) string {
+	if bytes.Contains(data, []byte("\r\n")) {
+		return "\r\n"
+	}
+	return "\n"
+}
 
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+const defaultUnit = "  "
+
+// unitOf is the indentation unit of a document: how far its first member
+// is indented, two spaces when that cannot be told.
+func unitOf(root *hujson.Object) string {
+	if len(root.Members) > 0 {
+		if u := lineIndent(root.Members[0].Name.BeforeExtra, ""); u != "" {
+			return u
+		}
+	}
+	return defaultUnit
+}
+
+// lineIndent is the indentation of the line a value starts on, given the
+// extra before it: the blanks after its last line break, or outer when it
+// starts on the line of its container.
+func lineIndent(extra []byte, outer string) string {
+	i := bytes.LastIndexByte(extra, '\n')
+	if i < 0 {
+		return outer
+	}
+	rest := extra[i+1:]
+	n := 0
+	for n < len(rest) && (rest[n] == ' ' || rest[n] == '\t') {
+		n++
+	}
+	return string(rest[:n])
+}
+
+// quoteKey is a key as a JSON Pointer segment (RFC 6901).
+func quoteKey(k string) string { return "/" + pointerEscape.Replace(k) }
+
+var pointerEscape = strings.NewReplacer("~", "~0", "/", "~1")

@@ -4,186 +4,142 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"unicode/utf8"
+	"strconv"
+
+	"github.com/tailscale/hujson"
 )
 
-// Marshal encodes o with a two-space indent and a trailing newline, without
-// HTML escaping. The output is deterministic: keys are written in the
-// object's order.
-//
-// Marshal panics only on a programming error: a value of a type that
-// encoding/json cannot encode, or a json.Number that is not a valid number.
+// Marshal returns the document o is the root of: the parsed bytes with
+// the changes made since, or for a new document two-space indented JSON
+// with a trailing newline. A nested object is encoded on its own that way.
 func Marshal(o *Object) []byte {
-	var b bytes.Buffer
 	if o == nil {
 		o = New()
 	}
-	writeValue(&b, o, "")
-	b.WriteByte('\n')
-	return b.Bytes()
+	if len(o.path) > 0 {
+		return append(encode(nil, o, "", defaultUnit, "\n", false), '\n')
+	}
+	if o.d.bare != nil && len(o.d.root.Value.(*hujson.Object).Members) == 0 {
+		return bytes.Clone(o.d.bare)
+	}
+	out := o.d.root.Pack()
+	if o.d.trimNL {
+		out = bytes.TrimSuffix(out, []byte("\n"))
+	}
+	return out
 }
 
-const indentUnit = "  "
+// Equal reports whether two values encode alike: the same keys in the same
+// order, numbers with the same text, whatever the layout and comments.
+func Equal(a, b any) bool {
+	return bytes.Equal(encode(nil, normalize(a), "", defaultUnit, "\n", false), encode(nil, normalize(b), "", defaultUnit, "\n", false))
+}
 
-func writeValue(b *bytes.Buffer, v any, indent string) {
+// encode appends v (of the model's types) as JSON text at the indentation
+// indent: members and elements one a line, or all on one line when inline.
+func (d *doc) encode(b []byte, v any, indent string, inline bool) []byte {
+	return encode(b, v, indent, d.unit, d.nl, inline)
+}
+
+func encode(b []byte, v any, indent, unit, nl string, inline bool) []byte {
 	switch t := v.(type) {
 	case nil:
-		b.WriteString("null")
+		return append(b, "null"...)
 	case bool:
-		if t {
-			b.WriteString("true")
-		} else {
-			b.WriteString("false")
-		}
+		return append(b, hujson.Bool(t)...)
 	case json.Number:
-		if !validNumber(string(t)) {
+		if hujson.Literal(t).Kind() != '0' || !hujson.Literal(t).IsValid() {
 			panic(fmt.Sprintf("jsonedit: invalid json.Number of length %d", len(t)))
 		}
-		b.WriteString(string(t))
+		return append(b, t...)
 	case string:
-		writeString(b, t)
+		return append(b, hujson.String(t)...)
 	case []any:
-		if len(t) == 0 {
-			b.WriteString("[]")
-			return
-		}
-		inner := indent + indentUnit
-		b.WriteString("[\n")
-		for i, e := range t {
-			b.WriteString(inner)
-			writeValue(b, e, inner)
-			if i < len(t)-1 {
-				b.WriteByte(',')
-			}
-			b.WriteByte('\n')
-		}
-		b.WriteString(indent)
-		b.WriteByte(']')
+		return list(b, '[', ']', len(t), indent, unit, nl, inline, func(b []byte, i int, in string) []byte {
+			return encode(b, t[i], in, unit, nl, inline)
+		})
 	case *Object:
-		if t == nil {
-			b.WriteString("null")
-			return
+		obj, _, ok := t.node()
+		if !ok {
+			panic("jsonedit: encoding an object that is no longer in its document")
 		}
-		if t.Len() == 0 {
-			b.WriteString("{}")
-			return
+		return tree(b, hujson.Value{Value: obj}, indent, unit, nl, inline)
+	}
+	panic(fmt.Sprintf("jsonedit: cannot encode a %T", v))
+}
+
+// tree encodes a value of the syntax tree the way encode does: comments
+// and layout dropped, strings re-escaped, duplicate keys read as JSON.parse
+// reads them.
+func tree(b []byte, v hujson.Value, indent, unit, nl string, inline bool) []byte {
+	switch t := v.Value.(type) {
+	case hujson.Literal:
+		if t.Kind() == '"' {
+			return append(b, hujson.String(t.String())...)
 		}
-		inner := indent + indentUnit
-		b.WriteString("{\n")
-		for i, k := range t.keys {
-			b.WriteString(inner)
-			writeString(b, k)
-			b.WriteString(": ")
-			writeValue(b, t.vals[k], inner)
-			if i < len(t.keys)-1 {
-				b.WriteByte(',')
+		return append(b, t...)
+	case *hujson.Array:
+		return list(b, '[', ']', len(t.Elements), indent, unit, nl, inline, func(b []byte, i int, in string) []byte {
+			return tree(b, t.Elements[i], in, unit, nl, inline)
+		})
+	}
+	keys, vals := members(v.Value.(*hujson.Object))
+	return list(b, '{', '}', len(keys), indent, unit, nl, inline, func(b []byte, i int, in string) []byte {
+		b = append(b, hujson.String(keys[i])...)
+		b = append(b, ": "...)
+		return tree(b, *vals[keys[i]], in, unit, nl, inline)
+	})
+}
+
+// list encodes n members or elements between open and close.
+func list(b []byte, open, close byte, n int, indent, unit, nl string, inline bool, item func([]byte, int, string) []byte) []byte {
+	b = append(b, open)
+	for i := range n {
+		switch {
+		case inline && i > 0:
+			b = append(b, ", "...)
+		case !inline:
+			if i > 0 {
+				b = append(b, ',')
 			}
-			b.WriteByte('\n')
+			b = append(append(b, nl...), indent+unit...)
 		}
-		b.WriteString(indent)
-		b.WriteByte('}')
-	default:
-		writeForeign(b, v, indent)
+		b = item(b, i, indent+unit)
 	}
+	if n > 0 && !inline {
+		b = append(append(b, nl...), indent...)
+	}
+	return append(b, close)
 }
 
-// writeForeign encodes a value outside the model with encoding/json.
-func writeForeign(b *bytes.Buffer, v any, indent string) {
-	var raw bytes.Buffer
-	enc := json.NewEncoder(&raw)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		panic(fmt.Sprintf("jsonedit: cannot encode a %T: %v", v, err))
+// members lists obj's keys in document order, each with the value
+// JSON.parse keeps (the last of duplicates).
+func members(obj *hujson.Object) ([]string, map[string]*hujson.Value) {
+	keys := make([]string, 0, len(obj.Members))
+	vals := make(map[string]*hujson.Value, len(obj.Members))
+	for i := range obj.Members {
+		k := name(&obj.Members[i])
+		if _, dup := vals[k]; !dup {
+			keys = append(keys, k)
+		}
+		vals[k] = &obj.Members[i].Value
 	}
-	if err := json.Indent(b, bytes.TrimRight(raw.Bytes(), "\n"), indent, indentUnit); err != nil {
-		panic(fmt.Sprintf("jsonedit: cannot indent a %T: %v", v, err))
-	}
+	return keys, vals
 }
 
-const hexDigits = "0123456789abcdef"
-
-// writeString writes s as a JSON string the way JSON.stringify does: only
-// the quote, the backslash and control characters are escaped. Invalid
-// UTF-8 bytes become U+FFFD.
-func writeString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch c {
-			case '"':
-				b.WriteString(`\"`)
-			case '\\':
-				b.WriteString(`\\`)
-			case '\b':
-				b.WriteString(`\b`)
-			case '\f':
-				b.WriteString(`\f`)
-			case '\n':
-				b.WriteString(`\n`)
-			case '\r':
-				b.WriteString(`\r`)
-			case '\t':
-				b.WriteString(`\t`)
-			default:
-				if c < 0x20 {
-					b.WriteString(`\u00`)
-					b.WriteByte(hexDigits[c>>4])
-					b.WriteByte(hexDigits[c&0xf])
-				} else {
-					b.WriteByte(c)
-				}
-			}
-			i++
-			continue
+// normalize converts the Go values Set accepts into the model's types.
+func normalize(v any) any {
+	switch t := v.(type) {
+	case nil, bool, json.Number, string, *Object:
+		return v
+	case int:
+		return json.Number(strconv.Itoa(t))
+	case []any:
+		out := make([]any, len(t))
+		for i, e := range t {
+			out[i] = normalize(e)
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b.WriteString(`\ufffd`)
-		} else {
-			b.WriteString(s[i : i+size])
-		}
-		i += size
+		return out
 	}
-	b.WriteByte('"')
-}
-
-// validNumber reports whether s is a JSON number.
-func validNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	return i == len(s)
+	panic(fmt.Sprintf("jsonedit: cannot store a %T", v))
 }

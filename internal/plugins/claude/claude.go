@@ -16,16 +16,13 @@
 package claude
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
 	"github.com/coda-cli/coda/internal/plugins/pluginkit"
@@ -65,14 +62,6 @@ const sidecarFormat = 1
 // order coda adds them.
 var EnvKeys = []string{envBaseURL, envAuthToken, envModel, envOpus, envSonnet, envHaiku, envHeaders, envHelperTTL}
 
-// Helper TTL bounds: Claude Code keeps a helper's answer this long, and
-// after it still sends the cached token once while the helper re-runs in
-// the background, so it must be well inside the rotation grace.
-const (
-	maxHelperTTL = 60 * time.Second
-	minHelperTTL = 10 * time.Second
-)
-
 // Plugin configures Claude Code.
 type Plugin struct{}
 
@@ -96,13 +85,6 @@ func (Plugin) Detect(env configurator.Env) configurator.Detection {
 
 func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
 	return configurator.WriteChanges(env, p)
-}
-
-// HelperTTL is CLAUDE_CODE_API_KEY_HELPER_TTL_MS for a rotation grace: half
-// the grace, at most a minute, at least ten seconds.
-func HelperTTL(grace time.Duration) time.Duration {
-	ttl := min(grace/2, maxHelperTTL)
-	return max(ttl, minHelperTTL)
 }
 
 // HelperCommand is the apiKeyHelper value: argv as one POSIX shell command,
@@ -164,7 +146,10 @@ func want(t configurator.Target) (desired, error) {
 			{envSonnet, sonnet},
 			{envHaiku, t.Model("haiku", DefaultHaiku)},
 			{envHeaders, CodingAgentHeader},
-			{envHelperTTL, strconv.FormatInt(HelperTTL(t.Grace).Milliseconds(), 10)},
+			// Claude Code keeps a helper's answer this long (and sends the
+			// cached token once more while the helper re-runs), so the
+			// policy's helper refresh keeps it well inside the grace.
+			{envHelperTTL, strconv.FormatInt(t.HelperRefresh.Milliseconds(), 10)},
 		},
 	}, nil
 }
@@ -227,26 +212,11 @@ func readJSON(env configurator.Env, path string) (file, error) {
 		f.obj = jsonedit.New()
 		return f, nil
 	}
-	obj, err := jsonedit.Parse(raw)
-	if err != nil {
-		if errors.Is(err, jsonedit.ErrComments) {
-			at := ""
-			if m := linePos.FindString(err.Error()); m != "" {
-				at = " (" + m + ")"
-			}
-			return f, fmt.Errorf("%s has comments%s, which coda will not strip: remove them or move the file aside, then run coda setup again", pluginkit.Display(env, path), at)
-		}
-		detail := strings.TrimPrefix(strings.TrimPrefix(err.Error(), "jsonedit: "), "invalid JSON at ")
-		if found, ok := strings.CutPrefix(detail, "top-level value must be an object, "); ok {
-			return f, pluginkit.Malformed(env, path, "is not a JSON object", found)
-		}
-		return f, pluginkit.Malformed(env, path, "is not valid JSON", detail)
-	}
-	f.obj = obj
-	return f, nil
+	// Claude Code reads strict JSON: a comment or a trailing comma makes
+	// it refuse the file, and so does coda.
+	f.obj, err = pluginkit.ParseJSON(env, path, raw, jsonedit.Strict)
+	return f, err
 }
-
-var linePos = regexp.MustCompile(`line \d+(:\d+)?`)
 
 func envObject(o *jsonedit.Object) *jsonedit.Object {
 	v, _ := o.Get(keyEnv)
@@ -284,17 +254,15 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 		plan.Changes = pluginkit.AppendChanged(plan.Changes, s.stored.Write(rec.marshal()))
 	}
 
-	// settings.json: rewritten only when one of coda's keys differs, so a
-	// file coda already configured is never just reformatted.
+	// settings.json: rewritten only when one of coda's keys differs; the
+	// rest of the file keeps its bytes.
 	if s.differs(d) {
 		settings := s.settings.obj
-		plan.Notes = append(plan.Notes, reformatNote(env, s.settings)...)
 		settings.Set(keyHelper, d.helper)
-		envObj := envObject(settings)
-		if envObj == nil {
-			envObj = jsonedit.New()
-			settings.Set(keyEnv, envObj)
+		if envObject(settings) == nil {
+			settings.Set(keyEnv, jsonedit.New())
 		}
+		envObj := envObject(settings)
 		for _, kv := range d.env {
 			envObj.Set(kv[0], kv[1])
 		}
@@ -304,7 +272,6 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	// ~/.claude.json: Claude Code's own large state file; touched only when
 	// onboarding is not marked complete yet.
 	if v, _ := s.claude.obj.Get(keyOnboarding); v != true {
-		plan.Notes = append(plan.Notes, reformatNote(env, s.claude)...)
 		s.claude.obj.Set(keyOnboarding, true)
 		plan.Changes = pluginkit.AppendChanged(plan.Changes, change(s.claude, jsonedit.Marshal(s.claude.obj), 0o600))
 	}
@@ -338,11 +305,10 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 		if orig == nil {
 			orig = jsonedit.New()
 		}
-		envObj := envObject(settings)
-		if envObj == nil && orig.Len() > 0 {
-			envObj = jsonedit.New()
-			settings.Set(keyEnv, envObj)
+		if envObject(settings) == nil && orig.Len() > 0 {
+			settings.Set(keyEnv, jsonedit.New())
 		}
+		envObj := envObject(settings)
 		if envObj != nil {
 			for _, k := range EnvKeys {
 				changed = restore(envObj, k, orig) || changed
@@ -384,7 +350,7 @@ func restore(o *jsonedit.Object, key string, orig *jsonedit.Object) bool {
 	if !ok {
 		return o.Delete(key)
 	}
-	if had && reflect.DeepEqual(cur, v) {
+	if had && jsonedit.Equal(cur, v) {
 		return false
 	}
 	o.Set(key, v)
@@ -484,16 +450,4 @@ func (s *state) difference(d desired) string {
 
 func change(f file, out []byte, perm os.FileMode) configurator.Change {
 	return configurator.Change{Path: f.path, Old: f.raw, New: out, Perm: perm, Backup: f.exists()}
-}
-
-// reformatNote warns when writing f re-indents what the user had. Call it
-// before changing f.obj.
-func reformatNote(env configurator.Env, f file) []string {
-	if len(f.raw) == 0 {
-		return nil
-	}
-	if !bytes.Equal(jsonedit.Marshal(f.obj), f.raw) {
-		return []string{pluginkit.Display(env, f.path) + " will be rewritten with two-space indentation"}
-	}
-	return nil
 }

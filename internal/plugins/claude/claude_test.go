@@ -217,7 +217,7 @@ func TestExistingSettingsMergedAndRestored(t *testing.T) {
 	if !reflect.DeepEqual(env, want) {
 		t.Errorf("env = %v\nwant %v", env, want)
 	}
-	if v, _ := o.Get("apiKeyHelper"); v != "/usr/local/bin/coda token -p default --min-ttl 5m0s" {
+	if v, _ := o.Get("apiKeyHelper"); v != "/usr/local/bin/coda token -p default" {
 		t.Errorf("apiKeyHelper = %v", v)
 	}
 	for _, n := range []string{"apiKeyHelper", "env.ANTHROPIC_MODEL"} {
@@ -314,8 +314,11 @@ func TestRefusesMalformed(t *testing.T) {
 	cases := []struct {
 		name, rel, content, want string
 	}{
-		{"jsonc", settingsRel, "{\n  // my settings\n  \"env\": {\"X\": \"" + marker + "\"}\n}\n", "comments"},
-		{"block comment", settingsRel, "{ /* " + marker + " */ }", "comments"},
+		// Claude Code reads strict JSON, so coda refuses what it refuses.
+		{"line comment", settingsRel, "{\n  // my settings\n  \"env\": {\"X\": \"" + marker + "\"}\n}\n", "is not valid JSON (line 2:3: a comment, which strict JSON does not allow): fix it or move it aside, then run coda setup again"},
+		{"block comment", settingsRel, "{ /* " + marker + " */ }", "is not valid JSON (line 1:3: a comment"},
+		{"trailing comma", settingsRel, "{\n  \"env\": {\"X\": \"" + marker + "\"},\n}\n", "is not valid JSON (line 2:35: a trailing comma, which strict JSON does not allow)"},
+		{"claude.json comment", claudeRel, "{\"numStartups\": 3} // " + marker, "is not valid JSON (line 1:20: a comment"},
 		{"array", settingsRel, "[\"" + marker + "\"]\n", "is not a JSON object (found an array at line 1:1)"},
 		{"env string", settingsRel, "{\"env\": \"" + marker + "\"}\n", `"env" is not an object`},
 		{"env array", settingsRel, "{\"env\": [\"" + marker + "\"]}\n", `"env" is not an object`},
@@ -472,25 +475,16 @@ func TestHelperRunsInAShell(t *testing.T) {
 	}
 }
 
-func TestHelperTTL(t *testing.T) {
-	cases := []struct{ grace, want time.Duration }{
-		{2 * time.Minute, 60 * time.Second},
-		{10 * time.Minute, 60 * time.Second},
-		{90 * time.Second, 45 * time.Second},
-		{30 * time.Second, 15 * time.Second},
-		{10 * time.Second, 10 * time.Second},
-		{0, 10 * time.Second},
-	}
-	for _, tc := range cases {
-		if got := claude.HelperTTL(tc.grace); got != tc.want {
-			t.Errorf("HelperTTL(%v) = %v, want %v", tc.grace, got, tc.want)
-		}
+// The policy owns the interval (policy.HelperRefresh); the plugin writes
+// exactly what it is given.
+func TestHelperTTLFromTarget(t *testing.T) {
+	for _, refresh := range []time.Duration{10 * time.Second, 45 * time.Second, time.Minute} {
 		f := newFixture(t, nil)
 		tgt := target()
-		tgt.Grace = tc.grace
+		tgt.HelperRefresh = refresh
 		f.Apply(tgt)
-		if got, want := f.settingsEnv()["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"], itoa(int(tc.want.Milliseconds())); got != want {
-			t.Errorf("grace %v: TTL %v, want %s", tc.grace, got, want)
+		if got, want := f.settingsEnv()["CLAUDE_CODE_API_KEY_HELPER_TTL_MS"], itoa(int(refresh.Milliseconds())); got != want {
+			t.Errorf("refresh %v: TTL %v, want %s", refresh, got, want)
 		}
 	}
 }
@@ -623,21 +617,24 @@ func TestIdempotentAfterTargetChange(t *testing.T) {
 	}
 }
 
-func TestReformatNote(t *testing.T) {
+// TestCompactFileKeepsItsLayout: coda's keys follow the file's layout (all
+// on one line here) and remove gives the file back byte for byte.
+func TestCompactFileKeepsItsLayout(t *testing.T) {
 	const compact = `{"model":"opus","permissions":{"allow":[]}}`
 	f := newFixture(t, map[string]string{settingsRel: compact})
 	p := f.Apply(target())
-	if !slices.ContainsFunc(p.Notes, func(n string) bool {
-		return strings.Contains(n, "~/.claude/settings.json will be rewritten with two-space indentation")
-	}) {
-		t.Errorf("no note about reformatting: %q", p.Notes)
+	if len(p.Notes) != 0 {
+		t.Errorf("notes %q", p.Notes)
+	}
+	got := f.Read(settingsRel)
+	if !strings.HasPrefix(got, `{"model":"opus","permissions":{"allow":[]},"apiKeyHelper":"/usr/local/bin/coda token`) || strings.Contains(got, "\n") {
+		t.Errorf("after apply: %q", got)
 	}
 	if p := f.Plan(target()); len(p.Notes) != 0 || !p.Empty() {
 		t.Errorf("second plan: notes %q, empty %v", p.Notes, p.Empty())
 	}
 	f.Remove(target())
-	got := f.Read(settingsRel)
-	if got != "{\n  \"model\": \"opus\",\n  \"permissions\": {\n    \"allow\": []\n  }\n}\n" {
+	if got := f.Read(settingsRel); got != compact {
 		t.Errorf("after remove: %q", got)
 	}
 }

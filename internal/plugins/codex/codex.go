@@ -51,20 +51,6 @@ const (
 // RootKeys are the top-level keys coda owns.
 var RootKeys = []string{keyModel, keyProvider}
 
-// Refresh interval bounds: Codex re-runs the auth command once its answer
-// is older than the interval, but not on a 403, which is what a deleted
-// token gets; so it must switch well inside the rotation grace.
-const (
-	maxRefresh = 60 * time.Second
-	minRefresh = 10 * time.Second
-)
-
-// RefreshInterval is refresh_interval_ms for a rotation grace: half the
-// grace, at most a minute, at least ten seconds.
-func RefreshInterval(grace time.Duration) time.Duration {
-	return max(min(grace/2, maxRefresh), minRefresh)
-}
-
 var (
 	providerTable = tomledit.TableName("model_providers", ProviderID)
 	authTable     = tomledit.TableName("model_providers", ProviderID, "auth")
@@ -130,7 +116,10 @@ func want(t configurator.Target) (desired, error) {
 			{Key: "command", Literal: tomledit.Quote(t.TokenCommand[0])},
 			{Key: "args", Literal: tomledit.QuoteArray(t.TokenCommand[1:])},
 			{Key: "timeout_ms", Literal: strconv.FormatInt(AuthTimeout.Milliseconds(), 10)},
-			{Key: "refresh_interval_ms", Literal: strconv.FormatInt(RefreshInterval(t.Grace).Milliseconds(), 10)},
+			// Codex re-runs the auth command once its answer is older than
+			// this, but not on a 403 (what a deleted token gets), so the
+			// policy's helper refresh keeps it well inside the grace.
+			{Key: "refresh_interval_ms", Literal: strconv.FormatInt(t.HelperRefresh.Milliseconds(), 10)},
 		},
 	}, nil
 }

@@ -202,7 +202,7 @@ func TestExistingConfigMergedAndRestored(t *testing.T) {
 		"wire_api": "responses",
 		"auth": map[string]any{
 			"command":             "/usr/local/bin/coda",
-			"args":                []any{"token", "-p", "default", "--min-ttl", "5m0s"},
+			"args":                []any{"token", "-p", "default"},
 			"timeout_ms":          int64(10000),
 			"refresh_interval_ms": int64(60000),
 		},
@@ -464,25 +464,20 @@ func TestAuthCommand(t *testing.T) {
 	}
 }
 
-func TestRefreshInterval(t *testing.T) {
-	cases := []struct{ grace, want time.Duration }{
-		{2 * time.Minute, 60 * time.Second},
-		{5 * time.Minute, 60 * time.Second},
-		{40 * time.Second, 20 * time.Second},
-		{12 * time.Second, 10 * time.Second},
-		{0, 10 * time.Second},
-	}
-	for _, tc := range cases {
-		if got := codex.RefreshInterval(tc.grace); got != tc.want {
-			t.Errorf("RefreshInterval(%v) = %v, want %v", tc.grace, got, tc.want)
-		}
+// The policy owns the interval (policy.HelperRefresh); the plugin writes
+// exactly what it is given.
+func TestRefreshIntervalFromTarget(t *testing.T) {
+	for _, refresh := range []time.Duration{10 * time.Second, 20 * time.Second, time.Minute} {
 		f := newFixture(t, nil)
 		tgt := target()
-		tgt.Grace = tc.grace
+		tgt.HelperRefresh = refresh
 		f.Apply(tgt)
 		auth := provider(t, decodeFile(t, f.Read(configRel)))["auth"].(map[string]any)
-		if auth["refresh_interval_ms"] != tc.want.Milliseconds() {
-			t.Errorf("grace %v: refresh_interval_ms %v", tc.grace, auth["refresh_interval_ms"])
+		if auth["refresh_interval_ms"] != refresh.Milliseconds() {
+			t.Errorf("refresh %v: refresh_interval_ms %v", refresh, auth["refresh_interval_ms"])
+		}
+		if st := f.Status(tgt); st.State != configurator.StateConfigured {
+			t.Errorf("status %s (%s)", st.State, st.Detail)
 		}
 	}
 }
@@ -531,13 +526,8 @@ func TestStatus(t *testing.T) {
 	if st := f.Status(moved); st.State != configurator.StateStale {
 		t.Errorf("coda moved: %s", st.State)
 	}
-	slow := target()
-	slow.Grace = 10 * time.Minute
-	if st := f.Status(slow); st.State != configurator.StateConfigured {
-		t.Errorf("same interval: %s (%s)", st.State, st.Detail)
-	}
 	fast := target()
-	fast.Grace = 30 * time.Second
+	fast.HelperRefresh = 15 * time.Second
 	if st := f.Status(fast); st.State != configurator.StateStale {
 		t.Errorf("other interval: %s", st.State)
 	}

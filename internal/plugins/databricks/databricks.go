@@ -192,7 +192,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 		}
 	}
 	// A token in coda's section that coda did not write is the user's.
-	if tok, ok := current[keyToken]; ok && e != nil && exists && !e.wrote(tok) {
+	if tok, ok := current[keyToken]; ok && e != nil && exists && !e.wrote(tok) && tok != t.Token {
 		return plan, fmt.Errorf("%s: the [%s] profile holds a token coda did not write; %s, or remove that token", s.shown, s.section, retry)
 	}
 
@@ -365,7 +365,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 	current, exists := s.doc.Section(s.section)
 	e := s.entry
 	if e != nil && e.CodaProfile == t.Profile && exists && hasAny(current, OwnedKeys) {
-		if tok, ok := current[keyToken]; ok && !e.wrote(tok) {
+		if tok, ok := current[keyToken]; ok && !e.wrote(tok) && tok != t.Token {
 			return configurator.Status{State: configurator.StateForeign,
 				Detail: fmt.Sprintf("[%s] in %s holds a token coda did not write", s.section, s.shown)}, nil
 		}

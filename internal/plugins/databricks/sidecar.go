@@ -55,6 +55,8 @@ func hashToken(token string) string {
 }
 
 // wrote reports whether token is one coda wrote into the section.
+// Rotations write the token through coda's sink alone, so the current
+// token (the target's) counts as coda's too: callers check both.
 func (e *entry) wrote(token string) bool {
 	return slices.Contains(e.TokenSHA256, hashToken(token))
 }

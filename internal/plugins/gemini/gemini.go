@@ -6,7 +6,8 @@
 // rotation; a session started before a rotation keeps the old token and
 // fails at its next request once that token is deleted. coda writes:
 //
-//   - ~/.gemini/settings.json, merged: security.auth.selectedType =
+//   - ~/.gemini/settings.json, merged (its comments and layout kept, as
+//     Gemini CLI reads comments): security.auth.selectedType =
 //     "gemini-api-key" and model.name. Never the top-level
 //     selectedAuthType: Gemini CLI no longer reads it, infers "gateway"
 //     auth from the base URL and exits 41. A top-level selectedAuthType of
@@ -184,7 +185,8 @@ func loadJSON(env configurator.Env, path string) ([]byte, *jsonedit.Object, erro
 	if err != nil || raw == nil {
 		return raw, jsonedit.New(), err
 	}
-	obj, err := pluginkit.ParseJSON(env, path, raw)
+	// Gemini CLI strips comments, then reads strict JSON.
+	obj, err := pluginkit.ParseJSON(env, path, raw, jsonedit.Comments)
 	return raw, obj, err
 }
 

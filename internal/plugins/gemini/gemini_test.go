@@ -7,11 +7,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coda-cli/coda/internal/merge/dotenv"
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
-	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/internal/plugins/plugintest"
 	"github.com/coda-cli/coda/pkg/configurator"
 	"github.com/coda-cli/coda/pkg/configurator/configuratortest"
@@ -25,7 +23,6 @@ const (
 
 func target() configurator.Target {
 	tgt := plugintest.Target()
-	tgt.Lifetime, tgt.Grace = time.Hour, 15*time.Minute
 	return tgt
 }
 
@@ -100,7 +97,7 @@ func TestContract(t *testing.T) {
 func split(rel string, data []byte) (foreign, owned any, err error) {
 	switch filepath.Base(rel) {
 	case "settings.json":
-		doc, err := jsonedit.Parse(data)
+		doc, err := jsonedit.ParseDialect(data, jsonedit.Comments)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -117,7 +114,7 @@ func split(rel string, data []byte) (foreign, owned any, err error) {
 		}
 		return plugintest.Plain(doc), own, nil
 	case "trustedFolders.json":
-		doc, err := jsonedit.Parse(data)
+		doc, err := jsonedit.ParseDialect(data, jsonedit.Comments)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -228,11 +225,64 @@ func TestSettingsMergedAndRestored(t *testing.T) {
 
 	f.Remove(target())
 	if got := f.Read(settingsRel); got != userSettings {
-		// jsonedit writes arrays one element a line; compare meaning.
-		a, b := f.ReadJSON(settingsRel), plugintest.MustParseJSON(t, userSettings)
-		if !pluginkit.SameJSON(a, b) {
-			t.Errorf("remove did not restore settings.json:\n%s", got)
+		t.Errorf("remove did not restore settings.json byte for byte:\n%s", got)
+	}
+}
+
+// commentedSettings and commentedTrusted have comments of both kinds,
+// which Gemini CLI reads (it strips them before JSON.parse).
+const commentedSettings = `{
+  // note: the theme is mine
+  "ui": {
+    "theme": "GitHub"
+  },
+  /* block
+     comment */
+  "model": {
+    "name": "gemini-2.5-flash" // the fast one
+  }
+}
+`
+
+const commentedTrusted = `{
+  // work
+  "/srv/projects": "TRUST_FOLDER" /* mine */
+}
+`
+
+func TestCommentsSurviveApplyAndRemove(t *testing.T) {
+	f := newFixture(t, map[string]string{settingsRel: commentedSettings, trustedRel: commentedTrusted})
+	p := f.Apply(target())
+	if got := plugintest.Changed(p); !slices.Contains(got, f.Path(settingsRel)) || !slices.Contains(got, f.Path(trustedRel)) {
+		t.Fatalf("setup did not merge into both files: %v", got)
+	}
+	settings := f.Read(settingsRel)
+	for _, c := range []string{"// note: the theme is mine\n", "/* block\n     comment */\n", `"name": "databricks-gemini-2-5-pro" // the fast one`} {
+		if !strings.Contains(settings, c) {
+			t.Errorf("settings.json lost %q:\n%s", c, settings)
 		}
+	}
+	doc, err := jsonedit.ParseDialect([]byte(settings), jsonedit.Comments)
+	if err != nil {
+		t.Fatalf("settings.json after setup: %v", err)
+	}
+	if v, _ := doc.GetPath("security", "auth", "selectedType"); v != AuthType {
+		t.Errorf("security.auth.selectedType = %v", v)
+	}
+	trusted := f.Read(trustedRel)
+	if !strings.Contains(trusted, "// work\n") || !strings.Contains(trusted, `"/srv/projects": "TRUST_FOLDER", /* mine */`) || !strings.Contains(trusted, f.Home) {
+		t.Errorf("trustedFolders.json after setup:\n%s", trusted)
+	}
+	if p := f.Plan(target()); !p.Empty() {
+		t.Errorf("a second setup changes %v", plugintest.Changed(p))
+	}
+
+	f.Remove(target())
+	if got := f.Read(settingsRel); got != commentedSettings {
+		t.Errorf("remove did not restore settings.json byte for byte:\n%s", got)
+	}
+	if got := f.Read(trustedRel); got != commentedTrusted {
+		t.Errorf("remove did not restore trustedFolders.json byte for byte:\n%s", got)
 	}
 }
 
@@ -424,8 +474,9 @@ func TestMalformedRefused(t *testing.T) {
 	cases := []struct {
 		rel, content, want string
 	}{
-		{settingsRel, "{\n  \"ui\": {\"theme\": \"secret-looking-value\",}\n}\n", "~/.gemini/settings.json is not valid JSON (invalid JSON at line 2"},
-		{settingsRel, "{\n  // comment\n  \"ui\": \"secret-looking-value\"\n}\n", "~/.gemini/settings.json has comments (line 2"},
+		// Gemini CLI takes comments, not trailing commas.
+		{settingsRel, "{\n  // comment\n  \"ui\": {\"theme\": \"secret-looking-value\",}\n}\n", "~/.gemini/settings.json is not valid JSON (line 3:41: a trailing comma"},
+		{settingsRel, "{\n  \"ui\": {\"theme\": \"secret-looking-value\" \"x\"}\n}\n", "~/.gemini/settings.json is not valid JSON (line 2:42: invalid character after object value"},
 		{settingsRel, `{"model": "secret-looking-value"}`, "~/.gemini/settings.json: cannot set model.name: model is a string"},
 		{trustedRel, "{\"/srv\": \"secret-looking-value\"", "~/.gemini/trustedFolders.json is not valid JSON"},
 		{envRel, "OK=1\nsecret-looking-value\n", "~/.gemini/.env is not a valid .env file (line 2"},

@@ -65,7 +65,7 @@ func readSettings(path string) *jsonedit.Object {
 	if err != nil {
 		return nil
 	}
-	o, err := jsonedit.Parse(data)
+	o, err := jsonedit.ParseDialect(data, jsonedit.Comments)
 	if err != nil {
 		return nil
 	}
@@ -87,7 +87,7 @@ func trusted(env configurator.Env, p paths, settings *jsonedit.Object, cwd strin
 	if err != nil {
 		return false
 	}
-	rules, err := jsonedit.Parse(data)
+	rules, err := jsonedit.ParseDialect(data, jsonedit.Comments)
 	if err != nil {
 		return true
 	}

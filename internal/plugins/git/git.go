@@ -2,27 +2,53 @@
 // global user.name and user.email to the workspace user, only where they
 // are unset (or with the force option), as the app coda replaces did.
 //
-// The global config is git's: ~/.gitconfig, or $XDG_CONFIG_HOME/git/config
-// (~/.config/git/config) when only that one exists, which is where
-// `git config --global` writes. Both are read, as git reads both: a value
-// set in either is the user's. The file is edited line by line with
-// iniedit, on top of which this package adds what git config syntax needs
-// and an INI reader does not give: case-insensitive section and key names,
-// values written only in a form git and INI read alike, and keys that
-// appear more than once (git's multi-valued keys) left alone. What coda
-// set, and what --force replaced, is recorded in a sidecar
-// (StateDir/plugins/git.json) so that remove restores it.
+// git owns its config syntax, so coda neither parses nor edits a git
+// config: like the GitHub CLI it runs git config. It sets values with
+// `git config --global`, which writes ~/.gitconfig, or
+// $XDG_CONFIG_HOME/git/config (~/.config/git/config) when only that one
+// exists, or $GIT_CONFIG_GLOBAL when that is set. It reads each global
+// file git reads (the XDG file, then ~/.gitconfig; or $GIT_CONFIG_GLOBAL
+// alone) with `git config --file`, because `git config --global` of older
+// gits (2.39, for one) reads only the file it writes: a value set in
+// either is the user's. git runs with an environment built from the configurator.Env alone
+// (HOME, XDG_CONFIG_HOME, GIT_CONFIG_GLOBAL, no system config), never
+// from coda's own process.
+//
+// The configurator interface is plan-based: Plan returns file changes,
+// which coda shows with --dry-run and then hands to Apply. A command-based
+// plugin fits it with no change to the interface:
+//
+//   - Plan decides the git config commands and runs them on a private copy
+//     of the file they write, in a temporary directory. What git makes of
+//     the copy is the plan's Change for that file, so --dry-run shows the
+//     exact diff git will make, and a plan with nothing to run is empty.
+//   - The commands travel in the plan's notes, one per note, as a person
+//     would type them ("runs git config --global user.name Alice"), so
+//     --dry-run lists them too.
+//   - Apply checks that the file still holds what the plan saw, writes the
+//     sidecar, keeps a .bak of the file, runs the commands from the notes
+//     (only the forms Plan writes are accepted) on the real file, and
+//     checks that git left it as planned.
+//
+// What coda set, and what --force replaced, is recorded in a sidecar
+// (StateDir/plugins/git.json) so that remove restores the values (git
+// rewrites the lines it sets, so a comment on a replaced line does not
+// come back), and deletes the file when coda created it and nothing else
+// is in it. Without git, Plan and PlanRemove fail and Status is absent.
 package git
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/coda-cli/coda/internal/atomicfile"
 	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
@@ -39,7 +65,11 @@ const (
 var Keys = []string{"user.name", "user.email"}
 
 // Plugin configures git's global identity.
-type Plugin struct{}
+type Plugin struct {
+	// Git is the git executable to run; empty means the one Env.LookPath
+	// finds. (Tests set it: the contract suite's PATH holds only stubs.)
+	Git string
+}
 
 // New returns the git plugin.
 func New() configurator.Configurator { return Plugin{} }
@@ -65,9 +95,32 @@ func XDGConfig(env configurator.Env) string {
 	return filepath.Join(env.Home, ".config", "git", "config")
 }
 
-// GlobalConfig is the file `git config --global` writes: ~/.gitconfig
-// unless only the XDG file exists.
+// globalOverride is $GIT_CONFIG_GLOBAL, made absolute; "" when unset.
+func globalOverride(env configurator.Env) string {
+	g := pluginkit.Getenv(env, "GIT_CONFIG_GLOBAL")
+	if g == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(g); err == nil {
+		return abs
+	}
+	return g
+}
+
+// globalFiles are the global config files git reads, in its order.
+func globalFiles(env configurator.Env) []string {
+	if g := globalOverride(env); g != "" {
+		return []string{g}
+	}
+	return []string{XDGConfig(env), HomeConfig(env)}
+}
+
+// GlobalConfig is the file `git config --global` writes: $GIT_CONFIG_GLOBAL
+// when set, else ~/.gitconfig unless only the XDG file exists.
 func GlobalConfig(env configurator.Env) string {
+	if g := globalOverride(env); g != "" {
+		return g
+	}
 	home, xdg := HomeConfig(env), XDGConfig(env)
 	if !exists(home) && exists(xdg) {
 		return xdg
@@ -84,8 +137,120 @@ func (Plugin) Detect(env configurator.Env) configurator.Detection {
 	return pluginkit.Detect(env, "git", GlobalConfig(env))
 }
 
-func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
-	return configurator.WriteChanges(env, p)
+// Apply carries out a plan from Plan or PlanRemove: the sidecar through
+// configurator.WriteChanges, the git config file by running the plan's
+// commands with git config.
+func (pl Plugin) Apply(env configurator.Env, p configurator.Plan) error {
+	cmds, err := parseCommands(p.Notes)
+	if err != nil {
+		return err
+	}
+	side := pluginkit.SidecarPath(env, "git")
+	var cfg *configurator.Change
+	for i, c := range p.Changes {
+		if c.Path == side || !c.Changed() {
+			continue
+		}
+		if cfg != nil {
+			return fmt.Errorf("a git plan changes one config file, this one changes %s and %s", cfg.Path, c.Path)
+		}
+		cfg = &p.Changes[i]
+	}
+	if cfg == nil {
+		if len(cmds) > 0 {
+			return errors.New("the git plan runs git config but changes no config file")
+		}
+		return configurator.WriteChanges(env, p)
+	}
+	global := cfg.Path == GlobalConfig(env)
+	for _, c := range cmds {
+		if c.global != global {
+			return fmt.Errorf("the git plan's commands do not target %s", pluginkit.Display(env, cfg.Path))
+		}
+	}
+	// Check the file before writing anything, so a file edited meanwhile
+	// stops the whole plan.
+	if err := unchangedSincePlan(env, *cfg); err != nil {
+		return err
+	}
+	// In the plan's order: the record before the config when setting (if
+	// the config then fails, the values it records are not in the file,
+	// so coda does not count them as its own), after it when removing.
+	for _, c := range p.Changes {
+		if !c.Changed() {
+			continue
+		}
+		if c.Path == side {
+			if err := configurator.WriteChanges(env, configurator.Plan{Plugin: p.Plugin, Changes: []configurator.Change{c}}); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := pl.applyConfig(env, c, cmds); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unchangedSincePlan checks that the file still holds what c was planned
+// from.
+func unchangedSincePlan(env configurator.Env, c configurator.Change) error {
+	current, err := pluginkit.ReadShown(env, c.Path)
+	if err != nil {
+		return err
+	}
+	if (current == nil) != (c.Old == nil) || !bytes.Equal(current, c.Old) {
+		return fmt.Errorf("%s: %w: run the command again", pluginkit.Display(env, c.Path), configurator.ErrChangedMeanwhile)
+	}
+	return nil
+}
+
+// applyConfig keeps a .bak of the file, runs the commands on it and
+// checks that git left it as the plan's preview did.
+func (pl Plugin) applyConfig(env configurator.Env, c configurator.Change, cmds []plannedCommand) error {
+	shown := pluginkit.Display(env, c.Path)
+	g, err := pl.runner(env)
+	if err != nil {
+		return err
+	}
+	if c.Backup && c.Old != nil {
+		perm := os.FileMode(0o644)
+		if info, err := os.Stat(c.Path); err == nil {
+			perm = info.Mode().Perm()
+		}
+		if err := atomicfile.Write(c.Path+".bak", c.Old, perm, nil); err != nil {
+			return fmt.Errorf("%s: keep a backup: %w", shown, err)
+		}
+	}
+	if c.Old == nil && len(cmds) > 0 {
+		if err := os.MkdirAll(filepath.Dir(c.Path), 0o755); err != nil {
+			return err
+		}
+	}
+	for _, cmd := range cmds {
+		args := []string{"--global"}
+		if !cmd.global {
+			args = []string{"--file", c.Path}
+		}
+		if _, err := g.config(os.TempDir(), append(args, cmd.args...)...); err != nil {
+			return fmt.Errorf("%s: git config %s: %w", shown, strings.Join(cmd.args, " "), err)
+		}
+	}
+	if c.New == nil {
+		if err := os.Remove(c.Path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+		return nil
+	}
+	got, err := pluginkit.ReadShown(env, c.Path)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(got, c.New) {
+		return fmt.Errorf("%s: git config left the file other than planned: check user.name and user.email there", shown)
+	}
+	return nil
 }
 
 // DisplayName derives a name from an email's local part, the way people
@@ -112,28 +277,22 @@ func wanted(t configurator.Target) (map[string]string, error) {
 	}
 	want := map[string]string{"user.name": t.Option(OptionName, DisplayName(t.User)), "user.email": t.User}
 	for _, k := range Keys {
-		if err := gitSafe(want[k]); err != nil {
+		if err := valueOK(want[k]); err != nil {
 			return nil, fmt.Errorf("%s %q: %w", k, want[k], err)
 		}
 	}
 	return want, nil
 }
 
-// gitSafe accepts values that iniedit writes bare (no quotes) and that git
-// and an INI reader then read back unchanged: git treats " \ # ; as
-// syntax where INI does not, and INI strips quotes git would keep.
-func gitSafe(v string) error {
+// valueOK accepts a value for user.name or user.email: git config quotes
+// and escapes whatever it needs, so only an empty value and control
+// characters (a line break in an identity) are refused.
+func valueOK(v string) error {
 	switch {
 	case v == "":
 		return errors.New("is empty")
-	case strings.TrimSpace(v) != v:
-		return errors.New("has leading or trailing spaces, which coda does not write into a git config")
-	case strings.ContainsFunc(v, unicode.IsControl):
+	case pluginkit.HasControl(v):
 		return errors.New("has control characters")
-	case strings.ContainsAny(v, "\"\\#;`"):
-		return errors.New("has one of \" \\ # ; ` which coda does not write into a git config: set it with git config --global")
-	case len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\'':
-		return errors.New("is quoted with '")
 	}
 	return nil
 }
@@ -142,7 +301,11 @@ func gitSafe(v string) error {
 // files), that coda set before, or, with force, that holds another value.
 func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
 	plan := configurator.Plan{Plugin: pl.Name()}
-	s, err := load(env)
+	g, err := pl.runner(env)
+	if err != nil {
+		return plan, err
+	}
+	s, err := load(env, g)
 	if err != nil {
 		return plan, err
 	}
@@ -152,9 +315,9 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	}
 	force := t.Option(OptionForce, "") == "true"
 	// coda keeps writing into the file it wrote before while it still owns
-	// a key there; otherwise into the file git config --global uses.
+	// a key there; otherwise into the file git config --global writes.
 	rec := s.rec
-	w := s.file(GlobalConfig(env))
+	w := s.file(s.global)
 	if rec != nil && s.file(rec.File) != nil && len(s.owned(rec)) > 0 {
 		w = s.file(rec.File)
 	}
@@ -164,6 +327,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	// A recorded key whose value the user changed is theirs: owned says so,
 	// and remove leaves it (with a note).
 	owned := s.owned(rec)
+	var cmds []gitCommand
 	for _, key := range Keys {
 		v := want[key]
 		cur := w.get(key)
@@ -171,9 +335,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 		switch {
 		case owned[key]:
 			if cur.value != v {
-				if err := w.set(key, cur, v); err != nil {
-					return plan, err
-				}
+				cmds = append(cmds, setCommand(key, v))
 				rec.Keys[key].Value = v
 			}
 			if eff.file.rank > w.rank && eff.value != v {
@@ -182,9 +344,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 		case eff.multi:
 			plan.Notes = append(plan.Notes, fmt.Sprintf("%s is set more than once in %s (git reads several values): coda leaves it alone", key, eff.file.shown))
 		case !eff.set:
-			if err := w.set(key, cur, v); err != nil {
-				return plan, err
-			}
+			cmds = append(cmds, setCommand(key, v))
 			rec.Keys[key] = &keyRecord{Value: v}
 		case eff.value == v:
 			// The user's own value is coda's: nothing to do or to own.
@@ -192,32 +352,26 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 			plan.Notes = append(plan.Notes, fmt.Sprintf("keeps your %s %q (coda setup git --force replaces it)", key, eff.value))
 		case eff.file.rank > w.rank:
 			plan.Notes = append(plan.Notes, overridden(key, eff.file, w))
-		case cur.set && gitSafe(cur.value) != nil:
-			// Remove could not write it back as it was.
-			plan.Notes = append(plan.Notes, fmt.Sprintf("cannot replace %s: coda could not restore its current value exactly; change it with git config --global", key))
 		default:
 			kr := &keyRecord{Value: v}
 			if cur.set {
 				prev := cur.value
 				kr.Previous = &prev
 			}
-			if err := w.set(key, cur, v); err != nil {
-				return plan, err
-			}
+			cmds = append(cmds, setCommand(key, v))
 			rec.Keys[key] = kr
 		}
 	}
-	if w.createdSection {
-		rec.CreatedSection = true
-	}
-	// The record first: if the config write then fails, the values it
-	// records are not in the file, so coda does not count them as its own
-	// (owned compares them), and a --force still knows what it replaced.
 	side, err := s.sidecarChange(rec)
 	if err != nil {
 		return plan, err
 	}
-	plan.Changes = pluginkit.AppendChanged(plan.Changes, side, w.change())
+	c, err := s.change(w, cmds)
+	if err != nil {
+		return plan, err
+	}
+	plan.Changes = pluginkit.AppendChanged(plan.Changes, side, c)
+	plan.Notes = append(plan.Notes, s.commandNotes(env, w, cmds)...)
 	return plan, nil
 }
 
@@ -229,7 +383,11 @@ func overridden(key string, by, w *gitFile) string {
 // puts back the values --force replaced.
 func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
 	plan := configurator.Plan{Plugin: pl.Name()}
-	s, err := load(env)
+	g, err := pl.runner(env)
+	if err != nil {
+		return plan, err
+	}
+	s, err := load(env, g)
 	if err != nil {
 		return plan, err
 	}
@@ -239,36 +397,33 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 	}
 	if w := s.file(rec.File); w != nil {
 		owned := s.owned(rec)
+		var cmds []gitCommand
 		for _, key := range Keys {
 			kr := rec.Keys[key]
 			if kr == nil {
 				continue
 			}
-			cur := w.get(key)
 			if !owned[key] {
-				if cur.set {
+				if w.get(key).set {
 					plan.Notes = append(plan.Notes, fmt.Sprintf("kept %s in %s: changed since coda set it", key, w.shown))
 				}
 				continue
 			}
 			if kr.Previous != nil {
-				if err := w.set(key, cur, *kr.Previous); err != nil {
-					return plan, err
-				}
+				cmds = append(cmds, setCommand(key, *kr.Previous))
 			} else {
-				w.doc.Delete(cur.section, cur.key)
+				cmds = append(cmds, unsetCommand(key))
 			}
 		}
-		if rec.CreatedSection {
-			if kvs, ok := w.doc.SectionKeys("user"); ok && len(kvs) == 0 {
-				w.doc.DeleteSection("user")
-			}
+		c, err := s.change(w, cmds)
+		if err != nil {
+			return plan, err
 		}
-		c := w.change()
-		if rec.CreatedFile && len(strings.TrimSpace(string(c.New))) == 0 {
+		if rec.CreatedFile && c.New != nil && len(bytes.TrimSpace(c.New)) == 0 {
 			c.New, c.Backup = nil, false
 		}
 		plan.Changes = pluginkit.AppendChanged(plan.Changes, c)
+		plan.Notes = append(plan.Notes, s.commandNotes(env, w, cmds)...)
 	}
 	side, err := s.sidecarChange(nil)
 	if err != nil {
@@ -280,16 +435,27 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 
 // Status compares git's effective identity with the workspace user's.
 func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurator.Status, error) {
-	s, err := load(env)
-	if err != nil {
-		return configurator.Status{}, err
-	}
 	want, err := wanted(t)
 	if err != nil {
 		return configurator.Status{}, err
 	}
-	if !pl.Detect(env).Installed && s.rec == nil {
-		return configurator.Status{State: configurator.StateAbsent, Detail: "git is not on PATH"}, nil
+	if !pl.Detect(env).Installed {
+		rec, _, err := loadRecord(env)
+		if err != nil {
+			return configurator.Status{}, err
+		}
+		if rec == nil {
+			return configurator.Status{State: configurator.StateAbsent, Detail: "git is not on PATH"}, nil
+		}
+	}
+	g, err := pl.runner(env)
+	if err != nil {
+		return configurator.Status{State: configurator.StateAbsent,
+			Detail: "git is not on PATH, so coda cannot read the user.name and user.email it set"}, nil
+	}
+	s, err := load(env, g)
+	if err != nil {
+		return configurator.Status{}, err
 	}
 	owned := map[string]bool{}
 	if s.rec != nil {

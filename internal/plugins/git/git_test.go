@@ -2,6 +2,7 @@ package git_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -11,7 +12,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/coda-cli/coda/internal/merge/iniedit"
 	"github.com/coda-cli/coda/internal/plugins/git"
 	"github.com/coda-cli/coda/internal/plugins/plugintest"
 	"github.com/coda-cli/coda/pkg/configurator"
@@ -22,6 +22,50 @@ const (
 	homeRel = ".gitconfig"
 	xdgRel  = ".config/git/config"
 )
+
+// gitBin is the real git, found before TestMain fences the environment;
+// "" when git is not installed.
+var gitBin string
+
+// TestMain points every way git could find a global or system config at
+// a temporary directory, so that no test (nor a git the plugin runs by
+// mistake with coda's own environment) can read or write the real user's
+// config; the plugin itself builds git's environment from its Env. It
+// fails the run if anything wrote the fenced-off global config.
+func TestMain(m *testing.M) {
+	gitBin, _ = exec.LookPath("git")
+	fence, err := os.MkdirTemp("", "coda-git-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	guard := filepath.Join(fence, "global-config-nothing-may-write")
+	for k, v := range map[string]string{
+		"HOME":                fence,
+		"XDG_CONFIG_HOME":     filepath.Join(fence, "xdg"),
+		"GIT_CONFIG_GLOBAL":   guard,
+		"GIT_CONFIG_NOSYSTEM": "1",
+	} {
+		os.Setenv(k, v)
+	}
+	code := m.Run()
+	if _, err := os.Stat(guard); err == nil {
+		fmt.Fprintln(os.Stderr, "a test wrote the process's global git config", guard)
+		code = 1
+	}
+	os.RemoveAll(fence)
+	os.Exit(code)
+}
+
+func requireGit(t testing.TB) {
+	t.Helper()
+	if gitBin == "" {
+		t.Skip("git is not installed")
+	}
+}
+
+// plugin is the plugin with the real git: the tests' PATHs hold stubs.
+func plugin() configurator.Configurator { return git.Plugin{Git: gitBin} }
 
 func target() configurator.Target { return plugintest.Target() }
 
@@ -59,35 +103,58 @@ func userFiles() map[string]string {
 	return map[string]string{homeRel: userGitconfig, xdgRel: userXDG}
 }
 
-// split decodes a git config into every key coda does not own (in order,
-// as section, key, value) and user.name and user.email.
-func split(rel string, data []byte) (any, any, error) {
-	doc, err := iniedit.Parse(data)
-	if err != nil {
-		return nil, nil, err
+// gitList is every entry of a config, in file order, as git reads it:
+// "key=value" with git's spelling of the key.
+func gitList(t testing.TB, data []byte) ([]string, error) {
+	requireGit(t)
+	path := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
-	var foreign []string
-	var owned map[string]string
-	for _, sec := range doc.Sections() {
-		kvs, _ := doc.SectionKeys(sec)
-		for _, kv := range kvs {
-			dotted := strings.ToLower(sec) + "." + strings.ToLower(kv.Key)
-			if slices.Contains(git.Keys, dotted) {
+	cmd := exec.Command(gitBin, "config", "--file", path, "--null", "--list")
+	cmd.Env = []string{"GIT_CONFIG_NOSYSTEM=1", "HOME=" + t.TempDir()}
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("git config --list: %w", err)
+	}
+	var entries []string
+	for _, e := range strings.Split(string(out), "\x00") {
+		if e != "" {
+			k, v, _ := strings.Cut(e, "\n")
+			entries = append(entries, k+"="+v)
+		}
+	}
+	return entries, nil
+}
+
+// split decodes a git config, as git reads it, into every entry coda does
+// not own (in order) and user.name and user.email.
+func split(t testing.TB) func(rel string, data []byte) (any, any, error) {
+	return func(rel string, data []byte) (any, any, error) {
+		entries, err := gitList(t, data)
+		if err != nil {
+			return nil, nil, err
+		}
+		var foreign []string
+		var owned map[string]string
+		for _, e := range entries {
+			k, v, _ := strings.Cut(e, "=")
+			if slices.Contains(git.Keys, k) {
 				if owned == nil {
 					owned = map[string]string{}
 				}
-				owned[dotted] = kv.Value
+				owned[k] = v
 				continue
 			}
-			foreign = append(foreign, sec+"\x00"+kv.Key+"\x00"+kv.Value)
+			foreign = append(foreign, e)
 		}
+		return foreign, owned, nil
 	}
-	return foreign, owned, nil
 }
 
-func suite() configuratortest.Suite {
+func suite(t *testing.T) configuratortest.Suite {
 	return configuratortest.Suite{
-		New:       git.New,
+		New:       plugin,
 		Target:    target,
 		Binaries:  []string{"git"},
 		UserFiles: userFiles(),
@@ -95,14 +162,15 @@ func suite() configuratortest.Suite {
 			homeRel: "[user\n\tname = Alice\n",
 			xdgRel:  "[color]\n\tui = auto\n\"unterminated = 1\n",
 		},
-		Split: split,
+		Split: split(t),
 	}
 }
 
 // TestContract runs the contract; git's identity does not depend on the
 // host, so the target goes stale when the workspace user changes.
 func TestContract(t *testing.T) {
-	st := suite()
+	requireGit(t)
+	st := suite(t)
 	st.Stale = func(tgt configurator.Target) configurator.Target {
 		tgt.User = "bob.other@example.com"
 		return tgt
@@ -115,7 +183,8 @@ type fixture struct{ *plugintest.Fixture }
 
 func newFixture(t *testing.T, files map[string]string) *fixture {
 	t.Helper()
-	f := plugintest.NewFixture(t, git.New(), files)
+	requireGit(t)
+	f := plugintest.NewFixture(t, plugin(), files)
 	f.Install("git")
 	return &fixture{f}
 }
@@ -124,10 +193,36 @@ func newFixture(t *testing.T, files map[string]string) *fixture {
 func (f *fixture) setup(tgt configurator.Target) configurator.Plan {
 	f.T.Helper()
 	p := f.Apply(tgt)
-	if again, err := f.C.Plan(f.Env, tgt); err != nil || !again.Empty() {
+	if again, err := f.C.Plan(f.Env, tgt); err != nil || !again.Empty() || len(commands(again)) > 0 {
 		f.T.Fatalf("second Plan: %v\n%s", err, configurator.Diff(again))
 	}
 	return p
+}
+
+// get asks git for a key of the fixture's global config.
+func (f *fixture) get(key string) string {
+	f.T.Helper()
+	cmd := exec.Command(gitBin, "config", "--get", key)
+	cmd.Env = []string{"HOME=" + f.Home, "GIT_CONFIG_NOSYSTEM=1", "XDG_CONFIG_HOME=" + f.Vars["XDG_CONFIG_HOME"]}
+	if g := f.Vars["GIT_CONFIG_GLOBAL"]; g != "" {
+		cmd.Env = append(cmd.Env, "GIT_CONFIG_GLOBAL="+g)
+	}
+	cmd.Dir = f.T.TempDir() // no repository
+	out, err := cmd.Output()
+	if err != nil {
+		f.T.Fatalf("git config --get %s: %v", key, err)
+	}
+	return strings.TrimSuffix(string(out), "\n")
+}
+
+// notes are a plan's notes for a person; commands are the ones that carry
+// the git config commands.
+func notes(p configurator.Plan) []string {
+	return slices.DeleteFunc(slices.Clone(p.Notes), func(n string) bool { return strings.HasPrefix(n, "runs ") })
+}
+
+func commands(p configurator.Plan) []string {
+	return slices.DeleteFunc(slices.Clone(p.Notes), func(n string) bool { return !strings.HasPrefix(n, "runs ") })
 }
 
 func TestGolden(t *testing.T) {
@@ -164,9 +259,9 @@ func TestUnsetSetForce(t *testing.T) {
 		removed string   // after remove; "" means the file does not exist
 	}{
 		{name: "nothing set", start: "",
-			after: "[user]\nname = Alice\nemail = alice@example.com\n", state: configurator.StateConfigured},
+			after: "[user]\n\tname = Alice\n\temail = alice@example.com\n", state: configurator.StateConfigured},
 		{name: "unset in an existing file", start: "[core]\n\teditor = vim\n",
-			after: "[core]\n\teditor = vim\n\n[user]\nname = Alice\nemail = alice@example.com\n", state: configurator.StateConfigured,
+			after: "[core]\n\teditor = vim\n[user]\n\tname = Alice\n\temail = alice@example.com\n", state: configurator.StateConfigured,
 			removed: "[core]\n\teditor = vim\n"},
 		{name: "name set", start: "[user]\n\tname = Alice S.\n",
 			after: "[user]\n\tname = Alice S.\n\temail = alice@example.com\n", state: configurator.StateForeign,
@@ -177,22 +272,27 @@ func TestUnsetSetForce(t *testing.T) {
 		{name: "both set to others", start: "[user]\n\tname = Bob\n\temail = bob@example.org\n",
 			after: "[user]\n\tname = Bob\n\temail = bob@example.org\n", state: configurator.StateForeign,
 			notes: []string{"keeps your user.name", "keeps your user.email"}, removed: "[user]\n\tname = Bob\n\temail = bob@example.org\n"},
+		// git rewrites a line it sets: the value comes back, its comment
+		// and quotes (which git did not need) do not.
 		{name: "force replaces both", start: "[user]\n\tname = \"Bob B\" ; me\n\temail = bob@example.org\n", force: true,
-			after: "[user]\n\tname = Alice ; me\n\temail = alice@example.com\n", state: configurator.StateConfigured,
-			removed: "[user]\n\tname = Bob B ; me\n\temail = bob@example.org\n"},
-		{name: "force keeps a value it could not restore", start: "[user]\n\tname = Bob#1\n", force: true,
-			after: "[user]\n\tname = Bob#1\n\temail = alice@example.com\n", state: configurator.StateForeign,
-			notes: []string{"cannot replace user.name: coda could not restore its current value exactly"}, removed: "[user]\n\tname = Bob#1\n"},
+			after: "[user]\n\tname = Alice\n\temail = alice@example.com\n", state: configurator.StateConfigured,
+			removed: "[user]\n\tname = Bob B\n\temail = bob@example.org\n"},
+		{name: "force restores a value git must quote", start: "[user]\n\tname = \"Bob #1\" ; nick\n", force: true,
+			after: "[user]\n\tname = Alice\n\temail = alice@example.com\n", state: configurator.StateConfigured,
+			removed: "[user]\n\tname = \"Bob #1\"\n"},
+		{name: "an unquoted # starts a comment", start: "[user]\n\tname = Bob#1\n", force: true,
+			after: "[user]\n\tname = Alice\n\temail = alice@example.com\n", state: configurator.StateConfigured,
+			removed: "[user]\n\tname = Bob\n"},
 		{name: "force with nothing set", start: "", force: true,
-			after: "[user]\nname = Alice\nemail = alice@example.com\n", state: configurator.StateConfigured},
+			after: "[user]\n\tname = Alice\n\temail = alice@example.com\n", state: configurator.StateConfigured},
 		{name: "case-insensitive names", start: "[User]\n\tNAME = Bob\n",
 			after: "[User]\n\tNAME = Bob\n\temail = alice@example.com\n", state: configurator.StateForeign,
 			notes: []string{"keeps your user.name"}, removed: "[User]\n\tNAME = Bob\n"},
-		{name: "force in place with the user's spelling", start: "[User]\n\tNAME = Bob\n", force: true,
-			after: "[User]\n\tNAME = Alice\n\temail = alice@example.com\n", state: configurator.StateConfigured,
-			removed: "[User]\n\tNAME = Bob\n"},
+		{name: "force in place in the user's [User]", start: "[User]\n\tNAME = Bob\n", force: true,
+			after: "[User]\n\tname = Alice\n\temail = alice@example.com\n", state: configurator.StateConfigured,
+			removed: "[User]\n\tname = Bob\n"},
 		{name: "subsection is not [user]", start: "[user \"work\"]\n\tname = Bob\n",
-			after: "[user \"work\"]\n\tname = Bob\n\n[user]\nname = Alice\nemail = alice@example.com\n", state: configurator.StateConfigured,
+			after: "[user \"work\"]\n\tname = Bob\n[user]\n\tname = Alice\n\temail = alice@example.com\n", state: configurator.StateConfigured,
 			removed: "[user \"work\"]\n\tname = Bob\n"},
 		{name: "multi-valued left alone even with force", start: "[user]\n\tname = Bob\n\tname = Robert\n", force: true,
 			after: "[user]\n\tname = Bob\n\tname = Robert\n\temail = alice@example.com\n", state: configurator.StateForeign,
@@ -217,12 +317,12 @@ func TestUnsetSetForce(t *testing.T) {
 				t.Errorf("status before: %+v", st)
 			}
 			p := f.setup(tgt)
-			if len(p.Notes) != len(tc.notes) {
-				t.Errorf("notes %q, want %q", p.Notes, tc.notes)
+			if got := notes(p); len(got) != len(tc.notes) {
+				t.Errorf("notes %q, want %q", got, tc.notes)
 			} else {
 				for i, n := range tc.notes {
-					if !strings.Contains(p.Notes[i], n) {
-						t.Errorf("note %q lacks %q", p.Notes[i], n)
+					if !strings.Contains(got[i], n) {
+						t.Errorf("note %q lacks %q", got[i], n)
 					}
 				}
 			}
@@ -252,19 +352,34 @@ func TestUnsetSetForce(t *testing.T) {
 	}
 }
 
-// TestForceRestoresExactly: the user's original file comes back byte for
-// byte after --force and remove, including a quoted value and comments.
-func TestForceRestoresExactly(t *testing.T) {
-	start := "# me\n[user]\n\tname = Bob ; nick\n\temail = bob@example.org\n\tsigningkey = K\n"
+// TestForceRestoresValues: after --force and remove, git reads the user's
+// original values again, and every other line is as it was.
+func TestForceRestoresValues(t *testing.T) {
+	start := "# me\n[user]\n\tname = Bob ; nick\n\temail = bob@example.org\n\tsigningkey = K\n[core]\n\teditor = vim\n"
 	f := newFixture(t, map[string]string{homeRel: start})
-	f.setup(force(target()))
-	want := "# me\n[user]\n\tname = Alice ; nick\n\temail = alice@example.com\n\tsigningkey = K\n"
+	p := f.setup(force(target()))
+	if got, want := commands(p), []string{
+		"runs git config --global user.name Alice",
+		"runs git config --global user.email alice@example.com",
+	}; !reflect.DeepEqual(got, want) {
+		t.Errorf("commands %q, want %q", got, want)
+	}
+	want := "# me\n[user]\n\tname = Alice\n\temail = alice@example.com\n\tsigningkey = K\n[core]\n\teditor = vim\n"
 	if got := f.Read(homeRel); got != want {
 		t.Fatalf("after --force:\n%s", got)
 	}
-	f.Remove(target())
-	if got := f.Read(homeRel); got != start {
-		t.Fatalf("after remove:\n%s\nwant\n%s", got, start)
+	p = f.Remove(target())
+	if got, want := commands(p), []string{
+		"runs git config --global user.name Bob",
+		"runs git config --global user.email bob@example.org",
+	}; !reflect.DeepEqual(got, want) {
+		t.Errorf("remove commands %q, want %q", got, want)
+	}
+	if got, want := f.Read(homeRel), "# me\n[user]\n\tname = Bob\n\temail = bob@example.org\n\tsigningkey = K\n[core]\n\teditor = vim\n"; got != want {
+		t.Fatalf("after remove:\n%s\nwant\n%s", got, want)
+	}
+	if f.get("user.name") != "Bob" || f.get("user.email") != "bob@example.org" {
+		t.Error("git does not read the user's values back")
 	}
 }
 
@@ -278,7 +393,7 @@ func TestXDG(t *testing.T) {
 		if f.Exists(homeRel) {
 			t.Error("~/.gitconfig was created although git writes the XDG file")
 		}
-		if got := f.Read(xdgRel); got != userXDG+"\n[user]\nname = Alice\nemail = alice@example.com\n" {
+		if got := f.Read(xdgRel); got != userXDG+"[user]\n\tname = Alice\n\temail = alice@example.com\n" {
 			t.Errorf("XDG file:\n%s", got)
 		}
 		f.Remove(target())
@@ -300,20 +415,20 @@ func TestXDG(t *testing.T) {
 	t.Run("a value in the XDG file is set", func(t *testing.T) {
 		f := newFixture(t, map[string]string{xdgRel: "[user]\n\tname = Bob\n", homeRel: "[core]\n\teditor = vim\n"})
 		p := f.setup(target())
-		if got := f.Read(homeRel); got != "[core]\n\teditor = vim\n\n[user]\nemail = alice@example.com\n" {
+		if got := f.Read(homeRel); got != "[core]\n\teditor = vim\n[user]\n\temail = alice@example.com\n" {
 			t.Errorf("~/.gitconfig:\n%s", got)
 		}
-		if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], `keeps your user.name "Bob"`) {
-			t.Errorf("notes %q", p.Notes)
+		if got := notes(p); len(got) != 1 || !strings.Contains(got[0], `keeps your user.name "Bob"`) {
+			t.Errorf("notes %q", got)
 		}
 		// --force overrides it from ~/.gitconfig, which git reads last, and
 		// leaves the XDG file alone.
 		f.setup(force(target()))
-		if got := f.Read(homeRel); got != "[core]\n\teditor = vim\n\n[user]\nemail = alice@example.com\nname = Alice\n" {
+		if got := f.Read(homeRel); got != "[core]\n\teditor = vim\n[user]\n\temail = alice@example.com\n\tname = Alice\n" {
 			t.Errorf("~/.gitconfig after --force:\n%s", got)
 		}
-		if st := f.Status(target()); st.State != configurator.StateConfigured {
-			t.Errorf("status %+v", st)
+		if st := f.Status(target()); st.State != configurator.StateConfigured || f.get("user.name") != "Alice" {
+			t.Errorf("status %+v, git reads %q", st, f.get("user.name"))
 		}
 		f.Remove(target())
 		if got := f.Read(homeRel); got != "[core]\n\teditor = vim\n" {
@@ -328,13 +443,116 @@ func TestXDG(t *testing.T) {
 		f.setup(target())
 		f.Write(homeRel, "[user]\n\tname = Bob\n")
 		p := f.setup(force(target()))
-		if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "cannot replace user.name: it is set in ~/.gitconfig") {
-			t.Errorf("notes %q", p.Notes)
+		if got := notes(p); len(got) != 1 || !strings.Contains(got[0], "cannot replace user.name: it is set in ~/.gitconfig") {
+			t.Errorf("notes %q", got)
 		}
 		if st := f.Status(target()); st.State != configurator.StateForeign {
 			t.Errorf("status %+v", st)
 		}
 	})
+}
+
+// TestGitConfigGlobal: with $GIT_CONFIG_GLOBAL set, git reads and writes
+// only that file, and so does coda.
+func TestGitConfigGlobal(t *testing.T) {
+	f := newFixture(t, map[string]string{homeRel: "[user]\n\tname = Bob\n", xdgRel: "[user]\n\temail = bob@example.org\n"})
+	custom := filepath.Join(f.Home, "custom", "gitconfig")
+	f.Vars["GIT_CONFIG_GLOBAL"] = custom
+	if got := f.C.Detect(f.Env).Files; !reflect.DeepEqual(got, []string{custom}) {
+		t.Errorf("Detect files %v", got)
+	}
+	p := f.setup(target())
+	if len(notes(p)) != 0 {
+		t.Errorf("notes %q: the other files are not read", notes(p))
+	}
+	if got := f.Read("custom/gitconfig"); got != "[user]\n\tname = Alice\n\temail = alice@example.com\n" {
+		t.Errorf("$GIT_CONFIG_GLOBAL:\n%s", got)
+	}
+	if f.Read(homeRel) != "[user]\n\tname = Bob\n" || f.Read(xdgRel) != "[user]\n\temail = bob@example.org\n" {
+		t.Error("the usual global files were touched")
+	}
+	f.Remove(target())
+	if f.Exists("custom/gitconfig") {
+		t.Errorf("remove left the file coda created:\n%s", f.Read("custom/gitconfig"))
+	}
+}
+
+// TestDryRun: a plan shows the commands it will run and, as a diff, what
+// they do to the user's file; coda's record is not part of the diff.
+func TestDryRun(t *testing.T) {
+	f := newFixture(t, map[string]string{homeRel: "[core]\n\teditor = vim\n"})
+	p := f.Plan(target())
+	if got, want := commands(p), []string{
+		"runs git config --global user.name Alice",
+		"runs git config --global user.email alice@example.com",
+	}; !reflect.DeepEqual(got, want) {
+		t.Errorf("commands %q, want %q", got, want)
+	}
+	diff := configurator.DiffWith(p, configurator.DiffOptions{StateDir: f.State})
+	want := "--- " + f.Path(homeRel) + "\n+++ " + f.Path(homeRel) + "\n@@ -1,2 +1,5 @@\n [core]\n \teditor = vim\n+[user]\n+\tname = Alice\n+\temail = alice@example.com\n" +
+		"note (git): runs git config --global user.name Alice\nnote (git): runs git config --global user.email alice@example.com\n"
+	if diff != want {
+		t.Errorf("dry run:\n%s\nwant\n%s", diff, want)
+	}
+	if f.Read(homeRel) != "[core]\n\teditor = vim\n" {
+		t.Error("Plan wrote the file")
+	}
+	// A name that needs quoting for a shell is quoted in the note and set
+	// as it is.
+	tgt := target()
+	tgt.Options = map[string]string{git.OptionName: "Alice O'Neil #2"}
+	p = f.setup(tgt)
+	if got := commands(p)[0]; got != `runs git config --global user.name 'Alice O'\''Neil #2'` {
+		t.Errorf("command %q", got)
+	}
+	if got := f.get("user.name"); got != "Alice O'Neil #2" {
+		t.Errorf("git reads user.name %q", got)
+	}
+}
+
+// TestApplyRunsOnlyWhatPlanWrites: Apply runs git config commands of the
+// forms Plan writes, and nothing else a plan's notes might say.
+func TestApplyRunsOnlyWhatPlanWrites(t *testing.T) {
+	for _, note := range []string{
+		"runs git config --global core.editor vim",
+		"runs git config --global --add user.name Eve",
+		"runs git config --global user.name",
+		"runs git config --system user.name Eve",
+		"runs git config --global user.name 'Eve",
+		"runs git config --global user.name 'Eve\nMallory'",
+		"runs rm -rf /",
+		"runs git config --global user.name Eve; rm -rf /",
+	} {
+		t.Run(note, func(t *testing.T) {
+			f := newFixture(t, map[string]string{homeRel: "[core]\n\teditor = vim\n"})
+			p := f.Plan(target())
+			p.Notes = append(p.Notes, note)
+			if err := f.C.Apply(f.Env, p); err == nil {
+				t.Fatal("Apply ran a plan with a foreign command")
+			}
+			if got := f.Read(homeRel); got != "[core]\n\teditor = vim\n" {
+				t.Errorf("the file changed:\n%s", got)
+			}
+			if _, err := os.Stat(filepath.Join(f.State, "plugins", "git.json")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the record was written: %v", err)
+			}
+		})
+	}
+}
+
+func TestApplyRefusesAFileChangedMeanwhile(t *testing.T) {
+	f := newFixture(t, map[string]string{homeRel: "[core]\n\teditor = vim\n"})
+	p := f.Plan(target())
+	f.Write(homeRel, "[core]\n\teditor = emacs\n")
+	if err := f.C.Apply(f.Env, p); !errors.Is(err, configurator.ErrChangedMeanwhile) {
+		t.Fatalf("Apply: %v", err)
+	}
+	if got := f.Read(homeRel); got != "[core]\n\teditor = emacs\n" {
+		t.Errorf("the file changed:\n%s", got)
+	}
+	if _, err := os.Stat(filepath.Join(f.State, "plugins", "git.json")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the record was written: %v", err)
+	}
 }
 
 // TestStaleAndUserEdits: values coda set follow the profile's user; values
@@ -348,7 +566,7 @@ func TestStaleAndUserEdits(t *testing.T) {
 		t.Errorf("status for another user: %+v", st)
 	}
 	f.setup(bob)
-	if got := f.Read(homeRel); got != "[user]\nname = Bob Builder\nemail = bob.builder@example.com\n" {
+	if got := f.Read(homeRel); got != "[user]\n\tname = Bob Builder\n\temail = bob.builder@example.com\n" {
 		t.Fatalf("after the user changed:\n%s", got)
 	}
 	// The user edits the name by hand: it is theirs from now on.
@@ -360,11 +578,27 @@ func TestStaleAndUserEdits(t *testing.T) {
 		t.Errorf("Plan after a hand edit: %v %s", err, configurator.Diff(p))
 	}
 	p := f.Remove(target())
-	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "kept user.name") {
-		t.Errorf("notes %q", p.Notes)
+	if got := notes(p); len(got) != 1 || !strings.Contains(got[0], "kept user.name") {
+		t.Errorf("notes %q", got)
 	}
 	if got := f.Read(homeRel); got != "[user]\nname = Robert\n" {
 		t.Errorf("after remove:\n%s", got)
+	}
+}
+
+// TestSetAgainAfterTheUserUnsetIt: a value coda set and the user removed
+// is set again; the plan is not empty although coda's record stays.
+func TestSetAgainAfterTheUserUnsetIt(t *testing.T) {
+	f := newFixture(t, map[string]string{homeRel: "[core]\n\teditor = vim\n"})
+	f.setup(target())
+	f.Write(homeRel, "[core]\n\teditor = vim\n[user]\n\tname = Alice\n")
+	p := f.Plan(target())
+	if p.Empty() || !reflect.DeepEqual(commands(p), []string{"runs git config --global user.email alice@example.com"}) {
+		t.Fatalf("plan: %q\n%s", p.Notes, configurator.Diff(p))
+	}
+	f.setup(target())
+	if f.get("user.email") != "alice@example.com" {
+		t.Error("user.email was not set again")
 	}
 }
 
@@ -385,8 +619,8 @@ func TestRemoveKeepsChangedValues(t *testing.T) {
 	f.setup(target())
 	f.Write(homeRel, "[user]\nname = Robert\nemail = alice@example.com\n")
 	p := f.Remove(target())
-	if len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "kept user.name in ~/.gitconfig: changed since coda set it") {
-		t.Errorf("notes %q", p.Notes)
+	if got := notes(p); len(got) != 1 || !strings.Contains(got[0], "kept user.name in ~/.gitconfig: changed since coda set it") {
+		t.Errorf("notes %q", got)
 	}
 	if got := f.Read(homeRel); got != "[user]\nname = Robert\n" {
 		t.Errorf("after remove:\n%s", got)
@@ -411,35 +645,75 @@ func TestDisplayName(t *testing.T) {
 	}
 }
 
+// TestNameOption: git config quotes and escapes what it needs, so any
+// name without a control character is set as it is.
 func TestNameOption(t *testing.T) {
-	f := newFixture(t, nil)
-	tgt := target()
-	tgt.Options = map[string]string{git.OptionName: "Alice O'Neil"}
-	f.setup(tgt)
-	if got := f.Read(homeRel); !strings.Contains(got, "name = Alice O'Neil\n") {
-		t.Errorf("file:\n%s", got)
+	for _, name := range []string{"Alice O'Neil", `Alice "Al" Smith`, "Alice #1", "a;b", `back\slash`, " Alice ", "'Alice'", "Ünïcödé"} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			tgt := target()
+			tgt.Options = map[string]string{git.OptionName: name}
+			f.setup(tgt)
+			if got := f.get("user.name"); got != name {
+				t.Errorf("git reads user.name %q, want %q", got, name)
+			}
+			if st := f.Status(tgt); st.State != configurator.StateConfigured {
+				t.Errorf("status %+v", st)
+			}
+			f.Remove(tgt)
+			if f.Exists(homeRel) {
+				t.Errorf("after remove:\n%s", f.Read(homeRel))
+			}
+		})
 	}
-	for _, bad := range []string{`Alice "Al" Smith`, "Alice #1", "a;b", `back\slash`, " Alice", "'Alice'", "Ali\tce"} {
-		tgt.Options[git.OptionName] = bad
+	f := newFixture(t, nil)
+	for _, bad := range []string{"Ali\tce", "Ali\nce", "Ali\x7fce"} {
+		tgt := target()
+		tgt.Options = map[string]string{git.OptionName: bad}
 		if _, err := f.C.Plan(f.Env, tgt); err == nil || strings.Contains(err.Error(), "\n") {
 			t.Errorf("name %q: %v", bad, err)
 		}
 	}
-	tgt = target()
+	tgt := target()
 	tgt.User = ""
 	if _, err := f.C.Plan(f.Env, tgt); err == nil || !strings.Contains(err.Error(), "coda login") {
 		t.Errorf("no user: %v", err)
 	}
 }
 
-// TestRefusedSyntax: git config lines iniedit cannot edit safely are
-// refused with an error naming the file and the line, never its content.
-func TestRefusedSyntax(t *testing.T) {
+// TestGitSyntax: git, not coda, decides what a git config may hold: what
+// git reads is kept as it is, and what git refuses is refused with an
+// error naming the file and the line, never its content.
+func TestGitSyntax(t *testing.T) {
 	for name, content := range map[string]string{
-		"bare boolean key":     "[core]\n\tbare\n",
-		"line continuation":    "[alias]\n\tst = !git status \\\n\t\t-s\n",
-		"key after the header": "[user] name = secret-value\n",
-		"unterminated header":  "[user\n",
+		"bare boolean key":  "[core]\n\tbare\n",
+		"line continuation": "[alias]\n\tst = !git status \\\n\t\t-s\n",
+		"key on the header": "[core] editor = vim\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, map[string]string{homeRel: content})
+			before, err := gitList(t, []byte(content))
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.setup(target())
+			after, err := gitList(t, []byte(f.Read(homeRel)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append(before, "user.name=Alice", "user.email=alice@example.com")
+			if !reflect.DeepEqual(after, want) {
+				t.Errorf("git reads %q, want %q", after, want)
+			}
+			f.Remove(target())
+			if got := f.Read(homeRel); got != content {
+				t.Errorf("after remove:\n%s", got)
+			}
+		})
+	}
+	for name, content := range map[string]string{
+		"unterminated header": "[user\n\tname = secret-value\n",
+		"bad key":             "[user]\n\t\"secret-value = 1\n",
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, map[string]string{homeRel: content})
@@ -448,26 +722,35 @@ func TestRefusedSyntax(t *testing.T) {
 				"PlanRemove": func() error { _, err := f.C.PlanRemove(f.Env, target()); return err },
 				"Status":     func() error { _, err := f.C.Status(f.Env, target()); return err },
 			} {
-				err := call()
-				if err == nil || !strings.Contains(err.Error(), "~/.gitconfig") || !strings.Contains(err.Error(), "line ") ||
-					strings.Contains(err.Error(), "secret-value") || strings.Contains(err.Error(), "\n") {
-					t.Errorf("%s: %v", op, err)
-				}
+				plugintest.Refused(t, op, call(), homeRel, "line ", "secret-value")
+			}
+			if got := f.Read(homeRel); got != content {
+				t.Errorf("the file changed:\n%s", got)
 			}
 		})
 	}
 }
 
 func TestAbsentAndDetect(t *testing.T) {
-	f := newFixture(t, nil)
-	f.Env.LookPath = func(string) (string, error) { return "", fs.ErrNotExist }
+	requireGit(t)
+	// No git at all: absent, and nothing to plan with.
+	f := plugintest.NewFixture(t, git.New(), nil)
 	if st := f.Status(target()); st.State != configurator.StateAbsent {
 		t.Errorf("without git: %+v", st)
 	}
-	// Once coda has set values, they are reported even without git.
-	f.setup(target())
+	if _, err := f.C.Plan(f.Env, target()); err == nil || !strings.Contains(err.Error(), "git is not on PATH") {
+		t.Errorf("Plan without git: %v", err)
+	}
+	// Set up with a git that is not on PATH: once coda has set values,
+	// they are reported, though git is not on PATH.
+	f.C = plugin()
+	f.Apply(target())
 	if st := f.Status(target()); st.State != configurator.StateConfigured {
-		t.Errorf("without git, after setup: %+v", st)
+		t.Errorf("with git off PATH, after setup: %+v", st)
+	}
+	f.C = git.New()
+	if st := f.Status(target()); st.State != configurator.StateAbsent || !strings.Contains(st.Detail, "git is not on PATH") {
+		t.Errorf("without any git, after setup: %+v", st)
 	}
 	c := git.New()
 	if c.Name() != "git" || c.InAll() || c.Delivery() != configurator.DeliveryNone {
@@ -475,13 +758,9 @@ func TestAbsentAndDetect(t *testing.T) {
 	}
 }
 
-// TestRealGitReadsIt asks the git on PATH what it makes of the files coda
-// wrote: the identity it uses, and that the user's other keys survive.
+// TestRealGitReadsIt asks git what it makes of the files coda wrote: the
+// identity it uses, and that the user's other keys survive.
 func TestRealGitReadsIt(t *testing.T) {
-	gitBin, err := exec.LookPath("git")
-	if err != nil {
-		t.Skip("git is not on PATH")
-	}
 	cases := map[string]struct {
 		files      map[string]string
 		tgt        configurator.Target
@@ -496,23 +775,14 @@ func TestRealGitReadsIt(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, tc.files)
 			f.setup(tc.tgt)
-			get := func(key string) string {
-				cmd := exec.Command(gitBin, "config", "--global", "--get", key)
-				cmd.Env = []string{"HOME=" + f.Home, "XDG_CONFIG_HOME=", "GIT_CONFIG_NOSYSTEM=1", "PATH=" + os.Getenv("PATH")}
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Fatalf("git config --get %s: %v %s", key, err, out)
-				}
-				return strings.TrimSuffix(string(out), "\n")
-			}
-			if got := get("user.name"); got != tc.name {
+			if got := f.get("user.name"); got != tc.name {
 				t.Errorf("git reads user.name %q, want %q", got, tc.name)
 			}
-			if got := get("user.email"); got != tc.mail {
+			if got := f.get("user.email"); got != tc.mail {
 				t.Errorf("git reads user.email %q, want %q", got, tc.mail)
 			}
 			if _, ok := tc.files[homeRel]; ok && strings.Contains(tc.files[homeRel], "alias") {
-				if got := get("alias.lg"); got != "log --graph --pretty=format:'%h -%d %s (%cr) <%an>'" {
+				if got := f.get("alias.lg"); got != "log --graph --pretty=format:'%h -%d %s (%cr) <%an>'" {
 					t.Errorf("alias.lg %q", got)
 				}
 			}

@@ -4,7 +4,8 @@
 // give it one. Instead coda writes:
 //
 //   - into opencode.json (in $XDG_CONFIG_HOME/opencode, else
-//     ~/.config/opencode), merged: provider "coda-databricks" (an
+//     ~/.config/opencode; or opencode.jsonc, see below), merged, its
+//     comments and layout kept: provider "coda-databricks" (an
 //     @ai-sdk/openai-compatible provider at the workspace's chat endpoint,
 //     with the default models and their limits) and the top-level model and
 //     small_model pointing at it. Never options.apiKey: an apiKey that
@@ -18,10 +19,13 @@
 //     OpenCode sessions follow rotations. With no token (coda revoke) the
 //     file is deleted and the plugin fails requests with a clear message.
 //
-// opencode.jsonc is never edited (coda would lose its comments). OpenCode
-// merges it over opencode.json, so when it parses and sets model or
-// small_model the plan says so; when it defines coda's provider the plan
-// is refused; when it has comments the plan notes that coda cannot check it.
+// OpenCode reads opencode.json and opencode.jsonc with comments and
+// trailing commas, and so does coda. coda edits opencode.json, or
+// opencode.jsonc when that is the user's only global config (or already
+// holds coda's provider and opencode.json does not). OpenCode merges
+// opencode.jsonc over opencode.json, so when coda edits opencode.json and
+// opencode.jsonc sets model or small_model the plan says so, and when it
+// defines coda's provider the plan is refused.
 //
 // Originals of the keys coda overwrites (model, small_model) are kept in
 // <coda state dir>/plugins/opencode.json, written in the same plan;
@@ -97,7 +101,7 @@ func (Plugin) InAll() bool { return true }
 type paths struct {
 	dir     string // OpenCode's global config dir
 	config  string // opencode.json
-	jsonc   string // opencode.jsonc (read, never written)
+	jsonc   string // opencode.jsonc
 	plugin  string // plugin/coda-databricks.js
 	sidecar string // coda's record of originals
 }
@@ -148,8 +152,10 @@ type current struct {
 	p      paths
 	side   *jsonedit.Object // nil: coda has not configured OpenCode
 	stored pluginkit.Sidecar
-	cfg    *jsonedit.Object // parsed opencode.json; empty when missing
-	cfgRaw []byte           // nil: opencode.json does not exist
+	config string           // the config coda edits: p.config, or p.jsonc
+	cfg    *jsonedit.Object // the config, parsed; empty when missing
+	cfgRaw []byte           // nil: the config does not exist
+	jsonc  []byte           // opencode.jsonc when coda edits opencode.json
 	plugin []byte
 }
 
@@ -169,9 +175,16 @@ func load(env configurator.Env) (*current, error) {
 	if c.cfgRaw, err = pluginkit.ReadShown(env, c.p.config); err != nil {
 		return nil, err
 	}
+	if c.jsonc, err = pluginkit.ReadShown(env, c.p.jsonc); err != nil {
+		return nil, err
+	}
+	c.config = c.p.config
+	if c.jsonc != nil && (c.cfgRaw == nil || hasProvider(c.jsonc) && !hasProvider(c.cfgRaw)) {
+		c.config, c.cfgRaw, c.jsonc = c.p.jsonc, c.jsonc, nil
+	}
 	c.cfg = jsonedit.New()
 	if c.cfgRaw != nil {
-		if c.cfg, err = pluginkit.ParseJSON(env, c.p.config, c.cfgRaw); err != nil {
+		if c.cfg, err = pluginkit.ParseJSON(env, c.config, c.cfgRaw, jsonedit.JWCC); err != nil {
 			return nil, err
 		}
 	}
@@ -179,6 +192,16 @@ func load(env configurator.Env) (*current, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// hasProvider reports whether a config defines coda's provider.
+func hasProvider(data []byte) bool {
+	o, err := jsonedit.ParseDialect(data, jsonedit.JWCC)
+	if err != nil {
+		return false
+	}
+	_, ok := o.GetPath("provider", ProviderID)
+	return ok
 }
 
 // models returns the model and small model for t.
@@ -296,18 +319,18 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 		Backup: c.plugin != nil && !isCodaPlugin(c.plugin),
 	})
 
-	// opencode.json.
+	// opencode.json (or .jsonc).
 	cfg := pluginkit.CloneJSON(c.cfg)
 	if c.cfgRaw == nil {
 		cfg.Set("$schema", schemaURL)
 	}
 	if err := cfg.SetPath(provider(t), "provider", ProviderID); err != nil {
-		return plan, fmt.Errorf("%s: %s: fix it, then run coda setup again", pluginkit.Display(env, c.p.config), strings.TrimPrefix(err.Error(), "jsonedit: "))
+		return plan, fmt.Errorf("%s: %s: fix it, then run coda setup again", pluginkit.Display(env, c.config), strings.TrimPrefix(err.Error(), "jsonedit: "))
 	}
 	model, small := models(t)
 	cfg.Set("model", ProviderID+"/"+model)
 	cfg.Set("small_model", ProviderID+"/"+small)
-	plan.Changes = append(plan.Changes, pluginkit.JSONChange(c.p.config, c.cfgRaw, c.cfg, cfg, 0o644))
+	plan.Changes = append(plan.Changes, pluginkit.JSONChange(c.config, c.cfgRaw, c.cfg, cfg, 0o644))
 	plan.Notes = append(plan.Notes, c.providerFilters()...)
 	return plan, nil
 }
@@ -387,7 +410,7 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 			}
 			cfg.Delete(k)
 		}
-		ch := pluginkit.JSONChange(c.p.config, c.cfgRaw, c.cfg, cfg, 0o644)
+		ch := pluginkit.JSONChange(c.config, c.cfgRaw, c.cfg, cfg, 0o644)
 		if created && onlySchema(cfg) {
 			ch.New = nil // a backup is still kept
 		}
@@ -416,16 +439,15 @@ func isCodaPlugin(data []byte) bool {
 }
 
 // overrides inspects opencode.jsonc, which OpenCode merges over
-// opencode.json and coda never edits.
+// opencode.json, when coda edits opencode.json.
 func (c *current) overrides() ([]string, error) {
-	data, err := pluginkit.ReadShown(c.env, c.p.jsonc)
-	if err != nil || data == nil {
-		return nil, err
+	if c.jsonc == nil {
+		return nil, nil
 	}
 	name := pluginkit.Display(c.env, c.p.jsonc)
-	obj, err := jsonedit.Parse(data)
+	obj, err := jsonedit.ParseDialect(c.jsonc, jsonedit.JWCC)
 	if err != nil {
-		return []string{name + " exists and coda cannot read it (comments or invalid JSON); OpenCode merges it over opencode.json, so check that it sets neither model nor small_model"}, nil
+		return []string{name + " exists and coda cannot read it (it is not valid JSON, even with comments); OpenCode merges it over opencode.json, so check that it sets neither model nor small_model"}, nil
 	}
 	if _, ok := obj.GetPath("provider", ProviderID); ok {
 		return nil, fmt.Errorf("%s also defines provider %q, which OpenCode would merge over coda's: remove it there, then run coda setup again", name, ProviderID)
@@ -448,12 +470,12 @@ func (c *current) providerFilters() []string {
 	var notes []string
 	if v, ok := c.cfg.Get("enabled_providers"); ok {
 		if list, ok := v.([]any); ok && !slices.Contains(list, any(ProviderID)) {
-			notes = append(notes, fmt.Sprintf("enabled_providers in %s does not list %q, so OpenCode hides coda's provider: add it there", pluginkit.Display(c.env, c.p.config), ProviderID))
+			notes = append(notes, fmt.Sprintf("enabled_providers in %s does not list %q, so OpenCode hides coda's provider: add it there", pluginkit.Display(c.env, c.config), ProviderID))
 		}
 	}
 	if v, ok := c.cfg.Get("disabled_providers"); ok {
 		if list, ok := v.([]any); ok && slices.Contains(list, any(ProviderID)) {
-			notes = append(notes, fmt.Sprintf("disabled_providers in %s lists %q, so OpenCode hides coda's provider: remove it there", pluginkit.Display(c.env, c.p.config), ProviderID))
+			notes = append(notes, fmt.Sprintf("disabled_providers in %s lists %q, so OpenCode hides coda's provider: remove it there", pluginkit.Display(c.env, c.config), ProviderID))
 		}
 	}
 	return notes
@@ -472,9 +494,9 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		}
 		if id := c.foreignProvider(t); id != "" {
 			return configurator.Status{State: configurator.StateForeign,
-				Detail: fmt.Sprintf("provider %q in %s points at this workspace, but coda did not write it: run coda setup opencode to add coda's provider, whose token follows rotations", id, pluginkit.Display(env, c.p.config))}, nil
+				Detail: fmt.Sprintf("provider %q in %s points at this workspace, but coda did not write it: run coda setup opencode to add coda's provider, whose token follows rotations", id, pluginkit.Display(env, c.config))}, nil
 		}
-		return configurator.Status{State: configurator.StateNotConfigured, Detail: "no coda-databricks provider in " + pluginkit.Display(env, c.p.config)}, nil
+		return configurator.Status{State: configurator.StateNotConfigured, Detail: "no coda-databricks provider in " + pluginkit.Display(env, c.config)}, nil
 	}
 	plan, err := pl.Plan(env, t)
 	if err != nil {
@@ -502,7 +524,7 @@ func (c *current) staleReason(t configurator.Target, plan configurator.Plan) str
 		if s, ok := v.(string); ok {
 			return "coda-databricks points at " + s + ", not " + t.Endpoints.Chat
 		}
-		return "coda-databricks is missing from " + pluginkit.Display(c.env, c.p.config)
+		return "coda-databricks is missing from " + pluginkit.Display(c.env, c.config)
 	}
 	model, small := models(t)
 	if v, _ := c.cfg.Get("model"); v != ProviderID+"/"+model {
@@ -525,8 +547,8 @@ func (c *current) staleReason(t configurator.Target, plan configurator.Plan) str
 			return "the coda-databricks plugin is missing or out of date"
 		case filepath.Dir(ch.Path) == filepath.Join(c.env.StateDir, "tokens"):
 			return "the token file does not hold the current token (once coda rewrites it, running sessions use the new one at their next request)"
-		case ch.Path == c.p.config:
-			return "coda's provider in " + pluginkit.Display(c.env, c.p.config) + " differs from what coda writes"
+		case ch.Path == c.config:
+			return "coda's provider in " + pluginkit.Display(c.env, c.config) + " differs from what coda writes"
 		}
 	}
 	return "coda's record of the original settings is missing"

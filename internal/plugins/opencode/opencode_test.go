@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
 	"github.com/coda-cli/coda/internal/plugins/plugintest"
@@ -25,7 +24,6 @@ const (
 
 func target() configurator.Target {
 	tgt := plugintest.Target()
-	tgt.Lifetime, tgt.Grace = time.Hour, 15*time.Minute
 	return tgt
 }
 
@@ -56,8 +54,9 @@ const userConfig = `{
 }
 `
 
-// userJSONC is a second global config with comments, which coda never
-// edits; it sets nothing coda owns.
+// userJSONC is a second global config with comments, which OpenCode
+// merges over opencode.json; it sets nothing coda owns, and coda edits
+// opencode.json next to it.
 const userJSONC = `{
   // the user's keybinds live here
   "keybinds": {"leader": "ctrl+x"}
@@ -92,8 +91,8 @@ func TestContract(t *testing.T) {
 // does.
 func split(rel string, data []byte) (foreign, owned any, err error) {
 	switch {
-	case strings.HasSuffix(rel, "opencode.json"):
-		doc, err := jsonedit.Parse(data)
+	case strings.HasSuffix(rel, "opencode.json") || strings.HasSuffix(rel, "opencode.jsonc"):
+		doc, err := jsonedit.ParseDialect(data, jsonedit.JWCC)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -207,6 +206,9 @@ func TestExistingConfigMergedAndRestored(t *testing.T) {
 	}
 
 	f.Remove(target())
+	if got := f.Read(configRel); got != userConfig {
+		t.Errorf("remove did not restore opencode.json byte for byte:\n%s", got)
+	}
 	doc = f.ReadJSON(configRel)
 	if v, _ := doc.Get("model"); v != "anthropic/claude-sonnet-4-5" {
 		t.Errorf("after remove model = %v, want the user's", v)
@@ -431,9 +433,9 @@ func TestEmptyTokenDeletesTokenFile(t *testing.T) {
 
 func TestMalformedRefused(t *testing.T) {
 	cases := map[string]struct{ content, want string }{
-		"syntax":   {"{\n  \"model\": \"secret-looking-value\" \"x\"\n}\n", "is not valid JSON (invalid JSON at line 2"},
-		"comments": {"{\n  // my settings\n  \"model\": \"secret-looking-value\"\n}\n", "has comments (line 2"},
-		"array":    {"[\"secret-looking-value\"]\n", "top-level value must be an object"},
+		"syntax":   {"{\n  // mine\n  \"model\": \"secret-looking-value\" \"x\",\n}\n", "is not valid JSON (line 3:35: invalid character after object value"},
+		"comment":  {"{\n  \"model\": \"secret-looking-value\" /* unclosed\n}\n", "is not valid JSON (line 2:35: unexpected end of input"},
+		"array":    {"[\"secret-looking-value\"]\n", "is not a JSON object (found an array at line 1:1)"},
 		"provider": {"{\"provider\": \"secret-looking-value\"}\n", "provider is a string, not an object"},
 		"bom":      {"\xef\xbb\xbf{}\n", "byte order mark"},
 	}
@@ -466,34 +468,112 @@ func TestMalformedRefused(t *testing.T) {
 	}
 }
 
+// jwccConfig has comments and trailing commas, which OpenCode reads.
+const jwccConfig = `{
+  // my global config
+  "$schema": "https://opencode.ai/config.json",
+  "theme": "tokyonight", /* dark */
+  "provider": {
+    // the local one
+    "ollama": {
+      "options": {"baseURL": "http://localhost:11434/v1",},
+    },
+  },
+}
+`
+
+func TestCommentsAndTrailingCommasSurvive(t *testing.T) {
+	for _, rel := range []string{configRel, jsoncRel} {
+		t.Run(filepath.Base(rel), func(t *testing.T) {
+			f := newFixture(t, map[string]string{rel: jwccConfig})
+			p := f.Apply(target())
+			if got := plugintest.Changed(p); !slices.Contains(got, f.Path(rel)) {
+				t.Fatalf("setup did not merge into %s: %v", rel, got)
+			}
+			if other := map[string]string{configRel: jsoncRel, jsoncRel: configRel}[rel]; f.Exists(other) {
+				t.Errorf("setup created %s next to %s", other, rel)
+			}
+			got := f.Read(rel)
+			for _, keep := range []string{"// my global config\n", `"theme": "tokyonight", /* dark */`, "// the local one\n", `"options": {"baseURL": "http://localhost:11434/v1",},`} {
+				if !strings.Contains(got, keep) {
+					t.Errorf("%s lost %q:\n%s", rel, keep, got)
+				}
+			}
+			doc, err := jsonedit.ParseDialect([]byte(got), jsonedit.JWCC)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v, _ := doc.GetPath("provider", ProviderID, "options", "baseURL"); v != plugintest.GoldenHost+"/serving-endpoints" {
+				t.Errorf("baseURL = %v in\n%s", v, got)
+			}
+			if v, _ := doc.Get("model"); v != ProviderID+"/"+DefaultModel {
+				t.Errorf("model = %v", v)
+			}
+			if !strings.HasSuffix(got, "  \"small_model\": \"coda-databricks/databricks-claude-haiku-4-5\",\n}\n") {
+				t.Errorf("the trailing comma style is lost:\n%s", got)
+			}
+			if st := f.Status(target()); st.State != configurator.StateConfigured {
+				t.Errorf("status %s: %s", st.State, st.Detail)
+			}
+			if p := f.Plan(target()); !p.Empty() {
+				t.Errorf("a second setup changes %v", plugintest.Changed(p))
+			}
+			f.Remove(target())
+			if got := f.Read(rel); got != jwccConfig {
+				t.Errorf("remove did not restore %s byte for byte:\n%s", rel, got)
+			}
+		})
+	}
+}
+
 func TestJSONC(t *testing.T) {
-	t.Run("comments", func(t *testing.T) {
-		f := newFixture(t, map[string]string{jsoncRel: userJSONC})
+	t.Run("next to opencode.json", func(t *testing.T) {
+		f := newFixture(t, map[string]string{configRel: "{}\n", jsoncRel: userJSONC})
 		p := f.Apply(target())
-		if !strings.Contains(strings.Join(p.Notes, "\n"), "opencode.jsonc exists and coda cannot read it") {
+		if len(p.Notes) != 0 {
 			t.Errorf("notes %q", p.Notes)
 		}
 		if f.Read(jsoncRel) != userJSONC {
 			t.Error("opencode.jsonc was modified")
 		}
-		if !f.Exists(configRel) {
-			t.Error("opencode.json not written next to opencode.jsonc")
-		}
-		if st := f.Status(target()); st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "opencode.jsonc") {
-			t.Errorf("status %s: %s", st.State, st.Detail)
+		if doc := f.ReadJSON(configRel); doc.Len() == 0 {
+			t.Error("opencode.json not written")
 		}
 	})
 	t.Run("setsModel", func(t *testing.T) {
-		f := newFixture(t, map[string]string{jsoncRel: `{"model": "openai/gpt-5"}`})
+		f := newFixture(t, map[string]string{configRel: "{}\n", jsoncRel: "{\n  // mine\n  \"model\": \"openai/gpt-5\",\n}\n"})
 		p := f.Plan(target())
 		if !strings.Contains(strings.Join(p.Notes, "\n"), "sets model, which OpenCode merges over coda's opencode.json") {
 			t.Errorf("notes %q", p.Notes)
 		}
 	})
+	t.Run("unreadable", func(t *testing.T) {
+		f := newFixture(t, map[string]string{configRel: "{}\n", jsoncRel: "{\"model\": \n"})
+		p := f.Plan(target())
+		if !strings.Contains(strings.Join(p.Notes, "\n"), "opencode.jsonc exists and coda cannot read it") {
+			t.Errorf("notes %q", p.Notes)
+		}
+	})
 	t.Run("definesCodaProvider", func(t *testing.T) {
-		f := newFixture(t, map[string]string{jsoncRel: `{"provider": {"coda-databricks": {}}}`})
+		f := newFixture(t, map[string]string{configRel: `{"provider": {"coda-databricks": {}}}`, jsoncRel: `{"provider": {"coda-databricks": {}}}`})
 		if _, err := f.C.Plan(f.Env, target()); err == nil || !strings.Contains(err.Error(), "opencode.jsonc also defines provider") {
 			t.Errorf("Plan error %v", err)
+		}
+	})
+	t.Run("staysWhereCodaWroteIt", func(t *testing.T) {
+		// Set up in opencode.jsonc; opencode.json appears later.
+		f := newFixture(t, map[string]string{jsoncRel: userJSONC})
+		f.Apply(target())
+		f.Write(configRel, `{"theme": "nord"}`)
+		if p := f.Plan(target()); !p.Empty() {
+			t.Errorf("setup moves to opencode.json: %v", plugintest.Changed(p))
+		}
+		f.Remove(target())
+		if got := f.Read(jsoncRel); got != userJSONC {
+			t.Errorf("remove did not restore opencode.jsonc:\n%s", got)
+		}
+		if got := f.Read(configRel); got != `{"theme": "nord"}` {
+			t.Errorf("remove touched opencode.json: %s", got)
 		}
 	})
 }

@@ -250,22 +250,32 @@ func TestEncodeJSON(t *testing.T) {
 func TestParseJSON(t *testing.T) {
 	env := configurator.Env{Home: "/home/u"}
 	path := "/home/u/.tool/settings.json"
-	obj, err := pluginkit.ParseJSON(env, path, []byte(`{"a": 1}`))
+	obj, err := pluginkit.ParseJSON(env, path, []byte(`{"a": 1}`), jsonedit.Strict)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v, ok := obj.Get("a"); !ok || v == nil {
 		t.Errorf("a = %v", v)
 	}
-	for name, tc := range map[string]struct{ data, want string }{
-		"comments": {"{\n  // mine\n  \"secret\": \"hunter2\"\n}\n",
-			"~/.tool/settings.json has comments (line 2:3), which coda would lose when it merges its settings: remove them or move the file aside, then run coda setup again"},
-		"syntax": {"{\n  \"secret\": \"hunter2\",\n}\n",
-			"~/.tool/settings.json is not valid JSON (invalid JSON at line 3"},
-		"not an object": {"[\"hunter2\"]",
-			"~/.tool/settings.json is not valid JSON (top-level value must be an object"},
+	// What the tool reads, coda reads.
+	jsonc := "{\n  // mine\n  \"secret\": \"hunter2\",\n}\n"
+	if _, err := pluginkit.ParseJSON(env, path, []byte(jsonc), jsonedit.JWCC); err != nil {
+		t.Errorf("JWCC: %v", err)
+	}
+	for name, tc := range map[string]struct {
+		d          jsonedit.Dialect
+		data, want string
+	}{
+		"comments": {jsonedit.Strict, "{\n  // mine\n  \"secret\": \"hunter2\"\n}\n",
+			"~/.tool/settings.json is not valid JSON (line 2:3: a comment, which strict JSON does not allow)"},
+		"trailing comma": {jsonedit.Comments, "{\n  // mine\n  \"secret\": \"hunter2\",\n}\n",
+			"~/.tool/settings.json is not valid JSON (line 3:22: a trailing comma, which strict JSON does not allow)"},
+		"syntax": {jsonedit.JWCC, "{\n  \"secret\": \"hunter2\" \"x\"\n}\n",
+			"~/.tool/settings.json is not valid JSON (line 2:23: invalid character after object value"},
+		"not an object": {jsonedit.JWCC, "[\"hunter2\"]",
+			"~/.tool/settings.json is not a JSON object (found an array at line 1:1)"},
 	} {
-		_, err := pluginkit.ParseJSON(env, path, []byte(tc.data))
+		_, err := pluginkit.ParseJSON(env, path, []byte(tc.data), tc.d)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%s: got %v\nwant %s...", name, err, tc.want)
 			continue
@@ -273,7 +283,7 @@ func TestParseJSON(t *testing.T) {
 		if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: the error quotes the content or spans lines: %q", name, err)
 		}
-		if name != "comments" && !strings.HasSuffix(err.Error(), "): fix it or move it aside, then run coda setup again") {
+		if !strings.HasSuffix(err.Error(), "): fix it or move it aside, then run coda setup again") {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
@@ -305,11 +315,14 @@ func TestCloneAndSameJSON(t *testing.T) {
 }
 
 func TestJSONChange(t *testing.T) {
-	raw := []byte(`{"a":1}`) // not coda's two-space layout
+	raw := []byte(`{"a":1, "e": { }}`) // not coda's two-space layout
 	before := plugintest.MustParseJSON(t, string(raw))
 
-	// Nothing but the formatting would change: the bytes stay.
-	c := pluginkit.JSONChange("/p", raw, before, pluginkit.CloneJSON(before), 0o644)
+	// Nothing but the layout would change: the bytes stay.
+	same := pluginkit.CloneJSON(before)
+	_ = same.SetPath(1, "e", "x")
+	same.DeletePath("e", "x")
+	c := pluginkit.JSONChange("/p", raw, before, same, 0o644)
 	if c.Changed() || !bytes.Equal(c.New, raw) || !c.Backup || c.Perm != 0o644 || c.Path != "/p" {
 		t.Errorf("unchanged: %+v", c)
 	}
@@ -317,8 +330,8 @@ func TestJSONChange(t *testing.T) {
 	after := pluginkit.CloneJSON(before)
 	after.Set("b", true)
 	c = pluginkit.JSONChange("/p", raw, before, after, 0o600)
-	if !c.Changed() || string(c.New) != string(jsonedit.Marshal(after)) || !c.Backup || c.Perm != 0o600 {
-		t.Errorf("changed: %+v", c)
+	if !c.Changed() || string(c.New) != `{"a":1, "e": { }, "b": true}` || !c.Backup || c.Perm != 0o600 {
+		t.Errorf("changed: %+v %s", c, c.New)
 	}
 
 	// A missing file is created, without a backup, even when empty.

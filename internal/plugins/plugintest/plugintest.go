@@ -43,12 +43,11 @@ func Target() configurator.Target {
 			Responses: GoldenHost + "/serving-endpoints",
 			Gemini:    GoldenHost + "/serving-endpoints/google",
 			Chat:      GoldenHost + "/serving-endpoints"},
-		Models:       map[string]string{},
-		TokenCommand: []string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"},
-		Token:        GoldenToken,
-		Lifetime:     15 * time.Minute,
-		Grace:        2 * time.Minute,
-		Options:      map[string]string{},
+		Models:        map[string]string{},
+		TokenCommand:  []string{"/usr/local/bin/coda", "token", "-p", "default"},
+		Token:         GoldenToken,
+		HelperRefresh: time.Minute,
+		Options:       map[string]string{},
 	}
 }
 

@@ -7,7 +7,11 @@
 package configuratortest
 
 import (
+	"maps"
+	"slices"
+
 	"bytes"
+	"github.com/coda-cli/coda/internal/sink"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -56,6 +60,7 @@ func Run(t *testing.T, s Suite) {
 	t.Run("StatusFollowsApplyAndRemove", func(t *testing.T) { statusFollows(t, s) })
 	t.Run("PlanWritesNothing", func(t *testing.T) { planWritesNothing(t, s) })
 	t.Run("RotationReachesTheFiles", func(t *testing.T) { rotation(t, s) })
+	t.Run("SinksHoldTheTokenAndNothingElse", func(t *testing.T) { sinks(t, s) })
 }
 
 type harness struct {
@@ -418,6 +423,95 @@ func rotation(t *testing.T, s Suite) {
 			}
 		}
 	}
+}
+
+// sinks checks what rotations rely on: a literal-delivery plugin declares
+// where the tool reads the token (without reading any file), each sink
+// holds the applied token, writing a new token into the sinks alone leaves
+// the plugin configured with no file but the sinks changed, and a
+// malformed file elsewhere cannot stop it. Other plugins declare none.
+func sinks(t *testing.T, s Suite) {
+	h := newHarness(t, s, s.UserFiles, true)
+	d, ok := h.c.(configurator.SinkDeclarer)
+	if h.c.Delivery() != configurator.DeliveryLiteral {
+		if ok {
+			t.Errorf("a %s plugin declares sinks", h.c.Delivery())
+		}
+		return
+	}
+	if !ok {
+		t.Fatal("a literal-delivery plugin must implement configurator.SinkDeclarer")
+	}
+	before := h.snapshot()
+	specs, err := d.Sinks(h.env, h.tgt)
+	if err != nil || len(specs) == 0 {
+		t.Fatalf("Sinks = %v, %v", specs, err)
+	}
+	if !maps.Equal(before, h.snapshot()) {
+		t.Error("Sinks wrote to HOME")
+	}
+	h.apply(h.plan(h.tgt))
+	w := sink.Writer{}
+	for _, sp := range specs {
+		if err := sp.Check(); err != nil || sp.Plugin != h.c.Name() {
+			t.Errorf("sink %+v: %v (plugin must be %q)", sp, err, h.c.Name())
+		}
+		if got, err := w.Get(sp); err != nil || got != h.tgt.Token {
+			t.Errorf("%s does not hold the applied token (err %v)", sp, err)
+		}
+	}
+	// A rotation writes the sinks alone: the plugin must still find the
+	// tool configured for the new token, and plan over it without error.
+	rotated := h.tgt
+	rotated.Token = "dapi" + strings.Repeat("9", 28) + time.Now().Format("0405")
+	for _, sp := range specs {
+		if err := w.Put(sp, rotated.Token); err != nil {
+			t.Fatalf("Put %s: %v", sp, err)
+		}
+	}
+	if st := h.status(rotated); st != configurator.StateConfigured {
+		t.Errorf("after a rotation through the sinks: status %s, want configured", st)
+	}
+	if p, err := h.c.Plan(h.env, rotated); err != nil {
+		t.Errorf("after a rotation through the sinks: Plan: %v", err)
+	} else {
+		for _, c := range p.Changes {
+			if c.Changed() && !strings.HasPrefix(c.Path, h.env.StateDir+string(filepath.Separator)) {
+				t.Errorf("after a rotation through the sinks, setup would change %s", c.Path)
+			}
+		}
+	}
+	// Break every other managed file the way a user's edit might.
+	applied := h.snapshot()
+	for rel := range applied {
+		if !slices.ContainsFunc(specs, func(sp sink.Spec) bool { return sp.Path == filepath.Join(h.env.Home, rel) }) {
+			if err := os.WriteFile(filepath.Join(h.env.Home, rel), []byte("{ not parseable ["), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	broken := h.snapshot()
+	next := "dapi" + strings.Repeat("8", 28) + time.Now().Format("0405")
+	for _, sp := range specs {
+		if err := w.Put(sp, next); err != nil {
+			t.Fatalf("Put %s: %v", sp, err)
+		}
+		if got, _ := w.Get(sp); got != next {
+			t.Errorf("%s holds %q after Put", sp, redactTail(got))
+		}
+	}
+	for rel, content := range h.snapshot() {
+		if content != broken[rel] && !slices.ContainsFunc(specs, func(sp sink.Spec) bool { return sp.Path == filepath.Join(h.env.Home, rel) }) {
+			t.Errorf("writing the sinks changed %s, which is not a sink", rel)
+		}
+	}
+}
+
+func redactTail(s string) string {
+	if len(s) > 4 {
+		return "…" + s[len(s)-4:]
+	}
+	return s
 }
 
 // stateHolds reports whether a file in coda's state dir holds the token

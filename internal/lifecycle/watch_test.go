@@ -1,8 +1,9 @@
-package rotation
+package lifecycle
 
 import (
 	"context"
 	"errors"
+	"github.com/coda-cli/coda/internal/policy"
 	"net/http"
 	"slices"
 	"strings"
@@ -16,11 +17,8 @@ import (
 )
 
 // watchOpts is the default schedule: lifetime 15m, interval 10m, grace 2m.
-func watchOpts() WatchOptions {
-	return WatchOptions{
-		Options:  Options{Profile: "default", Lifetime: 15 * time.Minute, Grace: 2 * time.Minute},
-		Interval: 10 * time.Minute,
-	}
+func watchOpts() WatchRequest {
+	return WatchRequest{Profile: "default", Timing: fixed(pol(15*time.Minute, 10*time.Minute, 2*time.Minute))}
 }
 
 type watchRun struct {
@@ -31,7 +29,7 @@ type watchRun struct {
 // watch runs Watch on the fake clock. onSleep runs after each sleep with the
 // number of sleeps so far and may cancel the watch. A real-time timeout
 // catches a loop that never sleeps.
-func (e *env) watch(o WatchOptions, onSleep func(n int, d time.Duration, cancel context.CancelFunc)) watchRun {
+func (e *env) watch(o WatchRequest, onSleep func(n int, d time.Duration, cancel context.CancelFunc)) watchRun {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -101,7 +99,7 @@ func TestWatchSchedule(t *testing.T) {
 		liveAtRotation = append(liveAtRotation, len(e.liveTagged(tag)))
 		return nil
 	}
-	e.r.Consumers = []Consumer{c}
+	e.use(c)
 
 	run := e.watch(watchOpts(), e.stopAfterRotations(3))
 	if run.err != nil {
@@ -184,10 +182,10 @@ func TestWatchRotatesAtOnceWhenOverdue(t *testing.T) {
 	e.login("default", 15*time.Minute)
 	e.clk.Advance(11 * time.Minute)
 	sleeps, sleepsBefore := 0, -1
-	e.r.Consumers = []Consumer{&recConsumer{name: "rec", onRotated: func(context.Context, string, store.Profile) error {
+	e.use(&recConsumer{name: "rec", onRotated: func(context.Context, string, store.Profile) error {
 		sleepsBefore = sleeps
 		return nil
-	}}}
+	}})
 	stop := e.stopAfterRotations(1)
 	run := e.watch(watchOpts(), func(n int, d time.Duration, cancel context.CancelFunc) {
 		sleeps = n
@@ -448,7 +446,7 @@ func TestWatchPauseWhenIdleUntilExpiry(t *testing.T) {
 	e := newEnv(t)
 	old := e.login("default", time.Hour)
 	o := watchOpts()
-	o.Lifetime = time.Hour
+	o.Timing = fixed(pol(time.Hour, 10*time.Minute, 2*time.Minute))
 	o.PauseWhenIdle = true
 	o.AgentsRunning = func() bool { return false }
 
@@ -479,7 +477,6 @@ func TestWatchInterrupted(t *testing.T) {
 			e.clk.Advance(10 * time.Minute)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			after := &recConsumer{name: "after"}
 			first := &recConsumer{name: "first"}
 			if where == "consumer" {
 				first.onRotated = func(context.Context, string, store.Profile) error {
@@ -489,7 +486,7 @@ func TestWatchInterrupted(t *testing.T) {
 			} else {
 				e.r.Clients = withHooks(cancel, nil)
 			}
-			e.r.Consumers = []Consumer{first, after}
+			e.use(first)
 			guard := 0
 			e.clk.OnSleep = func(time.Duration) {
 				if guard++; guard > 1000 {
@@ -507,8 +504,8 @@ func TestWatchInterrupted(t *testing.T) {
 			if !slices.Equal(pendingIDs(p.Pending), []string{old.TokenID}) || !e.live(old.TokenID) {
 				t.Errorf("pending %v, old live %v", pendingIDs(p.Pending), e.live(old.TokenID))
 			}
-			if calls := after.calls(); len(calls) != 1 || calls[0].TokenID != p.TokenID {
-				t.Errorf("consumer after the interrupt got %v, want the new token", calls)
+			if got, _ := first.Get(first.sinkFor(e.dir, "default")); got != p.Token {
+				t.Errorf("the sink does not hold the new token after the interrupt")
 			}
 			if kinds := e.events.kinds(); kinds[len(kinds)-1] != EventStopped {
 				t.Errorf("events %v", kinds)
@@ -659,13 +656,25 @@ func TestNextRotationFollowsThisMachinesLastRotation(t *testing.T) {
 		p    store.Profile
 		want time.Time
 	}{
-		{"fresh login: from the token's creation", store.Profile{CreatedAt: created}, created.Add(10 * time.Minute)},
-		{"rotated here: from the local rotation time", store.Profile{CreatedAt: created, LastRotation: t0}, t0.Add(10 * time.Minute)},
+		{"fresh login: from the token's creation", store.Profile{CreatedAt: created, ExpiresAt: t0.Add(time.Hour)}, created.Add(10 * time.Minute)},
+		{"rotated here: from the local rotation time", store.Profile{CreatedAt: created, LastRotation: t0, ExpiresAt: t0.Add(time.Hour)}, t0.Add(10 * time.Minute)},
+		// Defect 2 of the lifecycle issue: a token that lives a minute must
+		// not wait for a 10-minute interval; rotate while it still has
+		// max(grace, min-ttl, 30s) left.
+		{"short token: before its expiry", store.Profile{CreatedAt: t0, ExpiresAt: t0.Add(time.Minute)}, t0.Add(30 * time.Second)},
+		{"expiring token: at once", store.Profile{CreatedAt: t0, LastRotation: t0, ExpiresAt: t0.Add(4 * time.Minute)}, t0.Add(-time.Minute)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := nextRotation(&tt.p, 10*time.Minute); !got.Equal(tt.want) {
-				t.Errorf("nextRotation = %s, want %s", got, tt.want)
+			pl := pol(time.Hour, 10*time.Minute, 2*time.Minute)
+			pl.MinTTL = policy.Duration(5 * time.Minute)
+			if tt.p.ExpiresAt.Sub(tt.p.CreatedAt) <= time.Minute {
+				pl = pol(time.Minute, 10*time.Second, 0)
+				pl.MinTTL = policy.Duration(30 * time.Second)
+				pl.Interval = policy.Duration(10 * time.Minute) // the default interval with a 1m token, as the report had it
+			}
+			if got := NextRotation(&tt.p, pl); !got.Equal(tt.want) {
+				t.Errorf("NextRotation = %s, want %s", got, tt.want)
 			}
 		})
 	}
@@ -674,13 +683,13 @@ func TestNextRotationFollowsThisMachinesLastRotation(t *testing.T) {
 func TestDeleteDueWithDeadTokenNeedsLogin(t *testing.T) {
 	e := newEnv(t)
 	e.login("default", 15*time.Minute)
-	if _, err := e.r.Rotate(context.Background(), Options{Profile: "default", Lifetime: 15 * time.Minute, Grace: time.Minute}); err != nil {
+	if _, err := e.r.Rotate(context.Background(), RotateRequest{Profile: "default", Timing: fixed(pol(15*time.Minute, 10*time.Minute, time.Minute))}); err != nil {
 		t.Fatal(err)
 	}
 	current := e.profile("default")
 	e.srv.RevokeToken(current.TokenID)
 	e.clk.Advance(2 * time.Minute)
-	_, pending, err := e.r.DeleteDue(context.Background(), "default")
+	_, pending, _, err := e.r.DeleteDue(context.Background(), "default")
 	if exit.CodeOf(err) != exit.Auth {
 		t.Fatalf("DeleteDue with a revoked token: err %v (exit %d), want exit %d", err, exit.CodeOf(err), exit.Auth)
 	}

@@ -1,9 +1,12 @@
-package rotation
+package lifecycle
 
 import (
+	"path/filepath"
+
 	"context"
 	"errors"
-	"fmt"
+	"github.com/coda-cli/coda/internal/policy"
+	"github.com/coda-cli/coda/internal/sink"
 	"net/http"
 	"slices"
 	"strings"
@@ -33,10 +36,11 @@ type env struct {
 	srv    *fakeworkspace.Server
 	dir    string
 	st     *store.FileStore
-	r      *Rotator
+	r      *Engine
 	events *eventLog
 	patID  string // the user's own PAT, which coda must never touch
 	pat    string
+	sinks  *recConsumer // profiles logged in after use get its sink
 }
 
 func newEnv(t *testing.T) *env {
@@ -63,7 +67,7 @@ func newEnv(t *testing.T) *env {
 		pat:    pat,
 		patID:  patID,
 	}
-	e.r = &Rotator{
+	e.r = &Engine{
 		Store:          e.st,
 		Clients:        workspace.NewSDKClient,
 		Clock:          clk,
@@ -117,6 +121,9 @@ func (e *env) login(profile string, lifetime time.Duration) store.Profile {
 		Host: e.srv.URL(), User: alice,
 		Token: tok.Value, TokenID: tok.ID,
 		CreatedAt: tok.Created, ExpiresAt: tok.Expiry,
+	}
+	if e.sinks != nil {
+		p.Tools = []store.Tool{{Plugin: e.sinks.name, Sinks: []sink.Spec{e.sinks.sinkFor(e.dir, profile)}}}
 	}
 	if err := e.st.Update(context.Background(), func(s *store.State) error {
 		cp := p
@@ -191,8 +198,22 @@ func (e *env) deletes() []fakeworkspace.Request {
 	return e.requests(http.MethodPost, fakeworkspace.PathTokenDelete)
 }
 
-func opts(profile string, grace time.Duration) Options {
-	return Options{Profile: profile, Lifetime: 15 * time.Minute, Grace: grace}
+// pol is a policy with min-ttl 5m.
+func pol(lifetime, interval, grace time.Duration) policy.Policy {
+	return policy.Policy{Lifetime: policy.Duration(lifetime), Interval: policy.Duration(interval),
+		Grace: policy.Duration(grace), MinTTL: policy.Duration(5 * time.Minute)}
+}
+
+// fixed is a Timing that puts p in force and stores it.
+func fixed(p policy.Policy) Timing {
+	return func(policy.Settings) (policy.Policy, policy.Settings, error) {
+		return p, policy.Settings{Lifetime: &p.Lifetime, Interval: &p.Interval, Grace: &p.Grace, MinTTL: &p.MinTTL}, nil
+	}
+}
+
+// opts is a one-shot rotation of 15-minute tokens with the given grace.
+func opts(profile string, grace time.Duration) RotateRequest {
+	return RotateRequest{Profile: profile, Timing: fixed(pol(15*time.Minute, time.Minute, grace))}
 }
 
 // eventLog records events; Events may be called from any goroutine.
@@ -231,41 +252,75 @@ func (l *eventLog) kinds() []string {
 	return out
 }
 
-// recConsumer records every call; onRotated runs inside TokenRotated.
+// recConsumer is a SinkWriter over real files that records every
+// delivery of a new token; onRotated runs inside Put, before the write. Profiles get its
+// sink through env.use.
 type recConsumer struct {
 	name      string
 	onRotated func(ctx context.Context, profile string, p store.Profile) error
 
+	st       store.Store
 	mu       sync.Mutex
 	profiles []string
 	rotated  []store.Profile
 	revoked  int
 }
 
-func (c *recConsumer) Name() string { return c.name }
+// sinkFor is the test sink of profile: a token file named after it.
+func (c *recConsumer) sinkFor(dir, profile string) sink.Spec {
+	return sink.Spec{Plugin: c.name, Path: filepath.Join(dir, "sinks", c.name+"-"+profile+".token"), Format: sink.FormatFile}
+}
 
-func (c *recConsumer) TokenRotated(ctx context.Context, profile string, p store.Profile) error {
+func (c *recConsumer) Put(s sink.Spec, token string) error {
+	profile := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(s.Path), c.name+"-"), ".token")
+	if token == "" {
+		c.mu.Lock()
+		c.revoked++
+		c.mu.Unlock()
+		return sink.Writer{}.Put(s, token)
+	}
+	if got, _ := c.Get(s); got == token {
+		return nil // delivered before: a re-check at a deletion pass
+	}
+	st, err := c.st.Load()
+	if err != nil {
+		return err
+	}
+	p := *st.Profile(profile)
 	c.mu.Lock()
 	c.profiles = append(c.profiles, profile)
 	c.rotated = append(c.rotated, p)
 	c.mu.Unlock()
 	if c.onRotated != nil {
-		return c.onRotated(ctx, profile, p)
+		if err := c.onRotated(context.Background(), profile, p); err != nil {
+			return err
+		}
 	}
-	return nil
+	return sink.Writer{}.Put(s, token)
 }
 
-func (c *recConsumer) TokenRevoked(context.Context, string, store.Profile) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.revoked++
-	return nil
-}
+func (c *recConsumer) Get(s sink.Spec) (string, error) { return sink.Writer{}.Get(s) }
 
 func (c *recConsumer) calls() []store.Profile {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return slices.Clone(c.rotated)
+}
+
+// use makes c the engine's sink writer and gives every profile its sink.
+func (e *env) use(c *recConsumer) {
+	e.t.Helper()
+	c.st = e.st
+	e.r.Sinks = c
+	e.sinks = c
+	if err := e.st.Update(context.Background(), func(s *store.State) error {
+		for _, name := range s.ProfileNames() {
+			s.Profile(name).Tools = []store.Tool{{Plugin: c.name, Sinks: []sink.Spec{c.sinkFor(e.dir, name)}}}
+		}
+		return nil
+	}); err != nil {
+		e.t.Fatal(err)
+	}
 }
 
 // hookClient wraps the real SDK client to act right before or after a real
@@ -328,7 +383,7 @@ func TestRotateStoresNewTokenAndKeepsOldPending(t *testing.T) {
 			newStored: e.profile("default").TokenID == p.TokenID})
 		return nil
 	}}
-	e.r.Consumers = []Consumer{c}
+	e.use(c)
 
 	res, err := e.r.Rotate(context.Background(), opts("default", 2*time.Minute))
 	if err != nil {
@@ -414,10 +469,10 @@ func TestRotateGraceZeroDeletesOldAtOnce(t *testing.T) {
 	old := e.login("default", 15*time.Minute)
 	e.clk.Advance(10 * time.Minute)
 	var oldLiveInConsumer []bool
-	e.r.Consumers = []Consumer{&recConsumer{name: "rec", onRotated: func(context.Context, string, store.Profile) error {
+	e.use(&recConsumer{name: "rec", onRotated: func(context.Context, string, store.Profile) error {
 		oldLiveInConsumer = append(oldLiveInConsumer, e.live(old.TokenID))
 		return nil
-	}}}
+	}})
 
 	res, err := e.r.Rotate(context.Background(), opts("default", 0))
 	if err != nil {
@@ -542,7 +597,7 @@ func TestRotateMinRemainingConcurrentRotatesOnce(t *testing.T) {
 	o.MinRemaining = 5 * time.Minute
 
 	const n = 4
-	results := make([]*Result, n)
+	results := make([]*RotateResult, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
@@ -585,7 +640,7 @@ func TestRotateLostCreateResponseSweepsOrphan(t *testing.T) {
 
 	e.clk.Advance(10 * time.Minute)
 	c := &recConsumer{name: "rec"}
-	e.r.Consumers = []Consumer{c}
+	e.use(c)
 	e.srv.AddFault(http.MethodPost, fakeworkspace.PathTokenCreate, fakeworkspace.Fault{Times: 1, Status: 500, AfterHandler: true})
 
 	_, err := e.r.Rotate(context.Background(), opts("default", 0))
@@ -744,10 +799,10 @@ func TestRotateInterruptedDeleteIsNotAFailure(t *testing.T) {
 		e.clk.Advance(10 * time.Minute)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		e.r.Consumers = []Consumer{&recConsumer{name: "rec", onRotated: func(context.Context, string, store.Profile) error {
+		e.use(&recConsumer{name: "rec", onRotated: func(context.Context, string, store.Profile) error {
 			cancel()
 			return nil
-		}}}
+		}})
 		res, err := e.r.Rotate(ctx, opts("default", 0))
 		if err != nil {
 			t.Fatal(err)
@@ -803,7 +858,7 @@ func TestRotateVerifyRejectedRollsBack(t *testing.T) {
 	}
 	b := e.profile("default") // current; A pending
 	c := &recConsumer{name: "rec"}
-	e.r.Consumers = []Consumer{c}
+	e.use(c)
 
 	e.clk.Advance(time.Minute)
 	now := e.clk.Now()
@@ -881,29 +936,80 @@ func TestRotateVerifyUnavailableWarns(t *testing.T) {
 	}
 }
 
-func TestRotateConsumerFailureIsAWarning(t *testing.T) {
+// Defect 1 of the lifecycle issue: a tool that cannot take the new token
+// must not lose the old one. The rotation stores the new token, reports
+// the sink, and keeps the old token pending (held) even with --grace 0s;
+// once the sink takes the token, the next deletion pass deletes it.
+func TestRotateSinkFailureKeepsOldToken(t *testing.T) {
 	e := newEnv(t)
-	e.login("default", 15*time.Minute)
+	old := e.login("default", 15*time.Minute)
 	e.clk.Advance(10 * time.Minute)
-	second := &recConsumer{name: "second"}
-	e.r.Consumers = []Consumer{
-		&recConsumer{name: "broken", onRotated: func(context.Context, string, store.Profile) error {
+	broken := true
+	c := &recConsumer{name: "rec", onRotated: func(context.Context, string, store.Profile) error {
+		if broken {
 			return errors.New("disk full")
-		}},
-		second,
-	}
-	res, err := e.r.Rotate(context.Background(), opts("default", 2*time.Minute))
+		}
+		return nil
+	}}
+	e.use(c)
+	res, err := e.r.Rotate(context.Background(), opts("default", 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(res.Warnings, []string{"broken: disk full"}) {
-		t.Errorf("warnings = %q", res.Warnings)
+	if len(res.SinkFailures) != 1 || !strings.Contains(res.SinkFailures[0].Error(), "disk full") {
+		t.Fatalf("sink failures = %v", res.SinkFailures)
 	}
-	if ev := e.events.of(EventConsumerFailed); len(ev) != 1 || ev[0].Message != "broken: disk full" {
-		t.Errorf("consumer_failed events = %+v", ev)
+	if len(res.Deleted) != 0 || !e.live(old.TokenID) {
+		t.Fatalf("deleted %v (old live %v): the old token was deleted while a tool may hold it", res.Deleted, e.live(old.TokenID))
 	}
-	if calls := second.calls(); len(calls) != 1 || calls[0].TokenID != res.TokenID {
-		t.Errorf("a failing consumer stopped the next one: %v", calls)
+	p := e.profile("default")
+	if len(p.Pending) != 1 || p.Pending[0].TokenID != old.TokenID || !strings.Contains(p.Pending[0].HeldBy, "disk full") {
+		t.Fatalf("pending = %+v, want the old token held by the sink", p.Pending)
+	}
+	if ev := e.events.of(EventSinkFailed); len(ev) != 1 {
+		t.Errorf("sink_failed events = %+v", ev)
+	}
+	if ev := e.events.of(EventDeleteHeld); len(ev) != 1 || ev[0].TokenID != old.TokenID {
+		t.Errorf("delete_held events = %+v", ev)
+	}
+
+	// The file is fixed: the next pass delivers and deletes.
+	broken = false
+	deleted, pending, held, err := e.r.DeleteDue(context.Background(), "default")
+	if err != nil || len(held) != 0 {
+		t.Fatalf("DeleteDue: %v, held %v", err, held)
+	}
+	if !slices.Equal(deleted, []string{old.TokenID}) || len(pending) != 0 || e.live(old.TokenID) {
+		t.Errorf("deleted %v pending %+v old live %v", deleted, pending, e.live(old.TokenID))
+	}
+	if got, _ := c.Get(c.sinkFor(e.dir, "default")); got != p.Token {
+		t.Errorf("the sink does not hold the current token")
+	}
+}
+
+// An old token that expires while a sink is broken is dropped without a
+// request: it cannot be used anyway.
+func TestRotateHeldTokenDroppedAtExpiry(t *testing.T) {
+	e := newEnv(t)
+	old := e.login("default", 15*time.Minute)
+	e.clk.Advance(10 * time.Minute)
+	e.use(&recConsumer{name: "rec", onRotated: func(context.Context, string, store.Profile) error {
+		return errors.New("read-only file system")
+	}})
+	if _, err := e.r.Rotate(context.Background(), opts("default", 0)); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(5 * time.Minute) // the old token has expired
+	e.srv.ResetRequests()
+	deleted, pending, held, err := e.r.DeleteDue(context.Background(), "default")
+	if err != nil || len(held) != 1 || len(deleted) != 0 || len(pending) != 0 {
+		t.Fatalf("DeleteDue: deleted %v pending %+v held %v err %v", deleted, pending, held, err)
+	}
+	if n := len(e.deletes()); n != 0 {
+		t.Errorf("%d delete requests for an expired token", n)
+	}
+	if ev := e.events.of(EventExpiredDropped); len(ev) != 1 || ev[0].TokenID != old.TokenID {
+		t.Errorf("expired_dropped events = %+v", ev)
 	}
 }
 
@@ -980,7 +1086,7 @@ func TestRotateDropsExpiredPendingWithoutRequest(t *testing.T) {
 
 	e.clk.Set(t0.Add(16 * time.Minute))
 	e.srv.ResetRequests()
-	deleted, pending, err := e.r.DeleteDue(ctx, "default")
+	deleted, pending, err := deleteDueIDs(e, ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1032,14 +1138,14 @@ func TestDeleteDueUsesCurrentToken(t *testing.T) {
 	b := e.profile("default")
 
 	e.clk.Set(t0.Add(12*time.Minute - time.Millisecond)) // a hair before DeleteAfter
-	if deleted, pending, err := e.r.DeleteDue(ctx, "default"); err != nil || len(deleted) != 0 || len(pending) != 1 {
+	if deleted, pending, err := deleteDueIDs(e, ctx); err != nil || len(deleted) != 0 || len(pending) != 1 {
 		t.Fatalf("early DeleteDue: %v %+v %v", deleted, pending, err)
 	}
 	if len(e.deletes()) != 0 {
 		t.Fatal("delete request before the grace ended")
 	}
 	e.clk.Set(t0.Add(12 * time.Minute)) // exactly DeleteAfter: due
-	deleted, pending, err := e.r.DeleteDue(ctx, "default")
+	deleted, pending, err := deleteDueIDs(e, ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1111,7 +1217,7 @@ func TestRotateInterruptedDuringCreateKeepsToken(t *testing.T) {
 	defer cancel()
 	e.r.Clients = withHooks(cancel, nil)
 	c := &recConsumer{name: "rec"}
-	e.r.Consumers = []Consumer{c}
+	e.use(c)
 
 	res, err := e.r.Rotate(ctx, opts("default", 2*time.Minute))
 	if err != nil {
@@ -1165,8 +1271,8 @@ func TestRotateRejectsShortLifetime(t *testing.T) {
 	e := newEnv(t)
 	e.login("default", 15*time.Minute)
 	e.srv.ResetRequests()
-	_, err := e.r.Rotate(context.Background(), Options{Profile: "default", Lifetime: 59 * time.Second})
-	if err == nil || !strings.Contains(err.Error(), "at least 1m") {
+	_, err := e.r.Rotate(context.Background(), RotateRequest{Profile: "default", Timing: fixed(pol(59*time.Second, time.Second, 0))})
+	if err == nil || !strings.Contains(err.Error(), "lifetime must be between 1m and 24h") || exit.CodeOf(err) != exit.Usage {
 		t.Errorf("err = %v", err)
 	}
 	if len(e.srv.Requests()) != 0 {
@@ -1228,69 +1334,6 @@ func TestParseTag(t *testing.T) {
 	}
 }
 
-func TestValidateOnce(t *testing.T) {
-	tests := []struct {
-		lifetime, grace time.Duration
-		ok              bool
-	}{
-		{15 * time.Minute, 2 * time.Minute, true},
-		{time.Minute, 0, true},
-		{time.Minute, 59 * time.Second, true},
-		{59 * time.Second, 0, false},
-		{0, 0, false},
-		{15 * time.Minute, -time.Second, false},
-		{15 * time.Minute, 15 * time.Minute, false},
-		{15 * time.Minute, time.Hour, false},
-	}
-	for _, tt := range tests {
-		err := ValidateOnce(tt.lifetime, tt.grace)
-		checkUsage(t, fmt.Sprintf("ValidateOnce(%s, %s)", tt.lifetime, tt.grace), err, tt.ok)
-	}
-}
-
-func TestValidateWatch(t *testing.T) {
-	m := time.Minute
-	tests := []struct {
-		lifetime, interval, grace time.Duration
-		ok                        bool
-		mention                   string
-	}{
-		{15 * m, 10 * m, 2 * m, true, ""},
-		{DefaultLifetime, DefaultInterval, DefaultGrace, true, ""},
-		{15 * m, 10 * m, 0, true, ""},
-		{15 * m, 10 * m, 5*m - time.Second, true, ""},
-		{m, time.Second, 0, true, ""},
-		{15 * m, 10 * m, 5 * m, false, "--grace"}, // old token would expire before its delete
-		{15 * m, 10 * m, 10 * m, false, "--grace"},
-		{15 * m, 15 * m, 0, false, "--interval"},
-		{15 * m, 20 * m, 0, false, "--interval"},
-		{15 * m, 999 * time.Millisecond, 0, false, "--interval"},
-		{15 * m, 0, 0, false, "--interval"},
-		{30 * time.Second, 10 * time.Second, 0, false, "--lifetime"},
-		{15 * m, 10 * m, -time.Second, false, "--grace"},
-	}
-	for _, tt := range tests {
-		name := fmt.Sprintf("ValidateWatch(%s, %s, %s)", tt.lifetime, tt.interval, tt.grace)
-		err := ValidateWatch(tt.lifetime, tt.interval, tt.grace)
-		checkUsage(t, name, err, tt.ok)
-		if err != nil && !strings.HasPrefix(err.Error(), tt.mention+" ") {
-			t.Errorf("%s = %q, want it to be about %s", name, err, tt.mention)
-		}
-	}
-}
-
-func checkUsage(t *testing.T, name string, err error, ok bool) {
-	t.Helper()
-	switch {
-	case ok && err != nil:
-		t.Errorf("%s = %v, want nil", name, err)
-	case !ok && err == nil:
-		t.Errorf("%s = nil, want a usage error", name)
-	case !ok && exit.CodeOf(err) != exit.Usage:
-		t.Errorf("%s: exit code %d, want %d", name, exit.CodeOf(err), exit.Usage)
-	}
-}
-
 func TestLoginRequired(t *testing.T) {
 	for profile, want := range map[string]string{
 		"":        "gone; run: coda login",
@@ -1302,4 +1345,13 @@ func TestLoginRequired(t *testing.T) {
 			t.Errorf("LoginRequired(%q) = %q (code %d), want %q", profile, err, exit.CodeOf(err), want)
 		}
 	}
+}
+
+// deleteDueIDs runs DeleteDue on the default profile, which has no sinks.
+func deleteDueIDs(e *env, ctx context.Context) ([]string, []store.Pending, error) {
+	deleted, pending, held, err := e.r.DeleteDue(ctx, "default")
+	if len(held) != 0 {
+		e.t.Errorf("held by %v", held)
+	}
+	return deleted, pending, err
 }

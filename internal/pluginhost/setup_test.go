@@ -1,4 +1,4 @@
-package setup
+package pluginhost
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/fakeworkspace"
+	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/workspace"
 	"github.com/coda-cli/coda/pkg/configurator"
@@ -130,34 +131,35 @@ func TestTargetFromProfile(t *testing.T) {
 		Host: "https://w.example.com", User: "alice@example.com", Token: "dapi-secret-value-0000",
 		CreatedAt: time.Unix(0, 0), ExpiresAt: time.Unix(0, 0).Add(30 * time.Minute),
 		Settings: map[string]string{
-			keyEndpoint: FamilyAIGateway, keyGrace: "40s",
+			keyEndpoint:    FamilyAIGateway,
 			"model.claude": "m-main", "model.claude.haiku": "m-haiku", "model.codex": "m-codex",
 			"option.databricks.profile": "work",
 		},
 	}
-	tg := Target("claude", "work", p, "/usr/bin/coda")
+	tg := Target("claude", "work", p, "/usr/bin/coda", 20*time.Second)
 	if tg.Models["model"] != "m-main" || tg.Models["haiku"] != "m-haiku" || len(tg.Models) != 2 {
 		t.Errorf("models %v: want only claude's", tg.Models)
 	}
-	if tg.Lifetime != 30*time.Minute || tg.Grace != 40*time.Second {
-		t.Errorf("lifetime %s grace %s", tg.Lifetime, tg.Grace)
+	if tg.HelperRefresh != 20*time.Second {
+		t.Errorf("helper refresh %s", tg.HelperRefresh)
 	}
-	if want := []string{"/usr/bin/coda", "token", "-p", "work", "--min-ttl", "5m0s"}; !slices.Equal(tg.TokenCommand, want) {
+	// No --min-ttl: coda token reads the profile's policy.
+	if want := []string{"/usr/bin/coda", "token", "-p", "work"}; !slices.Equal(tg.TokenCommand, want) {
 		t.Errorf("token command %q, want %q", tg.TokenCommand, want)
 	}
 	if tg.Endpoints.Family != FamilyAIGateway || tg.Token != p.Token {
 		t.Errorf("target %+v", tg.Endpoints)
 	}
-	if db := Target("databricks", "work", p, "/usr/bin/coda"); db.Option("profile", "DEFAULT") != "work" {
+	if db := Target("databricks", "work", p, "/usr/bin/coda", 0); db.Option("profile", "DEFAULT") != "work" {
 		t.Errorf("databricks option %v", db.Options)
 	}
 }
 
 func TestReleaseFromOthers(t *testing.T) {
 	s := &store.State{Profiles: map[string]*store.Profile{
-		"a": {Settings: map[string]string{keyPlugins: "claude,databricks,gemini"}},
-		"b": {Settings: map[string]string{keyPlugins: "claude,databricks", "option.databricks.profile": "b"}},
-		"c": {Settings: map[string]string{keyPlugins: "databricks"}},
+		"a": {Tools: tools("claude", "databricks", "gemini")},
+		"b": {Tools: tools("claude", "databricks"), Settings: map[string]string{"option.databricks.profile": "b"}},
+		"c": {Tools: tools("databricks")},
 	}}
 	ReleaseFromOthers(s, "b", []string{"claude", "databricks"})
 	if got := Configured(s.Profile("a")); !slices.Equal(got, []string{"databricks", "gemini"}) {
@@ -172,13 +174,50 @@ func TestReleaseFromOthers(t *testing.T) {
 	}
 }
 
-func TestSecretChangesOnly(t *testing.T) {
-	p := configurator.Plan{Changes: []configurator.Change{
-		{Path: "settings.json", New: []byte("model")},
-		{Path: ".env", New: []byte("KEY"), Secret: true},
-	}}
-	got := secretChanges(p)
-	if len(got.Changes) != 1 || got.Changes[0].Path != ".env" {
-		t.Errorf("a rotation would write %v; want only the token file", got.Changes)
+func tools(names ...string) []store.Tool {
+	var out []store.Tool
+	for _, n := range names {
+		out = append(out, store.Tool{Plugin: n})
 	}
+	return out
+}
+
+// A literal plugin's record names exactly its sinks; a helper plugin's its
+// refresh; a literal plugin that declares no sinks is refused.
+func TestToolRecord(t *testing.T) {
+	env := configurator.Env{Home: "/home/a", Getenv: func(string) string { return "" }, StateDir: "/home/a/.config/coda"}
+	tg := configurator.Target{Profile: "default", HelperRefresh: 30 * time.Second}
+	rec, err := ToolRecord(env, fakePlugin{delivery: configurator.DeliveryHelper}, tg)
+	if err != nil || rec.Refresh != policy.Duration(30*time.Second) || len(rec.Sinks) != 0 {
+		t.Errorf("helper: %+v, %v", rec, err)
+	}
+	want := configurator.Sink{Plugin: "fake", Path: "/home/a/.fake/.env", Format: configurator.SinkDotenv, Key: "KEY"}
+	rec, err = ToolRecord(env, sinkPlugin{fakePlugin{delivery: configurator.DeliveryLiteral}, []configurator.Sink{want}}, tg)
+	if err != nil || rec.Refresh != 0 || len(rec.Sinks) != 1 || rec.Sinks[0] != want {
+		t.Errorf("literal: %+v, %v", rec, err)
+	}
+	if _, err := ToolRecord(env, fakePlugin{delivery: configurator.DeliveryLiteral}, tg); err == nil || !strings.Contains(err.Error(), "must declare its sinks") {
+		t.Errorf("literal without sinks: %v", err)
+	}
+	bad := configurator.Sink{Plugin: "fake", Path: "relative/.env", Format: configurator.SinkDotenv, Key: "KEY"}
+	if _, err := ToolRecord(env, sinkPlugin{fakePlugin{delivery: configurator.DeliveryLiteral}, []configurator.Sink{bad}}, tg); err == nil {
+		t.Error("a relative sink path was accepted")
+	}
+}
+
+type fakePlugin struct {
+	configurator.Configurator
+	delivery configurator.Delivery
+}
+
+func (f fakePlugin) Name() string                    { return "fake" }
+func (f fakePlugin) Delivery() configurator.Delivery { return f.delivery }
+
+type sinkPlugin struct {
+	fakePlugin
+	sinks []configurator.Sink
+}
+
+func (s sinkPlugin) Sinks(configurator.Env, configurator.Target) ([]configurator.Sink, error) {
+	return s.sinks, nil
 }

@@ -1,4 +1,4 @@
-package rotation
+package lifecycle
 
 import (
 	"context"
@@ -8,14 +8,17 @@ import (
 	"time"
 
 	"github.com/coda-cli/coda/internal/exit"
+	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/workspace"
 )
 
-// WatchOptions shape the foreground rotation loop.
-type WatchOptions struct {
-	Options
-	Interval time.Duration
+// WatchRequest shapes the foreground rotation loop.
+type WatchRequest struct {
+	Profile string
+	// Timing is resolved at every wake, so a policy stored by coda setup or
+	// coda rotate while the watcher runs takes effect at once.
+	Timing Timing
 	// PauseWhenIdle skips rotations while AgentsRunning reports false.
 	PauseWhenIdle bool
 	AgentsRunning func() bool
@@ -26,38 +29,11 @@ type WatchOptions struct {
 	BackoffCap  time.Duration
 }
 
-// ValidateWatch checks the relation between the three durations: the next
-// rotation must happen while the token lives, and the grace must end
-// before the old token would expire anyway.
-func ValidateWatch(lifetime, interval, grace time.Duration) error {
-	if err := ValidateOnce(lifetime, grace); err != nil {
-		return err
-	}
-	if interval < time.Second || interval >= lifetime {
-		return exit.Usagef("--interval must be at least 1s and shorter than --lifetime (%s), got %s", lifetime, interval)
-	}
-	if grace >= lifetime-interval {
-		return exit.Usagef("--grace must be shorter than --lifetime minus --interval (%s), got %s", lifetime-interval, grace)
-	}
-	return nil
-}
-
-// ValidateOnce checks the flags of a one-shot rotation.
-func ValidateOnce(lifetime, grace time.Duration) error {
-	if lifetime < time.Minute {
-		return exit.Usagef("--lifetime must be at least 1m, got %s", lifetime)
-	}
-	if grace < 0 || grace >= lifetime {
-		return exit.Usagef("--grace must be at least 0s and shorter than --lifetime (%s), got %s", lifetime, grace)
-	}
-	return nil
-}
-
 // Watch rotates on schedule until ctx is cancelled (then it returns nil) or
 // the token can no longer be rotated (an error; exit 4 when the user must
 // log in again). Deadlines come from the stored token times and the wall
 // clock, never from a long timer.
-func (r *Rotator) Watch(ctx context.Context, o WatchOptions) error {
+func (e *Engine) Watch(ctx context.Context, o WatchRequest) error {
 	if o.MaxSleep <= 0 {
 		o.MaxSleep = time.Minute
 	}
@@ -67,8 +43,15 @@ func (r *Rotator) Watch(ctx context.Context, o WatchOptions) error {
 	if o.BackoffCap <= 0 {
 		o.BackoffCap = time.Minute
 	}
-	r.emit(Event{Profile: o.Profile, Kind: EventStarted, Message: fmt.Sprintf(
-		"rotating every %s (lifetime %s, grace %s)", o.Interval, o.Lifetime, o.Grace)})
+	if _, p, err := e.liveProfile(o.Profile); err == nil {
+		pol, err := e.watchPolicy(p, o.Timing)
+		if err != nil {
+			return err
+		}
+		e.emit(Event{Profile: o.Profile, Kind: EventStarted, Message: fmt.Sprintf(
+			"rotating every %s (lifetime %s, grace %s, min-ttl %s)", policy.Short(pol.IntervalD()),
+			policy.Short(pol.LifetimeD()), policy.Short(pol.GraceD()), policy.Short(pol.MinTTLD()))})
+	}
 
 	var (
 		looped, idle, warned bool
@@ -79,10 +62,10 @@ func (r *Rotator) Watch(ctx context.Context, o WatchOptions) error {
 	)
 	for {
 		if ctx.Err() != nil {
-			r.emit(Event{Profile: o.Profile, Kind: EventStopped, Message: "interrupted"})
+			e.emit(Event{Profile: o.Profile, Kind: EventStopped, Message: "interrupted"})
 			return nil
 		}
-		_, p, err := r.liveProfile(o.Profile)
+		_, p, err := e.liveProfile(o.Profile)
 		if err != nil {
 			if p != nil && looped {
 				why := "token expired while the machine slept"
@@ -97,11 +80,15 @@ func (r *Rotator) Watch(ctx context.Context, o WatchOptions) error {
 			return err
 		}
 		looped = true
-		now := r.Clock.Now()
-		wake := nextRotation(p, o.Interval)
+		pol, err := e.watchPolicy(p, o.Timing)
+		if err != nil {
+			return err
+		}
+		now := e.Clock.Now()
+		wake := NextRotation(p, pol)
 
 		if next, ok := nextDeletion(p.Pending, deletesHeld); ok && !now.Before(next) {
-			_, left, err := r.DeleteDue(ctx, o.Profile)
+			_, left, _, err := e.DeleteDue(ctx, o.Profile)
 			if err != nil {
 				if ctx.Err() != nil {
 					continue
@@ -109,7 +96,7 @@ func (r *Rotator) Watch(ctx context.Context, o WatchOptions) error {
 				if exit.CodeOf(err) == exit.Auth {
 					return err
 				}
-				r.emit(Event{Profile: o.Profile, Kind: EventDeleteFailed, Message: err.Error()})
+				e.emit(Event{Profile: o.Profile, Kind: EventDeleteFailed, Message: err.Error()})
 			}
 			if err != nil || slices.ContainsFunc(left, func(pe store.Pending) bool { return !now.Before(pe.DeleteAfter) }) {
 				// Failed deletes stay due; try them again a slice later
@@ -122,20 +109,27 @@ func (r *Rotator) Watch(ctx context.Context, o WatchOptions) error {
 		if !now.Before(wake) {
 			if o.PauseWhenIdle && !o.AgentsRunning() {
 				if !idle {
-					r.emit(Event{Profile: o.Profile, Kind: EventIdle, Message: "no coding agent is running; rotation paused"})
+					e.emit(Event{Profile: o.Profile, Kind: EventIdle, Message: "no coding agent is running; rotation paused"})
 				}
 				idle = true
-				if left := p.Remaining(now); !warned && left <= o.Interval {
+				if left := p.Remaining(now); !warned && left <= pol.IntervalD() {
 					warned = true
-					r.emit(Event{Profile: o.Profile, Kind: EventExpiryWarning, TokenID: p.TokenID, ExpiresAt: p.ExpiresAt, Message: fmt.Sprintf(
+					e.emit(Event{Profile: o.Profile, Kind: EventExpiryWarning, TokenID: p.TokenID, ExpiresAt: p.ExpiresAt, Message: fmt.Sprintf(
 						"token expires in %s and will not be rotated while no agent runs; start one or run coda rotate", left.Round(time.Second))})
 				}
 				wake = now.Add(o.MaxSleep)
 			} else {
 				idle, warned = false, false
-				_, err := r.Rotate(ctx, o.Options)
+				res, err := e.Rotate(ctx, RotateRequest{Profile: o.Profile, Timing: o.Timing})
 				if err == nil {
 					failures, lastErr = 0, nil
+					// A workspace that caps token lifetimes below the
+					// policy's margin would have the watcher rotate back
+					// to back: stop and say so instead.
+					if got := res.ExpiresAt.Sub(e.Clock.Now()); !pol.RotateBy(res.ExpiresAt).After(e.Clock.Now()) {
+						return fmt.Errorf("the workspace minted a token that lives only %s, less than the %s the policy keeps before expiry: lower --grace and --min-ttl, or ask an admin about the workspace's token lifetime limit",
+							got.Round(time.Second), policy.Short(pol.Margin()))
+					}
 					continue
 				}
 				if ctx.Err() != nil {
@@ -147,39 +141,57 @@ func (r *Rotator) Watch(ctx context.Context, o WatchOptions) error {
 				failures++
 				lastErr = err
 				backoff := min(o.BackoffCap, o.BackoffBase<<min(failures-1, 20))
-				backoff += r.jitter(backoff / 2)
+				backoff += e.jitter(backoff / 2)
 				// Never sleep past the expiry: the last try must still be
 				// made with a live token.
-				left := p.Remaining(r.Clock.Now()) - time.Second
+				left := p.Remaining(e.Clock.Now()) - time.Second
 				if left <= 0 {
 					return LoginRequired(o.Profile, "token expired before it could be rotated (last error: "+err.Error()+")")
 				}
 				backoff = min(backoff, left)
-				wake = r.Clock.Now().Add(backoff)
-				r.emit(Event{Profile: o.Profile, Kind: EventRetry, RetryIn: backoff, NextAttempt: wake, Message: err.Error()})
+				wake = e.Clock.Now().Add(backoff)
+				e.emit(Event{Profile: o.Profile, Kind: EventRetry, RetryIn: backoff, NextAttempt: wake, Message: err.Error()})
 			}
 		} else if !wake.Equal(announced) {
 			announced = wake
-			r.emit(Event{Profile: o.Profile, Kind: EventWaiting, TokenID: p.TokenID, ExpiresAt: p.ExpiresAt, NextAttempt: wake})
+			e.emit(Event{Profile: o.Profile, Kind: EventWaiting, TokenID: p.TokenID, ExpiresAt: p.ExpiresAt, NextAttempt: wake})
 		}
 		if next, ok := nextDeletion(p.Pending, deletesHeld); ok && next.Before(wake) {
 			wake = next
 		}
-		if err := r.sleepUntil(ctx, wake, o.MaxSleep); err != nil && !errors.Is(err, context.Canceled) {
+		if err := e.sleepUntil(ctx, wake, o.MaxSleep); err != nil && !errors.Is(err, context.Canceled) {
 			return err
 		}
 	}
 }
 
-// nextRotation is when the profile's token is due for replacement: an
-// interval after the last rotation by this machine's clock (so a clock
-// that runs ahead of the workspace cannot make rotations back to back),
-// or after the token's creation when coda has not rotated it yet.
-func nextRotation(p *store.Profile, interval time.Duration) time.Time {
-	if !p.LastRotation.IsZero() { // login starts a profile without one
-		return p.LastRotation.Add(interval)
+// watchPolicy is the policy in force at this wake, checked.
+func (e *Engine) watchPolicy(p *store.Profile, t Timing) (policy.Policy, error) {
+	inForce, toStore, err := t.Resolve(p.Policy)
+	if err == nil {
+		err = CheckPolicy(p, inForce, toStore)
 	}
-	return p.CreatedAt.Add(interval)
+	return inForce, err
+}
+
+// NextRotation is when the profile's token is due for replacement: the
+// earlier of an interval after the last rotation by this machine's clock
+// (so a clock that runs ahead of the workspace cannot make rotations back
+// to back; the token's creation when coda has not rotated it yet) and the
+// latest moment that leaves the old token its grace, the helpers their
+// min-ttl and the workspace its 30-second window (policy.RotateBy). A token
+// with less life than the interval is thus rotated in time, and one that
+// would die before the next rotation is rotated at once.
+func NextRotation(p *store.Profile, pol policy.Policy) time.Time {
+	last := p.CreatedAt
+	if !p.LastRotation.IsZero() { // login starts a profile without one
+		last = p.LastRotation
+	}
+	next := last.Add(pol.IntervalD())
+	if by := pol.RotateBy(p.ExpiresAt); by.Before(next) {
+		next = by
+	}
+	return next
 }
 
 // nextDeletion is the earliest moment a pending token is due, but not
@@ -203,13 +215,13 @@ func nextDeletion(pending []store.Pending, heldUntil time.Time) (time.Time, bool
 
 // sleepUntil sleeps in slices of at most maxSlice, re-reading the wall clock
 // after each, so suspended time is noticed.
-func (r *Rotator) sleepUntil(ctx context.Context, deadline time.Time, maxSlice time.Duration) error {
+func (e *Engine) sleepUntil(ctx context.Context, deadline time.Time, maxSlice time.Duration) error {
 	for {
-		left := deadline.Sub(r.Clock.Now())
+		left := deadline.Sub(e.Clock.Now())
 		if left <= 0 {
 			return nil
 		}
-		if err := r.Clock.Sleep(ctx, min(left, maxSlice)); err != nil {
+		if err := e.Clock.Sleep(ctx, min(left, maxSlice)); err != nil {
 			return err
 		}
 	}

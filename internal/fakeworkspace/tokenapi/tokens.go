@@ -1,4 +1,4 @@
-package fakeworkspace
+package tokenapi
 
 import (
 	"crypto/rand"
@@ -203,7 +203,7 @@ func (s *Server) handleMe(w http.ResponseWriter, _ *http.Request, caller *token)
 		"active":      true,
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, body)
+	WriteJSON(w, http.StatusOK, body)
 }
 
 // maxLifetimeSeconds keeps now+lifetime inside time.Duration's range.
@@ -220,12 +220,12 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request, calle
 	// The real workspace mints a 2-year token when lifetime_seconds is
 	// missing (the SDK omits 0); refusing it makes such bugs visible.
 	if req.LifetimeSeconds == nil || *req.LifetimeSeconds <= 0 {
-		writeError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE",
+		WriteError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE",
 			"lifetime_seconds must be a positive number of seconds (the fake refuses the implicit 2-year lifetime)")
 		return
 	}
 	if *req.LifetimeSeconds > maxLifetimeSeconds {
-		writeError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "lifetime_seconds is too large")
+		WriteError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "lifetime_seconds is too large")
 		return
 	}
 	lifetime := time.Duration(*req.LifetimeSeconds) * time.Second
@@ -233,7 +233,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request, calle
 	s.mu.Lock()
 	if n := len(s.liveTokensLocked(caller.userName)); n >= s.maxLiveTokens {
 		s.mu.Unlock()
-		writeError(w, http.StatusBadRequest, "QUOTA_EXCEEDED",
+		WriteError(w, http.StatusBadRequest, "QUOTA_EXCEEDED",
 			fmt.Sprintf("Cannot create more than %d tokens for user %s", s.maxLiveTokens, caller.userName))
 		return
 	}
@@ -244,7 +244,7 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request, calle
 		TokenInfo  tokenInfoJSON `json:"token_info"`
 	}{t.value, t.wire()}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, resp)
+	WriteJSON(w, http.StatusOK, resp)
 }
 
 func (s *Server) handleTokenDelete(w http.ResponseWriter, r *http.Request, caller *token) {
@@ -255,7 +255,7 @@ func (s *Server) handleTokenDelete(w http.ResponseWriter, r *http.Request, calle
 		return
 	}
 	if req.TokenID == "" {
-		writeError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "token_id is required")
+		WriteError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE", "token_id is required")
 		return
 	}
 	s.mu.Lock()
@@ -268,11 +268,11 @@ func (s *Server) handleTokenDelete(w http.ResponseWriter, r *http.Request, calle
 	}
 	s.mu.Unlock()
 	if !found {
-		writeError(w, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST",
+		WriteError(w, http.StatusNotFound, "RESOURCE_DOES_NOT_EXIST",
 			fmt.Sprintf("Token with id %s does not exist", req.TokenID))
 		return
 	}
-	writeJSON(w, http.StatusOK, struct{}{})
+	WriteJSON(w, http.StatusOK, struct{}{})
 }
 
 func (s *Server) handleTokenList(w http.ResponseWriter, _ *http.Request, caller *token) {
@@ -284,7 +284,7 @@ func (s *Server) handleTokenList(w http.ResponseWriter, _ *http.Request, caller 
 		infos[i].CreatedByUsername = t.userName
 	}
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, struct {
+	WriteJSON(w, http.StatusOK, struct {
 		TokenInfos []tokenInfoJSON `json:"token_infos"`
 	}{infos})
 }
@@ -298,11 +298,11 @@ func decodeBody(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	var typeErr *json.UnmarshalTypeError
 	if errors.As(err, &typeErr) && typeErr.Field != "" {
-		writeError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE",
+		WriteError(w, http.StatusBadRequest, "INVALID_PARAMETER_VALUE",
 			fmt.Sprintf("Invalid value for field %s: expected %s", typeErr.Field, typeErr.Type))
 		return false
 	}
 	// The decoder's message is not echoed: it could quote request bytes.
-	writeError(w, http.StatusBadRequest, "MALFORMED_REQUEST", "Could not parse request body as JSON")
+	WriteError(w, http.StatusBadRequest, "MALFORMED_REQUEST", "Could not parse request body as JSON")
 	return false
 }

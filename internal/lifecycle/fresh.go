@@ -1,0 +1,74 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/coda-cli/coda/internal/exit"
+	"github.com/coda-cli/coda/internal/policy"
+	"github.com/coda-cli/coda/internal/store"
+)
+
+// Fresh is a token handed out by EnsureFresh.
+type Fresh struct {
+	Token     string
+	TokenID   string
+	ExpiresAt time.Time
+	Rotated   bool
+	// Warning says why a token with less than min-ttl left was handed out
+	// (the rotation failed but the token still works).
+	Warning string
+}
+
+// EnsureFresh returns the profile's token when it has at least the
+// policy's min-ttl left, reading the store and nothing else. Otherwise it
+// rotates first, under the lock, so helpers racing each other rotate once.
+func (e *Engine) EnsureFresh(ctx context.Context, profile string, timing Timing) (*Fresh, error) {
+	p, err := e.current(profile)
+	if err != nil {
+		return nil, err
+	}
+	inForce, toStore, err := timing.Resolve(p.Policy)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPolicy(p, inForce, toStore); err != nil {
+		return nil, err
+	}
+	minTTL := max(inForce.MinTTLD(), policy.ExpiringWindow)
+	out := &Fresh{Token: p.Token, TokenID: p.TokenID, ExpiresAt: p.ExpiresAt}
+	if p.Remaining(e.Clock.Now()) >= minTTL {
+		return out, nil
+	}
+	res, err := e.Rotate(ctx, RotateRequest{Profile: profile, Timing: timing, MinRemaining: minTTL})
+	switch {
+	case err == nil:
+		if p, err = e.current(profile); err != nil {
+			return nil, err
+		}
+		out = &Fresh{Token: p.Token, TokenID: p.TokenID, ExpiresAt: p.ExpiresAt, Rotated: !res.Skipped}
+	case exit.CodeOf(err) == exit.Auth || exit.CodeOf(err) == exit.Usage || !p.Live(e.Clock.Now()):
+		return nil, err
+	default:
+		// A token that still works beats none: say why and hand it out.
+		out.Warning = fmt.Sprintf("could not rotate (%v); the current token expires in %s",
+			err, p.Remaining(e.Clock.Now()).Round(time.Second))
+	}
+	if !p.Live(e.Clock.Now()) {
+		return nil, LoginRequired(profile, fmt.Sprintf("the token of profile %q expired", profile))
+	}
+	return out, nil
+}
+
+func (e *Engine) current(profile string) (*store.Profile, error) {
+	st, err := e.Store.Load()
+	if err != nil {
+		return nil, err
+	}
+	p := st.Profile(profile)
+	if !p.HasToken() {
+		return nil, LoginRequired(profile, fmt.Sprintf("profile %q is not logged in", profile))
+	}
+	return p, nil
+}

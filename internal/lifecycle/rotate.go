@@ -1,0 +1,409 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coda-cli/coda/internal/policy"
+	"github.com/coda-cli/coda/internal/redact"
+	"github.com/coda-cli/coda/internal/sink"
+	"github.com/coda-cli/coda/internal/store"
+	"github.com/coda-cli/coda/internal/workspace"
+)
+
+// RotateRequest shapes one rotation.
+type RotateRequest struct {
+	Profile string
+	Timing  Timing
+	// MinRemaining, when set, makes Rotate a no-op while the current token
+	// has at least this long left (checked under the lock, so concurrent
+	// `coda token` calls rotate once).
+	MinRemaining time.Duration
+}
+
+// RotateResult says what one rotation did.
+type RotateResult struct {
+	Profile        string
+	Skipped        bool
+	TokenID        string
+	ExpiresAt      time.Time
+	Policy         policy.Policy
+	Deleted        []string
+	OrphansDeleted []string
+	Pending        []store.Pending
+	// SinkFailures are the tools that do not hold the new token: the
+	// tokens they may still hold stay alive (pending) until they do.
+	SinkFailures []SinkFailure
+	Warnings     []string
+	// PolicyStored lists the timing values this rotation stored in the
+	// profile (flags the user gave), "" when none changed.
+	PolicyStored string
+}
+
+// Rotate performs one rotation under the profile's lock: create the
+// successor, persist it with the old id pending, verify it, deliver it to
+// every sink, delete pending tokens whose grace has passed (only when every
+// sink holds the successor), sweep orphans.
+func (e *Engine) Rotate(ctx context.Context, req RotateRequest) (*RotateResult, error) {
+	unlock, err := e.Store.LockProfile(ctx, req.Profile)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	st, old, err := e.liveProfile(req.Profile)
+	if err != nil {
+		return nil, err
+	}
+	inForce, toStore, err := req.Timing.Resolve(old.Policy)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckPolicy(old, inForce, toStore); err != nil {
+		return nil, err
+	}
+	res := &RotateResult{Profile: req.Profile, Policy: inForce, PolicyStored: old.Policy.Changes(toStore)}
+	if req.MinRemaining > 0 && old.Remaining(e.Clock.Now()) >= req.MinRemaining {
+		res.Skipped, res.TokenID, res.ExpiresAt = true, old.TokenID, old.ExpiresAt
+		return res, nil
+	}
+
+	oldClient, err := e.Clients(old.Host, old.Token)
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := e.mint(ctx, oldClient, Tag{InstallationID: st.InstallationID, Profile: req.Profile}, inForce.LifetimeD())
+	if err != nil {
+		return nil, asLoginRequired(req.Profile, err)
+	}
+	newClient, err := e.Clients(old.Host, fresh.Value)
+	if err != nil {
+		_ = oldClient.DeleteToken(context.WithoutCancel(ctx), fresh.ID)
+		return nil, err
+	}
+	// Listing with the new token both proves it works and shows the
+	// orphans. It runs while the new token is written to disk: the fsyncs
+	// cost about as much as the request.
+	type listing struct {
+		infos []workspace.TokenInfo
+		err   error
+	}
+	listed := make(chan listing, 1)
+	go func() {
+		infos, err := newClient.ListTokens(ctx)
+		listed <- listing{infos, err}
+	}()
+	current, err := e.persist(ctx, req.Profile, *old, fresh, inForce.GraceD(), toStore)
+	if err != nil {
+		<-listed
+		// The new token would be an orphan; the old one still works.
+		_ = oldClient.DeleteToken(context.WithoutCancel(ctx), fresh.ID)
+		return nil, fmt.Errorf("store the new token: %w", err)
+	}
+	res.TokenID, res.ExpiresAt = fresh.ID, fresh.Expiry
+	e.emit(Event{Profile: req.Profile, Kind: EventRotated, TokenID: fresh.ID, ExpiresAt: fresh.Expiry,
+		Message: "replaces " + redact.Suffix(old.TokenID)})
+
+	l := <-listed
+	if l.err != nil {
+		if workspace.KindOf(l.err) == workspace.KindInvalidToken {
+			return nil, e.rollback(ctx, req.Profile, *old, fresh, l.err)
+		}
+		msg := "could not verify the new token: " + l.err.Error()
+		res.Warnings = append(res.Warnings, msg)
+		e.emit(Event{Profile: req.Profile, Kind: EventVerifyFailed, TokenID: fresh.ID, Message: msg})
+	}
+
+	res.SinkFailures = e.deliver(req.Profile, current)
+	deleted, pending, err := e.deleteDue(ctx, req.Profile, newClient, res.SinkFailures)
+	if err != nil {
+		return res, err
+	}
+	res.Deleted, res.Pending = deleted, pending
+	if l.err == nil {
+		known := append([]string{fresh.ID}, deleted...)
+		for _, pe := range pending {
+			known = append(known, pe.TokenID)
+		}
+		res.OrphansDeleted = e.sweep(ctx, newClient, Tag{InstallationID: st.InstallationID, Profile: req.Profile}, known, l.infos)
+	}
+	return res, nil
+}
+
+// mint creates a tagged token. Like persist, it runs without the caller's
+// cancellation: an interrupt between create and persist would leave a live
+// token nobody holds.
+func (e *Engine) mint(ctx context.Context, c workspace.Client, tag Tag, lifetime time.Duration) (workspace.NewToken, error) {
+	ctx = context.WithoutCancel(ctx)
+	fresh, err := c.CreateToken(ctx, lifetime, tag.Comment())
+	if err != nil {
+		return workspace.NewToken{}, err
+	}
+	if fresh.Expiry.IsZero() {
+		// A token that never expires defeats the point; do not keep it.
+		_ = c.DeleteToken(ctx, fresh.ID)
+		return workspace.NewToken{}, errors.New("the workspace minted a token without an expiry; refusing to use it")
+	}
+	return fresh, nil
+}
+
+// persist stores the successor as current, the old token as pending for
+// grace, and the policy to keep; it returns the profile as stored.
+func (e *Engine) persist(ctx context.Context, profile string, old store.Profile, fresh workspace.NewToken, grace time.Duration, toStore policy.Settings) (store.Profile, error) {
+	now := e.Clock.Now()
+	var saved store.Profile
+	err := e.Store.Update(context.WithoutCancel(ctx), func(st *store.State) error {
+		p := st.Profile(profile)
+		if p == nil || p.TokenID != old.TokenID {
+			return fmt.Errorf("profile %q changed during the rotation", profile)
+		}
+		p.Pending = append(p.Pending, store.Pending{
+			TokenID:     old.TokenID,
+			DeleteAfter: now.Add(grace),
+			ExpiresAt:   old.ExpiresAt,
+		})
+		p.Token, p.TokenID = fresh.Value, fresh.ID
+		p.CreatedAt, p.ExpiresAt = fresh.Created, fresh.Expiry
+		p.LastRotation = now
+		p.Policy = toStore
+		saved = *p
+		return nil
+	})
+	return saved, err
+}
+
+// rollback restores the old token when the workspace rejects the new one
+// and queues the new one for deletion.
+func (e *Engine) rollback(ctx context.Context, profile string, old store.Profile, fresh workspace.NewToken, cause error) error {
+	err := e.Store.Update(context.WithoutCancel(ctx), func(st *store.State) error {
+		p := st.Profile(profile)
+		if p == nil || p.TokenID != fresh.ID {
+			return nil
+		}
+		pending := slices.DeleteFunc(p.Pending, func(pe store.Pending) bool { return pe.TokenID == old.TokenID })
+		*p = old
+		p.Pending = append(pending, store.Pending{TokenID: fresh.ID, DeleteAfter: e.Clock.Now(), ExpiresAt: fresh.Expiry})
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("the new token was rejected (%v) and restoring the old one failed: %w", cause, err)
+	}
+	return fmt.Errorf("the workspace rejected the token it had just minted (%v); kept the old token", cause)
+}
+
+// SinkFailure is a sink that does not hold the token it should.
+type SinkFailure struct {
+	Sink sink.Spec
+	Err  error
+}
+
+func (f SinkFailure) Error() string { return f.Err.Error() }
+
+// describe joins failures for a message.
+func describe(fs []SinkFailure) string {
+	parts := make([]string, 0, len(fs))
+	for _, f := range fs {
+		parts = append(parts, f.Error())
+	}
+	return strings.Join(parts, "; ")
+}
+
+// deliver makes every sink of p hold p's token (none after revoke), then
+// reads each back: a sink counts as delivered only when it is proven to
+// hold the token.
+func (e *Engine) deliver(profile string, p store.Profile) []SinkFailure {
+	var failed []SinkFailure
+	for _, s := range p.Sinks() {
+		err := e.sinks().Put(s, p.Token)
+		if err == nil {
+			var got string
+			if got, err = e.sinks().Get(s); err == nil && got != p.Token {
+				err = fmt.Errorf("%s: does not hold the token after coda wrote it (another program rewrites it?)", s)
+			}
+		}
+		if err != nil {
+			failed = append(failed, SinkFailure{Sink: s, Err: err})
+			e.emit(Event{Profile: profile, Kind: EventSinkFailed, TokenID: p.TokenID, Message: err.Error()})
+		}
+	}
+	return failed
+}
+
+// DeleteDue delivers the current token to every sink and deletes, with the
+// current token, every pending token whose grace has passed. It is what the
+// watcher runs on schedule.
+func (e *Engine) DeleteDue(ctx context.Context, profile string) (deleted []string, pending []store.Pending, held []SinkFailure, err error) {
+	unlock, err := e.Store.LockProfile(ctx, profile)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	defer unlock()
+	_, p, err := e.liveProfile(profile)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, err := e.Clients(p.Host, p.Token)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	held = e.deliver(profile, *p)
+	deleted, pending, err = e.deleteDue(ctx, profile, c, held)
+	return deleted, pending, held, err
+}
+
+// deleteDue expects the profile lock to be held. Expired tokens are
+// dropped without a request. While a sink fails (held), no live token is
+// deleted: the tool may still be using it. A failed delete stays pending
+// with its error recorded; it never fails the caller.
+func (e *Engine) deleteDue(ctx context.Context, profile string, c workspace.Client, held []SinkFailure) ([]string, []store.Pending, error) {
+	st, err := e.Store.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	p := st.Profile(profile)
+	if p == nil {
+		return nil, nil, nil
+	}
+	now := e.Clock.Now()
+	type outcome struct {
+		done   bool
+		err    error
+		tries  int
+		heldBy string
+	}
+	outcomes := map[string]outcome{}
+	var deleted []string
+	heldBy := describe(held)
+	for _, pe := range p.Pending {
+		switch {
+		case !pe.ExpiresAt.IsZero() && !now.Before(pe.ExpiresAt):
+			// Expired tokens are already dead; no request needed.
+			outcomes[pe.TokenID] = outcome{done: true}
+			e.emit(Event{Profile: profile, Kind: EventExpiredDropped, TokenID: pe.TokenID})
+		case now.Before(pe.DeleteAfter):
+			continue
+		case len(held) > 0:
+			outcomes[pe.TokenID] = outcome{heldBy: heldBy}
+			e.emit(Event{Profile: profile, Kind: EventDeleteHeld, TokenID: pe.TokenID,
+				Message: "not deleted while a tool may still hold it: " + heldBy})
+		default:
+			tries, err := e.deleteWithRetry(ctx, c, pe.TokenID)
+			if tries == 0 {
+				continue // interrupted before the workspace answered: not a failure
+			}
+			outcomes[pe.TokenID] = outcome{done: err == nil, err: err, tries: tries}
+			if err == nil {
+				deleted = append(deleted, pe.TokenID)
+				e.emit(Event{Profile: profile, Kind: EventDeleted, TokenID: pe.TokenID})
+			} else if ctx.Err() == nil {
+				e.emit(Event{Profile: profile, Kind: EventDeleteFailed, TokenID: pe.TokenID,
+					Message: err.Error() + "; will retry at the next rotation"})
+			}
+		}
+	}
+	if len(outcomes) == 0 && len(held) == 0 && !slices.ContainsFunc(p.Pending, func(pe store.Pending) bool { return pe.HeldBy != "" }) {
+		return nil, p.Pending, nil
+	}
+	var remaining []store.Pending
+	var dead error
+	for _, o := range outcomes {
+		if workspace.KindOf(o.err) == workspace.KindInvalidToken {
+			dead = o.err
+		}
+	}
+	err = e.Store.Update(context.WithoutCancel(ctx), func(st *store.State) error {
+		p := st.Profile(profile)
+		if p == nil {
+			return nil
+		}
+		p.Pending = slices.DeleteFunc(p.Pending, func(pe store.Pending) bool { return outcomes[pe.TokenID].done })
+		for i := range p.Pending {
+			pe := &p.Pending[i]
+			pe.HeldBy = heldBy
+			if o, ok := outcomes[pe.TokenID]; ok && o.err != nil {
+				pe.Attempts += o.tries
+				pe.LastError = o.err.Error()
+			}
+		}
+		remaining = slices.Clone(p.Pending)
+		return nil
+	})
+	if err == nil && dead != nil {
+		// The token making the deletes is dead: nothing more will work.
+		err = asLoginRequired(profile, dead)
+	}
+	return deleted, remaining, err
+}
+
+// deleteWithRetry returns how many delete requests the workspace answered
+// (0 when interrupted before the first answer) and the last error.
+func (e *Engine) deleteWithRetry(ctx context.Context, c workspace.Client, id string) (int, error) {
+	attempts := e.DeleteAttempts
+	if attempts <= 0 {
+		attempts = 3
+	}
+	wait := e.DeleteBackoff
+	if wait <= 0 {
+		wait = 250 * time.Millisecond
+	}
+	var err error
+	for i := 1; ; i++ {
+		derr := c.DeleteToken(ctx, id)
+		if derr == nil {
+			return i, nil
+		}
+		if ctx.Err() != nil {
+			// An interrupt is not the workspace's answer: this try does not
+			// count, and the error to keep is the previous one (if any).
+			return i - 1, err
+		}
+		err = derr
+		if !workspace.KindOf(err).Retryable() || i == attempts {
+			return i, err
+		}
+		if e.Clock.Sleep(ctx, wait+e.jitter(wait/2)) != nil {
+			return i, err
+		}
+		wait *= 2
+	}
+}
+
+// sweep deletes tokens with this installation's and profile's tag that coda
+// does not know (current, pending or just deleted): a create whose response
+// was lost.
+func (e *Engine) sweep(ctx context.Context, c workspace.Client, tag Tag, known []string, infos []workspace.TokenInfo) []string {
+	var swept []string
+	for _, ti := range infos {
+		if t, ok := ParseTag(ti.Comment); !ok || t != tag || slices.Contains(known, ti.ID) {
+			continue
+		}
+		if err := c.DeleteToken(ctx, ti.ID); err != nil {
+			e.emit(Event{Profile: tag.Profile, Kind: EventDeleteFailed, TokenID: ti.ID, Message: "orphan: " + err.Error()})
+			continue
+		}
+		swept = append(swept, ti.ID)
+		e.emit(Event{Profile: tag.Profile, Kind: EventOrphanDeleted, TokenID: ti.ID})
+	}
+	return swept
+}
+
+// heldIDs are the token ids the local profiles hold (current and pending),
+// except those of profile skip.
+func heldIDs(st *store.State, skip string) []string {
+	var ids []string
+	for _, name := range st.ProfileNames() {
+		if name == skip {
+			continue
+		}
+		p := st.Profile(name)
+		ids = append(ids, p.TokenID)
+		for _, pe := range p.Pending {
+			ids = append(ids, pe.TokenID)
+		}
+	}
+	return ids
+}
