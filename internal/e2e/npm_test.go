@@ -35,12 +35,16 @@ func (p cliPackage) spec() string { return p.name + "@" + p.version }
 func pinnedCLIs(t *testing.T) []cliPackage {
 	t.Helper()
 	var out []cliPackage
-	for plugin, spec := range plugins.NPMPackages {
-		i := strings.LastIndex(spec, "@")
-		if i <= 0 {
-			t.Fatalf("plugins.NPMPackages[%q] = %q is not NAME@VERSION", plugin, spec)
+	for _, pl := range plugins.Builtins() {
+		info := pl.Info()
+		if info.NPMPackage == "" {
+			continue
 		}
-		out = append(out, cliPackage{plugin: plugin, name: spec[:i], version: spec[i+1:]})
+		i := strings.LastIndex(info.NPMPackage, "@")
+		if i <= 0 {
+			t.Fatalf("plugin %s: NPMPackage %q is not NAME@VERSION", info.Name, info.NPMPackage)
+		}
+		out = append(out, cliPackage{plugin: info.Name, name: info.NPMPackage[:i], version: info.NPMPackage[i+1:]})
 	}
 	slices.SortFunc(out, func(a, b cliPackage) int { return strings.Compare(a.plugin, b.plugin) })
 	return out

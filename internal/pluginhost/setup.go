@@ -155,10 +155,10 @@ func Target(name, profile string, p *store.Profile, exe string, refresh time.Dur
 // Refresh is the helper refresh interval plugin pl was (or is to be) set
 // up with in p: the recorded one, else the one the profile's grace implies.
 func Refresh(p *store.Profile, pl configurator.Configurator) time.Duration {
-	if pl.Delivery() != configurator.DeliveryHelper {
+	if pl.Info().Delivery != configurator.DeliveryHelper {
 		return 0
 	}
-	if t := p.Tool(pl.Name()); t != nil && t.Refresh > 0 {
+	if t := p.Tool(pl.Info().Name); t != nil && t.Refresh > 0 {
 		return time.Duration(t.Refresh)
 	}
 	return policy.HelperRefresh(p.Policy.Policy().GraceD())
@@ -167,14 +167,14 @@ func Refresh(p *store.Profile, pl configurator.Configurator) time.Duration {
 // ToolRecord is what a profile records for plugin pl set up for t: the
 // helper refresh interval of a helper plugin, the sinks of a literal one.
 func ToolRecord(env configurator.Env, pl configurator.Configurator, t configurator.Target) (store.Tool, error) {
-	rec := store.Tool{Plugin: pl.Name()}
-	switch pl.Delivery() {
+	rec := store.Tool{Plugin: pl.Info().Name}
+	switch pl.Info().Delivery {
 	case configurator.DeliveryHelper:
 		rec.Refresh = policy.Duration(t.HelperRefresh)
 	case configurator.DeliveryLiteral:
 		d, ok := pl.(configurator.SinkDeclarer)
 		if !ok {
-			return rec, fmt.Errorf("%s: a plugin that delivers the token literally must declare its sinks (configurator.SinkDeclarer)", pl.Name())
+			return rec, fmt.Errorf("%s: a plugin that delivers the token literally must declare its sinks (configurator.SinkDeclarer)", pl.Info().Name)
 		}
 		sinks, err := d.Sinks(env, t)
 		if err != nil {
@@ -193,7 +193,7 @@ func ToolRecord(env configurator.Env, pl configurator.Configurator, t configurat
 // Find returns the plugin called name, or nil.
 func Find(plugins []configurator.Configurator, name string) configurator.Configurator {
 	for _, p := range plugins {
-		if p.Name() == name {
+		if p.Info().Name == name {
 			return p
 		}
 	}

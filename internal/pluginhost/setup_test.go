@@ -210,8 +210,9 @@ type fakePlugin struct {
 	delivery configurator.Delivery
 }
 
-func (f fakePlugin) Name() string                    { return "fake" }
-func (f fakePlugin) Delivery() configurator.Delivery { return f.delivery }
+func (f fakePlugin) Info() configurator.Info {
+	return configurator.Info{Name: "fake", Delivery: f.delivery}
+}
 
 type sinkPlugin struct {
 	fakePlugin

@@ -33,20 +33,11 @@ func With(extra ...configurator.Configurator) []configurator.Configurator {
 	all := append(Builtins(), extra...)
 	seen := map[string]bool{}
 	for _, pl := range all {
-		name := pl.Name()
+		name := pl.Info().Name
 		if name == "" || seen[name] {
 			panic(fmt.Sprintf("coda: plugin name %q is empty or registered twice", name))
 		}
 		seen[name] = true
 	}
 	return all
-}
-
-// NPMPackages pins the npm package of each agent CLI that `coda setup
-// --install` can install.
-var NPMPackages = map[string]string{
-	"claude":   "@anthropic-ai/claude-code@2.1.328",
-	"codex":    "@openai/codex@0.169.0",
-	"gemini":   "@google/gemini-cli@0.61.0",
-	"opencode": "opencode-ai@1.18.33",
 }

@@ -186,23 +186,47 @@ type SinkDeclarer interface {
 	Sinks(env Env, t Target) ([]Sink, error)
 }
 
-// Configurator configures one tool.
-type Configurator interface {
+// Info is what coda knows about a plugin without running it.
+type Info struct {
 	// Name is the plugin's id on the command line (lower case).
-	Name() string
-	Description() string
-	Delivery() Delivery
-	// InAll reports whether `coda setup --all` includes the plugin.
-	InAll() bool
+	Name        string
+	Description string
+	Delivery    Delivery
+	// InAll reports whether coda setup --all includes the plugin.
+	InAll bool
+	// Binaries are the tool's executables, the first the one Detect looks
+	// for on PATH.
+	Binaries []string
+	// NPMPackage is the pinned npm package (name@version) coda setup
+	// --install installs; "" when the tool does not come from npm.
+	NPMPackage string
+}
+
+// Configurator configures one tool. Plans are carried out by Apply.
+type Configurator interface {
+	Info() Info
 	Detect(env Env) Detection
 	// Plan computes the changes that configure the tool for t. A
 	// malformed existing file is an error that names it; nothing is
 	// written by Plan.
 	Plan(env Env, t Target) (Plan, error)
-	// Apply carries out a plan from Plan or PlanRemove.
-	Apply(env Env, p Plan) error
 	Status(env Env, t Target) (Status, error)
 	// PlanRemove computes the changes that remove exactly what coda
 	// wrote, leaving everything else as the user had it.
 	PlanRemove(env Env, t Target) (Plan, error)
+}
+
+// Applier is implemented by a plugin that carries out its plans itself
+// (git runs git config); every other plugin's plans are written by
+// WriteChanges.
+type Applier interface {
+	Apply(env Env, p Plan) error
+}
+
+// Apply carries out a plan of c's, from Plan or PlanRemove.
+func Apply(env Env, c Configurator, p Plan) error {
+	if a, ok := c.(Applier); ok {
+		return a.Apply(env, p)
+	}
+	return WriteChanges(env, p)
 }

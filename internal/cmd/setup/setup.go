@@ -23,7 +23,6 @@ import (
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/lifecycle"
 	core "github.com/coda-cli/coda/internal/pluginhost"
-	"github.com/coda-cli/coda/internal/plugins"
 	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/pkg/configurator"
@@ -136,7 +135,7 @@ are checked against the workspace's serving endpoints when it answers.`,
 func pluginList(all []configurator.Configurator) string {
 	var names []string
 	for _, p := range all {
-		names = append(names, p.Name())
+		names = append(names, p.Info().Name)
 	}
 	return strings.Join(names, ", ")
 }
@@ -256,8 +255,8 @@ func (opts *Options) checkHelpers(p *store.Profile, selected []configurator.Conf
 	after := *p
 	after.Tools = slices.Clone(p.Tools)
 	for _, pl := range selected {
-		t := store.Tool{Plugin: pl.Name()}
-		if pl.Delivery() == configurator.DeliveryHelper {
+		t := store.Tool{Plugin: pl.Info().Name}
+		if pl.Info().Delivery == configurator.DeliveryHelper {
 			t.Refresh = policy.Duration(refresh)
 		}
 		core.Record(&after, t)
@@ -268,7 +267,7 @@ func (opts *Options) checkHelpers(p *store.Profile, selected []configurator.Conf
 func (opts *Options) selected() []configurator.Configurator {
 	var out []configurator.Configurator
 	for _, pl := range opts.Plugins {
-		if (opts.All && pl.InAll()) || slices.Contains(opts.Names, pl.Name()) {
+		if (opts.All && pl.Info().InAll) || slices.Contains(opts.Names, pl.Info().Name) {
 			out = append(out, pl)
 		}
 	}
@@ -371,9 +370,9 @@ func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.P
 }
 
 func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profile, pl configurator.Configurator, refresh time.Duration) Result {
-	r := Result{Plugin: pl.Name(), Files: []string{}}
+	r := Result{Plugin: pl.Info().Name, Files: []string{}}
 	r.Installed = pl.Detect(env).Installed
-	t := core.Target(pl.Name(), profile, p, opts.Exe, refresh)
+	t := core.Target(pl.Info().Name, profile, p, opts.Exe, refresh)
 	var err error
 	if r.tool, err = core.ToolRecord(env, pl, t); err != nil {
 		r.Outcome, r.Message = "failed", err.Error()
@@ -401,7 +400,7 @@ func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profi
 	case plan.Empty():
 		r.Outcome = "unchanged"
 	default:
-		if err := pl.Apply(env, plan); err != nil {
+		if err := configurator.Apply(env, pl, plan); err != nil {
 			r.Outcome, r.Message = "failed", err.Error()
 			return r
 		}
@@ -411,7 +410,7 @@ func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profi
 		}
 	}
 	var msgs []string
-	if !r.Installed && pl.Delivery() != configurator.DeliveryNone && !opts.Remove {
+	if !r.Installed && pl.Info().Delivery != configurator.DeliveryNone && !opts.Remove {
 		msgs = append(msgs, "not installed; configured for when it is")
 	}
 	r.Message = strings.Join(append(msgs, plan.Notes...), "; ")
@@ -455,7 +454,7 @@ func (opts *Options) install(ctx context.Context, env configurator.Env, selected
 	f := opts.F
 	var missing []string
 	for _, pl := range selected {
-		if pkg, ok := plugins.NPMPackages[pl.Name()]; ok && !pl.Detect(env).Installed {
+		if pkg := pl.Info().NPMPackage; pkg != "" && !pl.Detect(env).Installed {
 			missing = append(missing, pkg)
 		}
 	}

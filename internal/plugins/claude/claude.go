@@ -68,23 +68,20 @@ type Plugin struct{}
 // New returns the Claude Code configurator.
 func New() configurator.Configurator { return Plugin{} }
 
-func (Plugin) Name() string { return "claude" }
-
-func (Plugin) Description() string {
-	return "Claude Code: ~/.claude/settings.json runs coda token as its apiKeyHelper"
+func (Plugin) Info() configurator.Info {
+	return configurator.Info{
+		Name:        "claude",
+		Description: "Claude Code: ~/.claude/settings.json runs coda token as its apiKeyHelper",
+		Delivery:    configurator.DeliveryHelper,
+		InAll:       true,
+		Binaries:    []string{"claude"},
+		NPMPackage:  "@anthropic-ai/claude-code@2.1.328",
+	}
 }
 
-func (Plugin) Delivery() configurator.Delivery { return configurator.DeliveryHelper }
-
-func (Plugin) InAll() bool { return true }
-
-func (Plugin) Detect(env configurator.Env) configurator.Detection {
+func (pl Plugin) Detect(env configurator.Env) configurator.Detection {
 	p := pathsFor(env)
-	return pluginkit.Detect(env, "claude", p.settings, p.claudeJSON)
-}
-
-func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
-	return configurator.WriteChanges(env, p)
+	return pluginkit.Detect(env, pl.Info(), p.settings, p.claudeJSON)
 }
 
 // HelperCommand is the apiKeyHelper value: argv as one POSIX shell command,
@@ -232,7 +229,7 @@ func (s *state) helperIsCoda(d desired) bool {
 
 // Plan merges coda's keys into settings.json and ~/.claude.json.
 func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: pl.Name()}
+	plan := configurator.Plan{Plugin: pl.Info().Name}
 	d, err := want(t)
 	if err != nil {
 		return plan, err
@@ -281,7 +278,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 
 // PlanRemove deletes coda's keys and restores the values coda replaced.
 func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: pl.Name()}
+	plan := configurator.Plan{Plugin: pl.Info().Name}
 	s, err := load(env)
 	if err != nil {
 		return plan, err

@@ -66,22 +66,19 @@ type Plugin struct{}
 // New returns the Codex configurator.
 func New() configurator.Configurator { return Plugin{} }
 
-func (Plugin) Name() string { return "codex" }
-
-func (Plugin) Description() string {
-	return "OpenAI Codex: ~/.codex/config.toml provider " + ProviderID + " runs coda token as its auth command"
+func (Plugin) Info() configurator.Info {
+	return configurator.Info{
+		Name:        "codex",
+		Description: "OpenAI Codex: ~/.codex/config.toml provider " + ProviderID + " runs coda token as its auth command",
+		Delivery:    configurator.DeliveryHelper,
+		InAll:       true,
+		Binaries:    []string{"codex"},
+		NPMPackage:  "@openai/codex@0.169.0",
+	}
 }
 
-func (Plugin) Delivery() configurator.Delivery { return configurator.DeliveryHelper }
-
-func (Plugin) InAll() bool { return true }
-
-func (Plugin) Detect(env configurator.Env) configurator.Detection {
-	return pluginkit.Detect(env, "codex", configPath(env))
-}
-
-func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
-	return configurator.WriteChanges(env, p)
+func (pl Plugin) Detect(env configurator.Env) configurator.Detection {
+	return pluginkit.Detect(env, pl.Info(), configPath(env))
 }
 
 func configPath(env configurator.Env) string {
@@ -244,7 +241,7 @@ func sameKVs(got []tomledit.KV, want []tomledit.KV) bool {
 
 // Plan merges coda's provider into config.toml.
 func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: pl.Name()}
+	plan := configurator.Plan{Plugin: pl.Info().Name}
 	d, err := want(t)
 	if err != nil {
 		return plan, err
@@ -402,7 +399,7 @@ func (s *state) profileNote(where string) string {
 
 // PlanRemove deletes coda's tables and restores the user's root keys.
 func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: pl.Name()}
+	plan := configurator.Plan{Plugin: pl.Info().Name}
 	s, err := load(env)
 	if err != nil {
 		return plan, err

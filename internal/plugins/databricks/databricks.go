@@ -50,15 +50,15 @@ type Plugin struct{}
 // New returns the databricks plugin.
 func New() configurator.Configurator { return Plugin{} }
 
-func (Plugin) Name() string { return "databricks" }
-
-func (Plugin) Description() string {
-	return "Databricks CLI and SDK profile in ~/.databrickscfg (host, token, auth_type = pat)"
+func (Plugin) Info() configurator.Info {
+	return configurator.Info{
+		Name:        "databricks",
+		Description: "Databricks CLI and SDK profile in ~/.databrickscfg (host, token, auth_type = pat)",
+		Delivery:    configurator.DeliveryLiteral,
+		InAll:       true,
+		Binaries:    []string{"databricks"},
+	}
 }
-
-func (Plugin) Delivery() configurator.Delivery { return configurator.DeliveryLiteral }
-
-func (Plugin) InAll() bool { return true }
 
 // ConfigPath is the file the CLI and the SDKs read: $DATABRICKS_CONFIG_FILE
 // or ~/.databrickscfg. A leading ~ is expanded as the SDK does.
@@ -75,12 +75,8 @@ func ConfigPath(env configurator.Env) string {
 	return filepath.Join(env.Home, ".databrickscfg")
 }
 
-func (Plugin) Detect(env configurator.Env) configurator.Detection {
-	return pluginkit.Detect(env, "databricks", ConfigPath(env))
-}
-
-func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
-	return configurator.WriteChanges(env, p)
+func (pl Plugin) Detect(env configurator.Env) configurator.Detection {
+	return pluginkit.Detect(env, pl.Info(), ConfigPath(env))
 }
 
 // state is what Plan, PlanRemove and Status read.
@@ -160,7 +156,7 @@ func foreignCredentials(kvs []iniedit.KeyValue) []string {
 // it (and the file) when missing. With an empty Target.Token the token key
 // is removed: that is how coda revoke takes it out.
 func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: pl.Name()}
+	plan := configurator.Plan{Plugin: pl.Info().Name}
 	s, err := load(env, t)
 	if err != nil {
 		return plan, err
@@ -286,7 +282,7 @@ func kvMap(kvs []iniedit.KeyValue) map[string]string {
 // overwrote, and deletes the section (and the file) when coda created them
 // and nothing else is left. Keys the user changed since are left alone.
 func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: pl.Name()}
+	plan := configurator.Plan{Plugin: pl.Info().Name}
 	s, err := load(env, t)
 	if err != nil {
 		return plan, err

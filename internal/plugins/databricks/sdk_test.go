@@ -60,7 +60,7 @@ func TestSDKLoadsTheProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Apply(env, p); err != nil {
+	if err := configurator.Apply(env, c, p); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(home, ".databrickscfg")

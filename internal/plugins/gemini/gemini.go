@@ -50,8 +50,7 @@ const (
 	// AuthType is the auth method coda selects in settings.json.
 	AuthType = "gemini-api-key"
 
-	name   = "gemini"
-	binary = "gemini"
+	name = "gemini"
 
 	trustFolder = "TRUST_FOLDER"
 	trustParent = "TRUST_PARENT"
@@ -76,15 +75,16 @@ type Plugin struct{}
 // New returns the Gemini CLI configurator.
 func New() configurator.Configurator { return Plugin{} }
 
-func (Plugin) Name() string { return name }
-
-func (Plugin) Description() string {
-	return "Gemini CLI: ~/.gemini/.env with the base URL, model and token (read at start; rewritten after every rotation), settings.json and trustedFolders.json"
+func (Plugin) Info() configurator.Info {
+	return configurator.Info{
+		Name:        name,
+		Description: "Gemini CLI: ~/.gemini/.env with the base URL, model and token (read at start; rewritten after every rotation), settings.json and trustedFolders.json",
+		Delivery:    configurator.DeliveryLiteral,
+		InAll:       true,
+		Binaries:    []string{"gemini"},
+		NPMPackage:  "@google/gemini-cli@0.61.0",
+	}
 }
-
-func (Plugin) Delivery() configurator.Delivery { return configurator.DeliveryLiteral }
-
-func (Plugin) InAll() bool { return true }
 
 type paths struct {
 	home     string // Gemini's home: GEMINI_CLI_HOME, else HOME
@@ -127,13 +127,9 @@ func trustKey(env configurator.Env) (string, error) {
 	return filepath.Clean(h), nil
 }
 
-func (Plugin) Detect(env configurator.Env) configurator.Detection {
+func (pl Plugin) Detect(env configurator.Env) configurator.Detection {
 	p := pathsFor(env)
-	return pluginkit.Detect(env, binary, p.settings, p.trusted, p.env)
-}
-
-func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
-	return configurator.WriteChanges(env, p)
+	return pluginkit.Detect(env, pl.Info(), p.settings, p.trusted, p.env)
 }
 
 // current is what is on disk.

@@ -155,7 +155,7 @@ type fixture struct{ *plugintest.Fixture }
 func newFixture(t *testing.T, files map[string]string) *fixture {
 	t.Helper()
 	f := plugintest.NewFixture(t, New(), files)
-	f.Install(binary)
+	f.Install("gemini")
 	return &fixture{f}
 }
 
@@ -185,7 +185,7 @@ func TestGolden(t *testing.T) {
 			f := newFixture(t, tc.files)
 			p := f.Plan(target())
 			if tc.remove {
-				if err := f.C.Apply(f.Env, p); err != nil {
+				if err := configurator.Apply(f.Env, f.C, p); err != nil {
 					t.Fatal(err)
 				}
 				p = f.PlanRemove(target())

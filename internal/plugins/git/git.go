@@ -74,15 +74,15 @@ type Plugin struct {
 // New returns the git plugin.
 func New() configurator.Configurator { return Plugin{} }
 
-func (Plugin) Name() string { return "git" }
-
-func (Plugin) Description() string {
-	return "git's global user.name and user.email from the workspace user, only where unset (--force overwrites)"
+func (Plugin) Info() configurator.Info {
+	return configurator.Info{
+		Name:        "git",
+		Description: "git's global user.name and user.email from the workspace user, only where unset (--force overwrites)",
+		Delivery:    configurator.DeliveryNone,
+		InAll:       false,
+		Binaries:    []string{"git"},
+	}
 }
-
-func (Plugin) Delivery() configurator.Delivery { return configurator.DeliveryNone }
-
-func (Plugin) InAll() bool { return false }
 
 // HomeConfig is ~/.gitconfig.
 func HomeConfig(env configurator.Env) string { return filepath.Join(env.Home, ".gitconfig") }
@@ -133,8 +133,8 @@ func exists(path string) bool {
 	return err == nil
 }
 
-func (Plugin) Detect(env configurator.Env) configurator.Detection {
-	return pluginkit.Detect(env, "git", GlobalConfig(env))
+func (pl Plugin) Detect(env configurator.Env) configurator.Detection {
+	return pluginkit.Detect(env, pl.Info(), GlobalConfig(env))
 }
 
 // Apply carries out a plan from Plan or PlanRemove: the sidecar through
@@ -300,7 +300,7 @@ func valueOK(v string) error {
 // Plan sets each of user.name and user.email that is unset (in both global
 // files), that coda set before, or, with force, that holds another value.
 func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: pl.Name()}
+	plan := configurator.Plan{Plugin: pl.Info().Name}
 	g, err := pl.runner(env)
 	if err != nil {
 		return plan, err
@@ -382,7 +382,7 @@ func overridden(key string, by, w *gitFile) string {
 // PlanRemove deletes the values coda set that still hold what it set and
 // puts back the values --force replaced.
 func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: pl.Name()}
+	plan := configurator.Plan{Plugin: pl.Info().Name}
 	g, err := pl.runner(env)
 	if err != nil {
 		return plan, err

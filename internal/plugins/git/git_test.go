@@ -527,7 +527,7 @@ func TestApplyRunsOnlyWhatPlanWrites(t *testing.T) {
 			f := newFixture(t, map[string]string{homeRel: "[core]\n\teditor = vim\n"})
 			p := f.Plan(target())
 			p.Notes = append(p.Notes, note)
-			if err := f.C.Apply(f.Env, p); err == nil {
+			if err := configurator.Apply(f.Env, f.C, p); err == nil {
 				t.Fatal("Apply ran a plan with a foreign command")
 			}
 			if got := f.Read(homeRel); got != "[core]\n\teditor = vim\n" {
@@ -544,7 +544,7 @@ func TestApplyRefusesAFileChangedMeanwhile(t *testing.T) {
 	f := newFixture(t, map[string]string{homeRel: "[core]\n\teditor = vim\n"})
 	p := f.Plan(target())
 	f.Write(homeRel, "[core]\n\teditor = emacs\n")
-	if err := f.C.Apply(f.Env, p); !errors.Is(err, configurator.ErrChangedMeanwhile) {
+	if err := configurator.Apply(f.Env, f.C, p); !errors.Is(err, configurator.ErrChangedMeanwhile) {
 		t.Fatalf("Apply: %v", err)
 	}
 	if got := f.Read(homeRel); got != "[core]\n\teditor = emacs\n" {
@@ -753,8 +753,8 @@ func TestAbsentAndDetect(t *testing.T) {
 		t.Errorf("without any git, after setup: %+v", st)
 	}
 	c := git.New()
-	if c.Name() != "git" || c.InAll() || c.Delivery() != configurator.DeliveryNone {
-		t.Errorf("%s in-all %v delivery %s", c.Name(), c.InAll(), c.Delivery())
+	if c.Info().Name != "git" || c.Info().InAll || c.Info().Delivery != configurator.DeliveryNone {
+		t.Errorf("%s in-all %v delivery %s", c.Info().Name, c.Info().InAll, c.Info().Delivery)
 	}
 }
 

@@ -56,7 +56,6 @@ const (
 	DefaultSmallModel = "databricks-claude-haiku-4-5"
 
 	name      = "opencode"
-	binary    = "opencode"
 	schemaURL = "https://opencode.ai/config.json"
 	npmSDK    = "@ai-sdk/openai-compatible"
 )
@@ -87,15 +86,16 @@ type Plugin struct{}
 // New returns the OpenCode configurator.
 func New() configurator.Configurator { return Plugin{} }
 
-func (Plugin) Name() string { return name }
-
-func (Plugin) Description() string {
-	return "OpenCode: provider coda-databricks in opencode.json, and a plugin that sends coda's current token with every request"
+func (Plugin) Info() configurator.Info {
+	return configurator.Info{
+		Name:        name,
+		Description: "OpenCode: provider coda-databricks in opencode.json, and a plugin that sends coda's current token with every request",
+		Delivery:    configurator.DeliveryLiteral,
+		InAll:       true,
+		Binaries:    []string{"opencode"},
+		NPMPackage:  "opencode-ai@1.18.33",
+	}
 }
-
-func (Plugin) Delivery() configurator.Delivery { return configurator.DeliveryLiteral }
-
-func (Plugin) InAll() bool { return true }
 
 // paths are the files the plugin manages.
 type paths struct {
@@ -137,13 +137,9 @@ func TokenFile(env configurator.Env, profile string) (string, error) {
 	return filepath.Join(env.StateDir, "tokens", name+"-"+profile), nil
 }
 
-func (Plugin) Detect(env configurator.Env) configurator.Detection {
+func (pl Plugin) Detect(env configurator.Env) configurator.Detection {
 	p := pathsFor(env)
-	return pluginkit.Detect(env, binary, p.config, p.plugin)
-}
-
-func (Plugin) Apply(env configurator.Env, p configurator.Plan) error {
-	return configurator.WriteChanges(env, p)
+	return pluginkit.Detect(env, pl.Info(), p.config, p.plugin)
 }
 
 // current is what is on disk.

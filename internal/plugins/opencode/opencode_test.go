@@ -128,7 +128,7 @@ type fixture struct{ *plugintest.Fixture }
 func newFixture(t *testing.T, files map[string]string) *fixture {
 	t.Helper()
 	f := plugintest.NewFixture(t, New(), files)
-	f.Install(binary)
+	f.Install("opencode")
 	return &fixture{f}
 }
 
@@ -153,7 +153,7 @@ func TestGolden(t *testing.T) {
 			f := newFixture(t, tc.files)
 			p := f.Plan(target())
 			if tc.remove {
-				if err := f.C.Apply(f.Env, p); err != nil {
+				if err := configurator.Apply(f.Env, f.C, p); err != nil {
 					t.Fatal(err)
 				}
 				p = f.PlanRemove(target())
@@ -394,7 +394,7 @@ func TestRotationRewritesOnlyTheTokenFile(t *testing.T) {
 	if got := plugintest.Changed(p); !slices.Equal(got, []string{f.tokenFile("default")}) {
 		t.Fatalf("a rotation changes %v, want exactly the token file", got)
 	}
-	if err := f.C.Apply(f.Env, p); err != nil {
+	if err := configurator.Apply(f.Env, f.C, p); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(before, plugintest.Snapshot(t, f.Home)) {

@@ -35,11 +35,15 @@ func Getenv(env configurator.Env, key string) string {
 
 // Detect is the Detection of a tool whose executable is binary and whose
 // config files (the ones the plugin manages) are files.
-func Detect(env configurator.Env, binary string, files ...string) configurator.Detection {
+func Detect(env configurator.Env, info configurator.Info, files ...string) configurator.Detection {
 	d := configurator.Detection{Files: files}
-	if env.LookPath != nil {
+	if env.LookPath == nil {
+		return d
+	}
+	for _, binary := range info.Binaries {
 		if bin, err := env.LookPath(binary); err == nil {
 			d.Installed, d.Binary = true, bin
+			break
 		}
 	}
 	return d

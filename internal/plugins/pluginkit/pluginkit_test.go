@@ -47,7 +47,7 @@ func TestGetenv(t *testing.T) {
 
 func TestDetect(t *testing.T) {
 	files := []string{"/h/.tool/a.json", "/h/.tool/b.json"}
-	if d := pluginkit.Detect(configurator.Env{}, "tool", files...); d.Installed || d.Binary != "" || !reflect.DeepEqual(d.Files, files) {
+	if d := pluginkit.Detect(configurator.Env{}, configurator.Info{Binaries: []string{"tool"}}, files...); d.Installed || d.Binary != "" || !reflect.DeepEqual(d.Files, files) {
 		t.Errorf("no LookPath: %+v", d)
 	}
 	env := configurator.Env{LookPath: func(file string) (string, error) {
@@ -56,10 +56,10 @@ func TestDetect(t *testing.T) {
 		}
 		return "", errors.New("not found")
 	}}
-	if d := pluginkit.Detect(env, "tool", files...); !d.Installed || d.Binary != "/bin/tool" || !reflect.DeepEqual(d.Files, files) {
+	if d := pluginkit.Detect(env, configurator.Info{Binaries: []string{"nothere", "tool"}}, files...); !d.Installed || d.Binary != "/bin/tool" || !reflect.DeepEqual(d.Files, files) {
 		t.Errorf("installed: %+v", d)
 	}
-	if d := pluginkit.Detect(env, "other", files[0]); d.Installed || d.Binary != "" || !reflect.DeepEqual(d.Files, files[:1]) {
+	if d := pluginkit.Detect(env, configurator.Info{Binaries: []string{"other"}}, files[0]); d.Installed || d.Binary != "" || !reflect.DeepEqual(d.Files, files[:1]) {
 		t.Errorf("not installed: %+v", d)
 	}
 }

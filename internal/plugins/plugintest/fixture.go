@@ -113,7 +113,7 @@ func (f *Fixture) Plan(tgt configurator.Target) configurator.Plan {
 func (f *Fixture) Apply(tgt configurator.Target) configurator.Plan {
 	f.T.Helper()
 	p := f.Plan(tgt)
-	if err := f.C.Apply(f.Env, p); err != nil {
+	if err := configurator.Apply(f.Env, f.C, p); err != nil {
 		f.T.Fatalf("Apply: %v", err)
 	}
 	return p
@@ -133,7 +133,7 @@ func (f *Fixture) PlanRemove(tgt configurator.Target) configurator.Plan {
 func (f *Fixture) Remove(tgt configurator.Target) configurator.Plan {
 	f.T.Helper()
 	p := f.PlanRemove(tgt)
-	if err := f.C.Apply(f.Env, p); err != nil {
+	if err := configurator.Apply(f.Env, f.C, p); err != nil {
 		f.T.Fatalf("Apply remove: %v", err)
 	}
 	return p

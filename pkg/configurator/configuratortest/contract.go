@@ -119,7 +119,7 @@ func (h *harness) plan(tgt configurator.Target) configurator.Plan {
 
 func (h *harness) apply(p configurator.Plan) {
 	h.t.Helper()
-	if err := h.c.Apply(h.env, p); err != nil {
+	if err := configurator.Apply(h.env, h.c, p); err != nil {
 		h.t.Fatalf("Apply: %v", err)
 	}
 }
@@ -256,7 +256,7 @@ func secretsPrivate(t *testing.T, s Suite) {
 	p := h.plan(h.tgt)
 	h.apply(p)
 	token := h.tgt.Token
-	delivery := h.c.Delivery()
+	delivery := h.c.Info().Delivery
 	check := func(path string) {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -266,7 +266,7 @@ func secretsPrivate(t *testing.T, s Suite) {
 			return
 		}
 		if delivery != configurator.DeliveryLiteral {
-			t.Errorf("%s holds the token, but %s delivers it by %s", path, h.c.Name(), delivery)
+			t.Errorf("%s holds the token, but %s delivers it by %s", path, h.c.Info().Name, delivery)
 		}
 		info, err := os.Stat(path)
 		if err != nil {
@@ -400,7 +400,7 @@ func rotation(t *testing.T, s Suite) {
 	next := h.tgt
 	next.Token = "dapi" + strings.Repeat("7", 28) + time.Now().Format("0405")
 	p := h.plan(next)
-	switch h.c.Delivery() {
+	switch h.c.Info().Delivery {
 	case configurator.DeliveryLiteral:
 		if p.Empty() {
 			t.Fatal("a literal-delivery plugin planned nothing for a new token")
@@ -415,11 +415,11 @@ func rotation(t *testing.T, s Suite) {
 		}
 	default:
 		if !p.Empty() {
-			t.Errorf("a %s plugin changes files when only the token changes:\n%s", h.c.Delivery(), configurator.Diff(p, next.Token))
+			t.Errorf("a %s plugin changes files when only the token changes:\n%s", h.c.Info().Delivery, configurator.Diff(p, next.Token))
 		}
 		for rel, content := range h.snapshot() {
 			if h.tgt.Token != "" && strings.Contains(content, h.tgt.Token) {
-				t.Errorf("%s holds a literal token, but the plugin delivers by %s", rel, h.c.Delivery())
+				t.Errorf("%s holds a literal token, but the plugin delivers by %s", rel, h.c.Info().Delivery)
 			}
 		}
 	}
@@ -433,9 +433,9 @@ func rotation(t *testing.T, s Suite) {
 func sinks(t *testing.T, s Suite) {
 	h := newHarness(t, s, s.UserFiles, true)
 	d, ok := h.c.(configurator.SinkDeclarer)
-	if h.c.Delivery() != configurator.DeliveryLiteral {
+	if h.c.Info().Delivery != configurator.DeliveryLiteral {
 		if ok {
-			t.Errorf("a %s plugin declares sinks", h.c.Delivery())
+			t.Errorf("a %s plugin declares sinks", h.c.Info().Delivery)
 		}
 		return
 	}
@@ -453,8 +453,8 @@ func sinks(t *testing.T, s Suite) {
 	h.apply(h.plan(h.tgt))
 	w := sink.Writer{}
 	for _, sp := range specs {
-		if err := sp.Check(); err != nil || sp.Plugin != h.c.Name() {
-			t.Errorf("sink %+v: %v (plugin must be %q)", sp, err, h.c.Name())
+		if err := sp.Check(); err != nil || sp.Plugin != h.c.Info().Name {
+			t.Errorf("sink %+v: %v (plugin must be %q)", sp, err, h.c.Info().Name)
 		}
 		if got, err := w.Get(sp); err != nil || got != h.tgt.Token {
 			t.Errorf("%s does not hold the applied token (err %v)", sp, err)
