@@ -1,7 +1,9 @@
 package lifecycle
 
 import (
+	"os"
 	"path/filepath"
+	"syscall"
 
 	"context"
 	"errors"
@@ -1354,4 +1356,72 @@ func deleteDueIDs(e *env, ctx context.Context) ([]string, []store.Pending, error
 		e.t.Errorf("held by %v", held)
 	}
 	return deleted, pending, err
+}
+
+// The sink fault cases: whatever stops the new token from reaching a
+// tool's file, the old token stays alive (held) until it does.
+func TestRotateSinkFaultsKeepOldTokenAlive(t *testing.T) {
+	failWith := func(err error) sink.WriteFunc {
+		return func(string, []byte, os.FileMode) error { return err }
+	}
+	tests := []struct {
+		name  string
+		write sink.WriteFunc
+		prep  func(t *testing.T, path string)
+		want  string
+	}{
+		{name: "read-only file system", write: failWith(syscall.EROFS), want: "read-only file system"},
+		{name: "permission denied", write: failWith(syscall.EACCES), want: "permission denied"},
+		{name: "disk full", write: failWith(syscall.ENOSPC), want: "no space left on device"},
+		{name: "a directory where the file should be", want: "is a directory, not a file",
+			prep: func(t *testing.T, path string) {
+				if err := os.MkdirAll(path, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			old := e.login("default", 15*time.Minute)
+			spec := sink.Spec{Plugin: "tool", Path: filepath.Join(e.dir, "tool", ".env"), Format: sink.FormatDotenv, Key: "API_KEY"}
+			if err := e.st.Update(context.Background(), func(s *store.State) error {
+				s.Profile("default").Tools = []store.Tool{{Plugin: "tool", Sinks: []sink.Spec{spec}}}
+				return nil
+			}); err != nil {
+				t.Fatal(err)
+			}
+			if tt.prep != nil {
+				tt.prep(t, spec.Path)
+			}
+			e.r.Sinks = sink.Writer{Write: tt.write}
+			e.clk.Advance(10 * time.Minute)
+			res, err := e.r.Rotate(context.Background(), opts("default", 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.SinkFailures) != 1 || !strings.Contains(res.SinkFailures[0].Error(), tt.want) ||
+				!strings.Contains(res.SinkFailures[0].Error(), spec.Path) {
+				t.Fatalf("sink failures = %v, want one naming %s and %q", res.SinkFailures, spec.Path, tt.want)
+			}
+			if !e.live(old.TokenID) || len(res.Deleted) != 0 {
+				t.Fatalf("the old token was deleted (deleted %v)", res.Deleted)
+			}
+			// Still held at the next pass while the fault lasts ...
+			if _, pending, held, err := e.r.DeleteDue(context.Background(), "default"); err != nil || len(held) != 1 ||
+				len(pending) != 1 || !e.live(old.TokenID) {
+				t.Fatalf("second pass: pending %+v held %v err %v", pending, held, err)
+			}
+			// ... and deleted once the fault is gone.
+			_ = os.RemoveAll(spec.Path)
+			e.r.Sinks = sink.Writer{}
+			deleted, pending, held, err := e.r.DeleteDue(context.Background(), "default")
+			if err != nil || len(held) != 0 || len(pending) != 0 || !slices.Equal(deleted, []string{old.TokenID}) || e.live(old.TokenID) {
+				t.Fatalf("after the fix: deleted %v pending %+v held %v err %v", deleted, pending, held, err)
+			}
+			if got, _ := (sink.Writer{}).Get(spec); got != e.profile("default").Token {
+				t.Error("the sink does not hold the current token after the fix")
+			}
+		})
+	}
 }
