@@ -208,6 +208,7 @@ func BenchmarkRotateNoGrace(b *testing.B) {
 	b.ReportMetric(ms(ref), "floor+3req+2writes-ms")
 	b.ReportMetric(ms(rot), "rotate-ms")
 	b.ReportMetric(float64(rot-fl)/float64(ref-fl), "x-3req+2writes")
+	b.ReportMetric(pairedRatio(floors, rotates, refs), "x-paired")
 }
 
 // BenchmarkStatusCheck: `coda status --check`, whose only request asks the
@@ -240,6 +241,20 @@ func BenchmarkStatusCheck(b *testing.B) {
 	b.ReportMetric(ms(ref), "floor+1req-ms")
 	b.ReportMetric(ms(chk), "status-check-ms")
 	b.ReportMetric(float64(chk-fl)/float64(ref-fl), "x-1req")
+	b.ReportMetric(pairedRatio(floors, checks, refs), "x-paired")
+}
+
+// pairedRatio is the ratio of the median costs over the floor, each run
+// compared with the floor run next to it: median(measured-floor) /
+// median(reference-floor). Less swayed than the ratio of medians when the
+// machine's speed drifts during a benchmark and the costs are a few ms.
+func pairedRatio(floors, measured, refs []time.Duration) float64 {
+	m := make([]time.Duration, len(floors))
+	r := make([]time.Duration, len(floors))
+	for i := range floors {
+		m[i], r[i] = measured[i]-floors[i], refs[i]-floors[i]
+	}
+	return float64(median(m)) / float64(median(r))
 }
 
 // wantPaths fails unless reqs are exactly the given paths, answered 200.

@@ -21,6 +21,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,9 +55,6 @@ const (
 	envHeaders   = "ANTHROPIC_CUSTOM_HEADERS"
 	envHelperTTL = "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"
 )
-
-// sidecarFormat is the version of the sidecar's layout.
-const sidecarFormat = 1
 
 // EnvKeys are the keys of settings.json's env object that coda owns, in the
 // order coda adds them.
@@ -168,7 +166,7 @@ type state struct {
 	// stored is the sidecar, STATEDIR/plugins/claude.json (no Path
 	// without a state dir); rec is its record, nil when there is none.
 	stored pluginkit.Sidecar
-	rec    *record
+	rec    *pluginkit.Record
 }
 
 func load(env configurator.Env) (*state, error) {
@@ -186,16 +184,64 @@ func load(env configurator.Env) (*state, error) {
 		return nil, err
 	}
 	if env.StateDir != "" {
-		if s.stored, err = pluginkit.LoadSidecar(env, "claude"); err != nil {
+		s.rec, s.stored, err = pluginkit.LoadRecord(env, pluginkit.RecordFormat{
+			Plugin: "claude",
+			Legacy: func(raw []byte) (*pluginkit.Record, error) { return legacyRecord(raw, s.paths) },
+			Check: func(r *pluginkit.Record) error {
+				for _, f := range r.Files {
+					if err := f.CheckJSON(); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+		})
+		if err != nil {
 			return nil, err
-		}
-		if s.stored.Exists() {
-			if s.rec, err = parseRecord(s.stored.Raw); err != nil {
-				return nil, fmt.Errorf("coda's record of your Claude Code settings (%s) is damaged (%v): move it aside, then run coda setup again", s.stored.Path, err)
-			}
 		}
 	}
 	return s, nil
+}
+
+// record returns the originals to keep, file by file: the sidecar's record
+// of the file when there is one and the file is still there, else the
+// file's current values (coda's first apply, or a file deleted since).
+// replaced lists the user's values coda is about to overwrite, for a note.
+func (s *state) record(d desired) (rec *pluginkit.Record, replaced []string) {
+	rec = pluginkit.NewRecord()
+	if old := s.rec.File(s.paths.settings); old != nil && s.settings.exists() {
+		rec.Files = append(rec.Files, old)
+	} else {
+		settings := s.settings.obj
+		envObj := envObject(settings)
+		f := rec.AddFile(s.paths.settings, !s.settings.exists())
+		f.AddParent(pluginkit.Key{keyEnv}, envObj == nil)
+		// Without a sidecar, settings that already run coda's helper were
+		// written by coda (its state was lost): nothing of the user's to
+		// keep.
+		mine := !s.helperIsCoda(d)
+		v, ok := settings.Get(keyHelper)
+		if f.KeepJSON(pluginkit.Key{keyHelper}, v, ok && mine); ok && mine {
+			replaced = append(replaced, keyHelper)
+		}
+		for _, kv := range d.env {
+			var v any
+			ok := false
+			if envObj != nil && mine {
+				v, ok = envObj.Get(kv[0])
+			}
+			if f.KeepJSON(pluginkit.Key{keyEnv, kv[0]}, v, ok); ok && v != kv[1] {
+				replaced = append(replaced, keyEnv+"."+kv[0])
+			}
+		}
+	}
+	if old := s.rec.File(s.paths.claudeJSON); old != nil && s.claude.exists() {
+		rec.Files = append(rec.Files, old)
+	} else {
+		v, ok := s.claude.obj.Get(keyOnboarding)
+		rec.AddFile(s.paths.claudeJSON, !s.claude.exists()).KeepJSON(pluginkit.Key{keyOnboarding}, v, ok)
+	}
+	return rec, replaced
 }
 
 func readJSON(env configurator.Env, path string) (file, error) {
@@ -248,7 +294,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	// and the next run still knows them. It is secret: it may hold a
 	// user's own ANTHROPIC_AUTH_TOKEN.
 	if s.stored.Path != "" {
-		plan.Changes = pluginkit.AppendChanged(plan.Changes, s.stored.Write(rec.marshal()))
+		plan.Changes = pluginkit.AppendChanged(plan.Changes, s.stored.Save(rec))
 	}
 
 	// settings.json: rewritten only when one of coda's keys differs; the
@@ -283,50 +329,50 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 	if err != nil {
 		return plan, err
 	}
-	rec := s.rec
-	if rec == nil {
+	if s.rec == nil {
 		// No record (coda's state was lost): settings that run exactly
 		// coda's helper are coda's; restore nothing, delete coda's keys.
 		d, err := want(t)
 		if err != nil || !s.helperIsCoda(d) {
 			return plan, nil
 		}
-		rec = &record{settings: section{original: jsonedit.New()}, claude: section{unknown: true}}
+	}
+	// A file the record does not know keeps nothing of the user's to
+	// restore in settings.json, and ~/.claude.json is left as it is.
+	rs := s.rec.File(s.paths.settings)
+	if rs == nil {
+		rs = &pluginkit.FileRecord{Path: s.paths.settings}
 	}
 
 	if s.settings.exists() {
 		settings := s.settings.obj
-		changed := restore(settings, keyHelper, rec.settings.original)
-		origEnv, _ := rec.settings.original.Get(keyEnv)
-		orig, _ := origEnv.(*jsonedit.Object)
-		if orig == nil {
-			orig = jsonedit.New()
-		}
-		if envObject(settings) == nil && orig.Len() > 0 {
+		changed := restore(settings, rs, keyHelper)
+		hadEnv := slices.ContainsFunc(EnvKeys, func(k string) bool { _, ok := rs.Original(keyEnv, k); return ok })
+		if envObject(settings) == nil && hadEnv {
 			settings.Set(keyEnv, jsonedit.New())
 		}
 		envObj := envObject(settings)
 		if envObj != nil {
 			for _, k := range EnvKeys {
-				changed = restore(envObj, k, orig) || changed
+				changed = restore(envObj, rs, keyEnv, k) || changed
 			}
-			if changed && envObj.Len() == 0 && rec.settings.envCreated {
+			if p := rs.Parent(keyEnv); changed && envObj.Len() == 0 && p != nil && p.Created {
 				settings.Delete(keyEnv)
 			}
 		}
 		// A file that holds nothing of coda's is left as it is.
 		if changed {
 			var out []byte
-			if settings.Len() > 0 || !rec.settings.created {
+			if settings.Len() > 0 || !rs.Created {
 				out = jsonedit.Marshal(settings)
 			}
 			plan.Changes = pluginkit.AppendChanged(plan.Changes, change(s.settings, out, 0o644))
 		}
 	}
 
-	if s.claude.exists() && !rec.claude.unknown && restore(s.claude.obj, keyOnboarding, rec.claude.original) {
+	if rc := s.rec.File(s.paths.claudeJSON); s.claude.exists() && rc != nil && restore(s.claude.obj, rc, keyOnboarding) {
 		var out []byte
-		if s.claude.obj.Len() > 0 || !rec.claude.created {
+		if s.claude.obj.Len() > 0 || !rc.Created {
 			out = jsonedit.Marshal(s.claude.obj)
 		}
 		plan.Changes = pluginkit.AppendChanged(plan.Changes, change(s.claude, out, 0o600))
@@ -339,11 +385,12 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 	return plan, nil
 }
 
-// restore sets key in o to its value in orig, or deletes it when orig has
-// none, and reports whether that changed o.
-func restore(o *jsonedit.Object, key string, orig *jsonedit.Object) bool {
+// restore sets the last key of path in o to its original in rec, or
+// deletes it when it had none, and reports whether that changed o.
+func restore(o *jsonedit.Object, rec *pluginkit.FileRecord, path ...string) bool {
+	key := path[len(path)-1]
 	cur, had := o.Get(key)
-	v, ok := orig.Get(key)
+	v, ok := rec.OriginalJSON(path...)
 	if !ok {
 		return o.Delete(key)
 	}

@@ -309,6 +309,57 @@ func TestRemoveWithoutSidecar(t *testing.T) {
 	}
 }
 
+// writeLegacy puts testdata/legacy/NAME.json, a sidecar the coda before
+// the shared record wrote (version 1), in place of the sidecar.
+func writeLegacy(f *plugintest.Fixture, name string) {
+	f.T.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "legacy", name+".json"))
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	side := strings.NewReplacer("$HOME", f.Home, "$STATE", f.State).Replace(string(data))
+	plugintest.WriteFile(f.T, filepath.Join(f.State, "plugins", "claude.json"), side)
+}
+
+// TestLegacyRecord: a user who set up with the coda before the shared
+// record (its sidecar of version 1) still gets the originals back.
+func TestLegacyRecord(t *testing.T) {
+	for name, files := range map[string]map[string]string{"empty": nil, "existing": userFiles()} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, files)
+			f.Apply(target())
+			writeLegacy(f.Fixture, name)
+			if st := f.Status(target()); st.State != configurator.StateConfigured {
+				t.Errorf("status %s: %s", st.State, st.Detail)
+			}
+			// The same record in the older layout: nothing to write.
+			if p := f.Plan(target()); !p.Empty() {
+				t.Errorf("a plan rewrites the legacy record:\n%s", configurator.Diff(p))
+			}
+			f.Remove(target())
+			for rel, want := range map[string]string{settingsRel: userSettings, claudeRel: userClaudeJSON} {
+				switch {
+				case files == nil && f.Exists(rel):
+					t.Errorf("%s that coda created survives remove:\n%s", rel, f.Read(rel))
+				case files != nil && f.Read(rel) != want:
+					t.Errorf("remove did not restore %s:\n%s", rel, f.Read(rel))
+				}
+			}
+			if _, err := os.Stat(filepath.Join(f.State, "plugins", "claude.json")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the sidecar survives remove: %v", err)
+			}
+		})
+	}
+	// A version-1 record that is not one: the same one-line refusal.
+	f := newFixture(t, nil)
+	plugintest.WriteFile(t, filepath.Join(f.State, "plugins", "claude.json"), `{"version": 1, "settings.json": "sk-user-own"}`)
+	_, err := f.C.PlanRemove(f.Env, target())
+	if err == nil || !strings.Contains(err.Error(), "claude.json") || !strings.Contains(err.Error(), "move it aside") ||
+		strings.Contains(err.Error(), "sk-user-own") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("damaged legacy record: %v", err)
+	}
+}
+
 func TestRefusesMalformed(t *testing.T) {
 	const marker = "sk-SECRET-MARKER"
 	cases := []struct {

@@ -130,7 +130,7 @@ type state struct {
 	// stored is the sidecar, STATEDIR/plugins/codex.json (no Path without
 	// a state dir); rec is its record, nil when there is none.
 	stored pluginkit.Sidecar
-	rec    *record
+	rec    *pluginkit.Record
 }
 
 func (s *state) exists() bool { return s.raw != nil }
@@ -156,16 +156,51 @@ func load(env configurator.Env) (*state, error) {
 		s.data = map[string]any{}
 	}
 	if env.StateDir != "" {
-		if s.stored, err = pluginkit.LoadSidecar(env, "codex"); err != nil {
+		s.rec, s.stored, err = pluginkit.LoadRecord(env, pluginkit.RecordFormat{
+			Plugin: "codex",
+			Legacy: func(raw []byte) (*pluginkit.Record, error) { return legacyRecord(raw, s.path) },
+			Check:  checkRecord,
+		})
+		if err != nil {
 			return nil, err
-		}
-		if s.stored.Exists() {
-			if s.rec, err = parseRecord(s.stored.Raw); err != nil {
-				return nil, fmt.Errorf("coda's record of your Codex settings (%s) is damaged (%v): move it aside, then run coda setup again", s.stored.Path, err)
-			}
 		}
 	}
 	return s, nil
+}
+
+// checkRecord refuses originals that are not TOML values.
+func checkRecord(r *pluginkit.Record) error {
+	for _, f := range r.Files {
+		for _, k := range f.Keys {
+			if k.Original != nil && decode(*k.Original) == nil {
+				return fmt.Errorf("the original %s is not a TOML value", strings.Join(k.Key, "."))
+			}
+		}
+	}
+	return nil
+}
+
+// record returns the originals to keep: the sidecar's, or, on coda's first
+// apply (or once config.toml is deleted), the file's current root keys as
+// TOML literals, exactly as written. replaced names the user's values coda
+// is about to overwrite, for a note.
+func (s *state) record(d desired) (rec *pluginkit.Record, replaced []string) {
+	if s.rec.File(s.path) != nil && s.exists() {
+		return s.rec, nil
+	}
+	rec = pluginkit.NewRecord()
+	f := rec.AddFile(s.path, !s.exists())
+	// Without a sidecar, a config that already holds coda's table was
+	// configured by coda (its state was lost): its root keys are coda's.
+	mine := !s.hasCodaTable()
+	ours := map[string]string{keyModel: d.model, keyProvider: ProviderID}
+	for _, k := range RootKeys {
+		v, ok := s.doc.RootKey(k)
+		if f.Keep(pluginkit.Key{k}, v, ok && mine); ok && mine && decode(v) != ours[k] {
+			replaced = append(replaced, k)
+		}
+	}
+	return rec, replaced
 }
 
 // provider returns the decoded [model_providers.ID] table, if any.
@@ -307,7 +342,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	// The sidecar goes first: if config.toml cannot be written, the
 	// originals are still known to the next run.
 	if s.stored.Path != "" {
-		plan.Changes = pluginkit.AppendChanged(plan.Changes, s.stored.Write(rec.marshal()))
+		plan.Changes = pluginkit.AppendChanged(plan.Changes, s.stored.Save(rec))
 	}
 	plan.Changes = pluginkit.AppendChanged(plan.Changes, configurator.Change{Path: s.path, Old: s.raw, New: out, Perm: 0o644, Backup: s.exists()})
 	return plan, nil
@@ -404,29 +439,28 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 	if err != nil {
 		return plan, err
 	}
-	rec := s.rec
+	rec := s.rec.File(s.path)
 	if rec == nil {
-		if !s.hasCodaTable() {
+		if s.rec == nil && !s.hasCodaTable() {
 			return plan, nil
 		}
 		// coda's state was lost: its table is coda's, and so are the root
 		// keys that hold coda's values; others are kept as they are.
-		rec = &record{original: map[string]string{}}
+		rec = &pluginkit.FileRecord{Path: s.path}
 		ours := map[string]string{keyProvider: ProviderID}
 		if d, err := want(t); err == nil {
 			ours[keyModel] = d.model
 		}
 		for _, k := range RootKeys {
-			if v, ok := s.doc.RootKey(k); ok && decode(v) != ours[k] {
-				rec.original[k] = v
-			}
+			v, ok := s.doc.RootKey(k)
+			rec.Keep(pluginkit.Key{k}, v, ok && decode(v) != ours[k])
 		}
 	}
 	if s.exists() {
 		doc := s.doc
 		for _, k := range RootKeys {
 			cur, had := doc.RootKey(k)
-			orig, ok := rec.original[k]
+			orig, ok := rec.Original(k)
 			switch {
 			case !ok:
 				doc.DeleteRootKey(k)
@@ -446,7 +480,7 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 				return plan, fmt.Errorf("%s defines %s outside its own table (dotted keys or an inline table), which coda cannot remove safely: delete those lines by hand", pluginkit.Display(env, s.path), providerTable)
 			}
 		}
-		if rec.created && strings.TrimSpace(string(out)) == "" {
+		if rec.Created && strings.TrimSpace(string(out)) == "" {
 			out = nil
 		}
 		plan.Changes = pluginkit.AppendChanged(plan.Changes, configurator.Change{Path: s.path, Old: s.raw, New: out, Backup: true})

@@ -13,6 +13,8 @@
 package databricks
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -86,7 +88,7 @@ type state struct {
 	section string
 	old     []byte // nil when the file does not exist
 	doc     *iniedit.Doc
-	sc      *sidecar
+	rec     *pluginkit.Record // coda's record of the sections it wrote
 	stored  pluginkit.Sidecar // the sidecar's file, as found
 	entry   *entry            // coda's record of the section, or nil
 }
@@ -105,10 +107,13 @@ func load(env configurator.Env, t configurator.Target) (*state, error) {
 	if s.doc, err = iniedit.Parse(data); err != nil {
 		return nil, pluginkit.Malformed(env, s.path, "is not a valid INI file", strings.TrimPrefix(err.Error(), "iniedit: "))
 	}
-	if s.sc, s.stored, err = loadSidecar(env); err != nil {
+	if s.rec, s.stored, err = pluginkit.LoadRecord(env, pluginkit.RecordFormat{Plugin: "databricks", Legacy: legacyRecord}); err != nil {
 		return nil, err
 	}
-	s.entry = s.sc.find(s.path, s.section)
+	if s.rec == nil {
+		s.rec = pluginkit.NewRecord()
+	}
+	s.entry = find(s.rec, s.path, s.section)
 	return s, nil
 }
 
@@ -170,8 +175,8 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	e := s.entry
 	retry := fmt.Sprintf("pick another with coda setup databricks --databricks-profile %s", suggestProfile(s.doc, s.section))
 
-	if e != nil && e.CodaProfile != t.Profile && exists {
-		return plan, fmt.Errorf("%s: the [%s] profile is coda's for its profile %q; %s", s.shown, s.section, e.CodaProfile, retry)
+	if e != nil && e.profile() != t.Profile && exists {
+		return plan, fmt.Errorf("%s: the [%s] profile is coda's for its profile %q; %s", s.shown, s.section, e.profile(), retry)
 	}
 	// A section coda did not write must be empty of credentials and point
 	// at this workspace (or nowhere) before coda adopts it.
@@ -195,26 +200,21 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	adopted := e == nil && exists
 	if e == nil || !exists {
 		// A new record: for a section coda creates, or one it adopts.
-		fresh := &entry{File: s.path, Section: s.section, CreatedFile: s.old == nil || s.sc.createdFile(s.path), CreatedSection: !exists}
+		createdFile := s.old == nil || s.rec.File(s.path) != nil && s.rec.File(s.path).Created
+		if e != nil {
+			e.drop(s.rec)
+		}
+		e = addEntry(s.rec, s.path, s.section, createdFile, !exists)
+		for _, k := range OwnedKeys {
+			v, ok := current[k]
+			e.file.Keep(pluginkit.Key{s.section, k}, v, ok)
+		}
 		if exists {
-			fresh.Originals = map[string]string{}
-			for _, k := range OwnedKeys {
-				if v, ok := current[k]; ok {
-					fresh.Originals[k] = v
-				}
-			}
-			if len(fresh.Originals) == 0 {
-				fresh.Originals = nil
-			}
 			plan.Notes = append(plan.Notes, fmt.Sprintf("coda takes over the existing [%s] profile in %s; coda setup --remove puts it back", s.section, s.shown))
 		}
-		if e != nil {
-			s.sc.drop(e)
-		}
-		e = fresh
 	}
-	e.CodaProfile = t.Profile
-	e.Host = host
+	e.sec.SetFact(factProfile, t.Profile)
+	e.setHost(host)
 
 	// structural is set by any edit other than the token's value: only those
 	// are worth a .bak (a rotation's .bak would only keep a dead token).
@@ -239,19 +239,14 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 			return plan, fmt.Errorf("%s: %w", s.shown, err)
 		}
 	}
-	s.sc.put(e)
 	if dp, ok := s.doc.Get(settingsSection, "default_profile"); ok && strings.TrimSpace(dp) != "" && strings.TrimSpace(dp) != s.section {
 		plan.Notes = append(plan.Notes, fmt.Sprintf("%s names [%s] as the default profile: tools use coda's [%s] only when given --profile %s",
 			s.shown, strings.TrimSpace(dp), s.section, s.section))
 	}
 
-	side, err := s.sc.change(s.stored)
-	if err != nil {
-		return plan, err
-	}
 	// The sidecar first: if the config write then fails, coda still knows
 	// the section is its own (it keeps the previous token's hash too).
-	plan.Changes = []configurator.Change{side, {
+	plan.Changes = []configurator.Change{s.stored.Save(s.rec), {
 		Path: s.path, Old: s.old, New: s.doc.Bytes(),
 		Perm: configurator.SecretPerm, Secret: true,
 		Backup: s.old != nil && structural,
@@ -303,7 +298,7 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 				kept = append(kept, k)
 				continue
 			}
-			if orig, had := e.Originals[k]; had {
+			if orig, had := e.original(k); had {
 				if err := s.doc.Set(s.section, k, orig); err != nil {
 					return plan, fmt.Errorf("%s: %w", s.shown, err)
 				}
@@ -314,18 +309,15 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 		if len(kept) > 0 {
 			plan.Notes = append(plan.Notes, fmt.Sprintf("kept %s in [%s] of %s: changed since coda wrote it", strings.Join(kept, ", "), s.section, s.shown))
 		}
-		if kvs, _ := s.doc.SectionKeys(s.section); e.CreatedSection && len(kvs) == 0 {
+		if kvs, _ := s.doc.SectionKeys(s.section); e.sec.Created && len(kvs) == 0 {
 			s.doc.DeleteSection(s.section)
 		}
 	}
-	s.sc.drop(e)
-	side, err := s.sc.change(s.stored)
-	if err != nil {
-		return plan, err
-	}
+	e.drop(s.rec)
+	side := s.stored.Save(s.rec)
 	if s.old != nil {
 		c := configurator.Change{Path: s.path, Old: s.old, New: s.doc.Bytes(), Perm: configurator.SecretPerm, Secret: true, Backup: true}
-		if e.CreatedFile && len(strings.TrimSpace(string(c.New))) == 0 {
+		if e.file.Created && len(strings.TrimSpace(string(c.New))) == 0 {
 			c.New, c.Backup = nil, false
 		}
 		plan.Changes = append(plan.Changes, c)
@@ -340,7 +332,7 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 func codaValue(e *entry, k, v string) bool {
 	switch k {
 	case keyHost:
-		return NormalizeHost(v) == e.Host
+		return NormalizeHost(v) == e.host()
 	case keyToken:
 		return e.wrote(v)
 	case keyAuthType:
@@ -360,7 +352,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 	host := NormalizeHost(t.Host)
 	current, exists := s.doc.Section(s.section)
 	e := s.entry
-	if e != nil && e.CodaProfile == t.Profile && exists && hasAny(current, OwnedKeys) {
+	if e != nil && e.profile() == t.Profile && exists && hasAny(current, OwnedKeys) {
 		if tok, ok := current[keyToken]; ok && !e.wrote(tok) && tok != t.Token {
 			return configurator.Status{State: configurator.StateForeign,
 				Detail: fmt.Sprintf("[%s] in %s holds a token coda did not write", s.section, s.shown)}, nil
@@ -394,10 +386,10 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 			continue
 		}
 		if h, ok := s.doc.Get(name, keyHost); ok && NormalizeHost(h) == host {
-			other := s.sc.find(s.path, name)
+			other := find(s.rec, s.path, name)
 			detail := fmt.Sprintf("[%s] in %s points at %s, not written by coda", name, s.shown, host)
 			if other != nil {
-				detail = fmt.Sprintf("[%s] in %s points at %s: coda wrote it for its profile %q", name, s.shown, host, other.CodaProfile)
+				detail = fmt.Sprintf("[%s] in %s points at %s: coda wrote it for its profile %q", name, s.shown, host, other.profile())
 			}
 			return configurator.Status{State: configurator.StateForeign, Detail: detail}, nil
 		}
@@ -426,4 +418,103 @@ func orNone(s string) string {
 		return "(none)"
 	}
 	return s
+}
+
+// What coda remembers about a section it wrote, beside the originals of
+// the keys it overwrote: facts of the section's record.
+const (
+	// factProfile is the coda profile whose token the section holds.
+	factProfile = "coda_profile"
+	// factTokens are the hex SHA-256 sums of the tokens coda last wrote
+	// (never the tokens), newest first, separated by spaces.
+	factTokens = "token_sha256"
+)
+
+// keepHashes is how many of the tokens coda last wrote a section remembers:
+// the newest and the one before, so a rotation whose config write failed
+// after the sidecar was written still finds coda's token in the file.
+const keepHashes = 2
+
+// entry is coda's record of one section it wrote: the section's record in
+// the record of its file, whose keys [SECTION, KEY] hold the originals
+// (and the host's, the host coda wrote, normalised).
+type entry struct {
+	file *pluginkit.FileRecord
+	sec  *pluginkit.ParentRecord
+}
+
+func find(rec *pluginkit.Record, file, section string) *entry {
+	f := rec.File(file)
+	if sec := f.Parent(section); sec != nil {
+		return &entry{file: f, sec: sec}
+	}
+	return nil
+}
+
+// addEntry records a section of file; createdFile says coda created the
+// file for one of its sections, so that remove may delete it once empty.
+func addEntry(rec *pluginkit.Record, file, section string, createdFile, createdSection bool) *entry {
+	f := rec.File(file)
+	if f == nil {
+		f = rec.AddFile(file, createdFile)
+	}
+	f.Created = f.Created || createdFile
+	return &entry{file: f, sec: f.AddParent(pluginkit.Key{section}, createdSection)}
+}
+
+// drop forgets the section, and its file once no section of it is left.
+func (e *entry) drop(rec *pluginkit.Record) {
+	e.file.Drop(e.sec.Key)
+	if len(e.file.Parents) == 0 {
+		rec.DropFile(e.file.Path)
+	}
+}
+
+func (e *entry) name() string    { return e.sec.Key[0] }
+func (e *entry) profile() string { return e.sec.Facts[factProfile] }
+
+// original is the value key had before coda adopted the section.
+func (e *entry) original(key string) (string, bool) { return e.file.Original(e.name(), key) }
+
+// host is the host coda last wrote, normalised.
+func (e *entry) host() string {
+	if k := e.file.Key(e.name(), keyHost); k != nil {
+		return k.Wrote
+	}
+	return ""
+}
+
+func (e *entry) setHost(host string) {
+	k := e.file.Key(e.name(), keyHost)
+	if k == nil {
+		k = e.file.Keep(pluginkit.Key{e.name(), keyHost}, "", false)
+	}
+	k.Wrote = host
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// wrote reports whether token is one coda wrote into the section.
+// Rotations write the token through coda's sink alone, so the current
+// token (the target's) counts as coda's too: callers check both.
+func (e *entry) wrote(token string) bool {
+	return slices.Contains(strings.Fields(e.sec.Facts[factTokens]), hashToken(token))
+}
+
+// remember records token as the newest coda wrote.
+func (e *entry) remember(token string) {
+	if token == "" {
+		return
+	}
+	h := hashToken(token)
+	hashes := []string{h}
+	for _, old := range strings.Fields(e.sec.Facts[factTokens]) {
+		if old != h && len(hashes) < keepHashes {
+			hashes = append(hashes, old)
+		}
+	}
+	e.sec.SetFact(factTokens, strings.Join(hashes, " "))
 }

@@ -465,6 +465,84 @@ func TestDefaultProfileNote(t *testing.T) {
 	}
 }
 
+// writeLegacy puts testdata/legacy/NAME.json, a sidecar the coda before
+// the shared record wrote (version 1), in place of the sidecar.
+func writeLegacy(f *plugintest.Fixture, name string) {
+	f.T.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "legacy", name+".json"))
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	side := strings.NewReplacer("$HOME", f.Home, "$STATE", f.State).Replace(string(data))
+	plugintest.WriteFile(f.T, filepath.Join(f.State, "plugins", "databricks.json"), side)
+}
+
+// TestLegacyRecord: a user who set up with the coda before the shared
+// record (its sidecar of version 1) still gets the originals back.
+func TestLegacyRecord(t *testing.T) {
+	for _, tc := range []struct {
+		name, cfg string
+		tgt       configurator.Target
+	}{
+		{"empty", "", target()},
+		{"existing", userCfg, target()},
+		{"named-profile", "[DEFAULT]\nhost = https://other.cloud.databricks.com\ntoken = dapi-someone-else\n", withProfile(target(), "coda")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			if tc.cfg != "" {
+				f.Write(cfgRel, tc.cfg)
+			}
+			f.Apply(tc.tgt)
+			writeLegacy(f, tc.name)
+			if st := f.Status(tc.tgt); st.State != configurator.StateConfigured {
+				t.Errorf("status %s: %s", st.State, st.Detail)
+			}
+			// The same record in the older layout: nothing to write.
+			if p := f.Plan(tc.tgt); !p.Empty() {
+				t.Errorf("a plan rewrites the legacy record:\n%s", configurator.Diff(p))
+			}
+			f.Remove(tc.tgt)
+			switch {
+			case tc.cfg == "" && f.Exists(cfgRel):
+				t.Errorf("the file coda created survives remove:\n%s", f.Read(cfgRel))
+			case tc.cfg != "" && f.Read(cfgRel) != tc.cfg:
+				t.Errorf("after remove:\n%s\nwant\n%s", f.Read(cfgRel), tc.cfg)
+			}
+			if _, err := os.Stat(filepath.Join(f.State, "plugins", "databricks.json")); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the sidecar is still there after remove: %v", err)
+			}
+		})
+	}
+	// An adopted section whose host moved and whose token rotated once,
+	// and a section coda created next to it (see TestAdoptAndRestore).
+	t.Run("adopted", func(t *testing.T) {
+		cfg := "[DEFAULT]\nhost = https://Example.cloud.databricks.com/ ; mine\nwarehouse_id = abc\nauth_type = pat\n\n[other]\nhost = https://o\n"
+		f := newFixture(t, map[string]string{cfgRel: "[DEFAULT]\nhost = https://elsewhere.cloud.databricks.com ; mine\nwarehouse_id = abc\nauth_type = pat\ntoken = " + nextToken +
+			"\n\n[other]\nhost = https://o\n\n[coda]\nhost = https://elsewhere.cloud.databricks.com\ntoken = " + nextToken + "\nauth_type = pat\n"})
+		writeLegacy(f, "adopted")
+		moved := target()
+		moved.Host, moved.Token = "https://elsewhere.cloud.databricks.com", nextToken
+		if st := f.Status(moved); st.State != configurator.StateConfigured {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+		// The token before the rotation is still known as coda's.
+		f.Write(cfgRel, strings.Replace(f.Read(cfgRel), nextToken, plugintest.GoldenToken, 1))
+		if st := f.Status(moved); st.State != configurator.StateStale {
+			t.Errorf("status with coda's previous token %s: %s", st.State, st.Detail)
+		}
+		f.Write(cfgRel, strings.Replace(f.Read(cfgRel), plugintest.GoldenToken, nextToken, 1))
+		f.Remove(moved)
+		f.Remove(withProfile(moved, "coda"))
+		if got := f.Read(cfgRel); got != cfg {
+			t.Errorf("after remove:\n%s\nwant\n%s", got, cfg)
+		}
+		if _, err := os.Stat(filepath.Join(f.State, "plugins", "databricks.json")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("the sidecar is still there after remove: %v", err)
+		}
+	})
+}
+
 func TestDamagedSidecarRefused(t *testing.T) {
 	f := newFixture(t, nil)
 	f.Apply(target())

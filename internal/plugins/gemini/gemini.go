@@ -67,7 +67,7 @@ const (
 var envKeys = []string{keyBaseURL, keyMechanism, keyModel, keyAPIKey}
 
 // settingsKeys are the settings.json paths coda owns.
-var settingsKeys = [][]string{{"security", "auth", "selectedType"}, {"model", "name"}}
+var settingsKeys = []pluginkit.Key{{"security", "auth", "selectedType"}, {"model", "name"}}
 
 // Plugin configures Gemini CLI.
 type Plugin struct{}
@@ -92,7 +92,6 @@ type paths struct {
 	settings string
 	trusted  string
 	env      string
-	sidecar  string
 }
 
 func pathsFor(env configurator.Env) paths {
@@ -107,7 +106,6 @@ func pathsFor(env configurator.Env) paths {
 		settings: filepath.Join(dir, "settings.json"),
 		trusted:  filepath.Join(dir, "trustedFolders.json"),
 		env:      filepath.Join(dir, ".env"),
-		sidecar:  pluginkit.SidecarPath(env, name),
 	}
 	if t := pluginkit.Getenv(env, "GEMINI_CLI_TRUSTED_FOLDERS_PATH"); t != "" && filepath.IsAbs(t) {
 		p.trusted = t
@@ -137,7 +135,7 @@ type current struct {
 	env configurator.Env
 	p   paths
 
-	side   *jsonedit.Object // nil: coda has not configured Gemini CLI
+	rec    *pluginkit.Record // nil: coda has not configured Gemini CLI
 	stored pluginkit.Sidecar
 
 	settings    *jsonedit.Object
@@ -151,15 +149,20 @@ type current struct {
 func load(env configurator.Env) (*current, error) {
 	c := &current{env: env, p: pathsFor(env)}
 	var err error
-	// Read like the configs below, so that an error names it the same way.
-	c.stored = pluginkit.Sidecar{Path: c.p.sidecar}
-	if c.stored.Raw, err = pluginkit.ReadShown(env, c.stored.Path); err != nil {
+	c.rec, c.stored, err = pluginkit.LoadRecord(env, pluginkit.RecordFormat{
+		Plugin: name,
+		Legacy: func(raw []byte) (*pluginkit.Record, error) { return legacyRecord(raw, c.p) },
+		Check: func(r *pluginkit.Record) error {
+			for _, path := range []string{c.p.settings, c.p.trusted} {
+				if err := r.File(path).CheckJSON(); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
 		return nil, err
-	}
-	if c.stored.Exists() {
-		if c.side, err = jsonedit.Parse(c.stored.Raw); err != nil {
-			return nil, fmt.Errorf("coda's record of your Gemini CLI settings, %s, is damaged: move it aside (remove then cannot restore what coda replaced), then run coda setup again", c.p.sidecar)
-		}
 	}
 	if c.settingsRaw, c.settings, err = loadJSON(env, c.p.settings); err != nil {
 		return nil, err
@@ -213,75 +216,36 @@ func checkTarget(t configurator.Target) error {
 	return nil
 }
 
-// entry records whether a value was present and what it was.
-func entry(v any, present bool) *jsonedit.Object {
-	e := jsonedit.New()
-	if present {
-		e.Set("value", v)
-	}
-	return e
-}
-
-// original returns the recorded value of key in section of the record.
-func (c *current) original(section, key string) (any, bool) {
-	if c.side == nil {
-		return nil, false
-	}
-	e, ok := c.side.GetPath(section, key)
-	if !ok {
-		return nil, false
-	}
-	obj, ok := e.(*jsonedit.Object)
-	if !ok {
-		return nil, false
-	}
-	return obj.Get("value")
-}
-
-func (c *current) created(file string) bool {
-	if c.side == nil {
-		return false
-	}
-	v, _ := c.side.GetPath("created", file)
-	return v == true
+// created reports whether coda created the file at path.
+func (c *current) created(path string) bool {
+	f := c.rec.File(path)
+	return f != nil && f.Created
 }
 
 // record builds coda's record of the originals: kept as it is once
-// written, else taken from the files now.
-func (c *current) record(home string) *jsonedit.Object {
-	if c.side != nil {
-		return pluginkit.CloneJSON(c.side)
+// written, else taken from the files now (JSON values as JSON text, .env
+// values as they read).
+func (c *current) record(home string) *pluginkit.Record {
+	if c.rec != nil {
+		return c.rec
 	}
-	side := jsonedit.New()
-	side.Set("version", 1)
-	created := jsonedit.New()
-	created.Set("settings", c.settingsRaw == nil)
-	created.Set("trustedFolders", c.trustedRaw == nil)
-	created.Set("env", c.envRaw == nil)
-	side.Set("created", created)
-
-	settings := jsonedit.New()
+	rec := pluginkit.NewRecord()
+	settings := rec.AddFile(c.p.settings, c.settingsRaw == nil)
 	for _, path := range settingsKeys {
 		v, ok := c.settings.GetPath(path...)
-		settings.Set(strings.Join(path, "."), entry(v, ok))
+		settings.KeepJSON(path, v, ok)
 	}
-	side.Set("settings", settings)
-
-	trust := jsonedit.New()
 	v, ok := c.trusted.Get(home)
-	trust.Set(home, entry(v, ok))
-	side.Set("trustedFolders", trust)
-
-	envs := jsonedit.New()
+	rec.AddFile(c.p.trusted, c.trustedRaw == nil).KeepJSON(pluginkit.Key{home}, v, ok)
+	envs := rec.AddFile(c.p.env, c.envRaw == nil)
 	for _, k := range envKeys {
 		v, ok := c.dotenv.Get(k)
 		if k == keyAPIKey && strings.HasPrefix(v, "dapi") {
 			ok = false // a Databricks token: an older coda's, not the user's
 		}
-		envs.Set(k, entry(v, ok))
+		envs.Keep(pluginkit.Key{k}, v, ok)
 	}
-	side.Set("env", envs)
-	return side
+	return rec
 }
 
 func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
@@ -301,8 +265,7 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 		return plan, err
 	}
 
-	side := c.record(home)
-	plan.Changes = append(plan.Changes, c.stored.Write(jsonedit.Marshal(side)))
+	plan.Changes = append(plan.Changes, c.stored.Save(c.record(home)))
 
 	// trustedFolders.json: HOME trusted, so ~/.gemini/.env is read.
 	trusted := pluginkit.CloneJSON(c.trusted)
@@ -363,7 +326,7 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 		Path: c.p.env, Old: c.envRaw, New: newEnv, Perm: configurator.SecretPerm, Secret: true,
 		// A backup only of the user's own file, before coda's first
 		// setup: later ones would keep a previous token around.
-		Backup: c.envRaw != nil && c.side == nil,
+		Backup: c.envRaw != nil && c.rec == nil,
 	})
 	if t.Token == "" {
 		plan.Notes = append(plan.Notes, "no token: "+keyAPIKey+" is taken out of "+pluginkit.Display(env, c.p.env)+" until you run coda login")
@@ -398,7 +361,7 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 	if err != nil {
 		return plan, err
 	}
-	if c.side == nil {
+	if c.rec == nil {
 		// Nothing marks coda's keys but its record: without it, coda
 		// cannot tell them from the user's own and leaves everything.
 		if c.pointsAtDatabricks(t) {
@@ -412,20 +375,20 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 	if c.trustedRaw != nil {
 		trusted := pluginkit.CloneJSON(c.trusted)
 		if cur, _ := trusted.Get(home); cur == trustFolder {
-			if v, had := c.original("trustedFolders", home); had {
+			if v, had := c.rec.File(c.p.trusted).OriginalJSON(home); had {
 				trusted.Set(home, v)
 			} else {
 				trusted.Delete(home)
 			}
 		}
-		plan.Changes = append(plan.Changes, removeJSON(c.p.trusted, c.trustedRaw, c.trusted, trusted, c.created("trustedFolders"), 0o600))
+		plan.Changes = append(plan.Changes, removeJSON(c.p.trusted, c.trustedRaw, c.trusted, trusted, c.created(c.p.trusted), 0o600))
 	}
 
 	// settings.json: restore what coda replaced.
 	if c.settingsRaw != nil {
 		settings := pluginkit.CloneJSON(c.settings)
 		for _, path := range settingsKeys {
-			if v, had := c.original("settings", strings.Join(path, ".")); had {
+			if v, had := c.rec.File(c.p.settings).OriginalJSON(path...); had {
 				if err := settings.SetPath(v, path...); err != nil {
 					return plan, fmt.Errorf("%s: %s: fix it, then run coda setup --remove again", pluginkit.Display(env, c.p.settings), strings.TrimPrefix(err.Error(), "jsonedit: "))
 				}
@@ -433,7 +396,7 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 				settings.DeletePathPrune(path...)
 			}
 		}
-		plan.Changes = append(plan.Changes, removeJSON(c.p.settings, c.settingsRaw, c.settings, settings, c.created("settings"), 0o644))
+		plan.Changes = append(plan.Changes, removeJSON(c.p.settings, c.settingsRaw, c.settings, settings, c.created(c.p.settings), 0o644))
 	}
 
 	// .env: restore or delete coda's keys.
@@ -443,9 +406,8 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 			return plan, err // parsed once already in load
 		}
 		for _, k := range envKeys {
-			v, had := c.original("env", k)
-			s, isString := v.(string)
-			if !had || !isString {
+			s, had := c.rec.File(c.p.env).Original(k)
+			if !had {
 				doc.Delete(k)
 				continue
 			}
@@ -455,7 +417,7 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 		}
 		newEnv := doc.Bytes()
 		switch {
-		case c.created("env") && strings.TrimSpace(string(newEnv)) == "":
+		case c.created(c.p.env) && strings.TrimSpace(string(newEnv)) == "":
 			newEnv = nil
 		case string(newEnv) == string(c.envRaw):
 			newEnv = c.envRaw
@@ -505,7 +467,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 	if w := ProjectEnvWarning(env, cwd); w != "" {
 		warnings = append(warnings, w)
 	}
-	if c.side == nil {
+	if c.rec == nil {
 		if !pl.Detect(env).Installed {
 			return configurator.Status{State: configurator.StateAbsent, Detail: "gemini is not on PATH"}, nil
 		}

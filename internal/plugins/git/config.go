@@ -3,7 +3,6 @@ package git
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -165,7 +164,12 @@ type gitFile struct {
 type state struct {
 	files  []*gitFile // git's reading order
 	global string
-	rec    *record
+	// rec is coda's record of the file it wrote into: a key recorded there
+	// is one coda set (Wrote), with the value --force replaced (Original;
+	// absent: there was none there). Created: coda made the file, so
+	// remove deletes it once nothing else is in it (git itself drops a
+	// [user] section that remove empties).
+	rec    *pluginkit.FileRecord
 	stored pluginkit.Sidecar // the record's file, as found
 	git    *gitRunner
 }
@@ -239,19 +243,23 @@ func (s *state) effective(key string) value {
 
 // owned reports, per key, whether the value in the record's file is still
 // the one coda set (once, not among several).
-func (s *state) owned(rec *record) map[string]bool {
+func (s *state) owned(rec *pluginkit.FileRecord) map[string]bool {
 	out := map[string]bool{}
-	f := s.file(rec.File)
+	f := s.file(rec.Path)
 	if f == nil {
 		return out
 	}
-	for key, kr := range rec.Keys {
-		if v := f.get(key); v.set && !v.multi && v.value == kr.Value {
+	for _, kr := range rec.Keys {
+		key := strings.Join(kr.Key, ".")
+		if v := f.get(key); v.set && !v.multi && v.value == kr.Wrote {
 			out[key] = true
 		}
 	}
 	return out
 }
+
+// recordKey is a key ("user.name") as a key path of the record.
+func recordKey(key string) pluginkit.Key { return strings.Split(key, ".") }
 
 // change runs cmds on a copy of w and returns the Change they make to it:
 // a git config holds no secret, keeps its mode (git keeps it), and gets a
@@ -268,54 +276,31 @@ func (s *state) change(w *gitFile, cmds []gitCommand) (configurator.Change, erro
 	return c, nil
 }
 
-// recordVersion is the version of the sidecar's JSON layout.
-const recordVersion = 1
-
-// record is what coda set, in StateDir/plugins/git.json.
-type record struct {
-	Version int `json:"version"`
-	// File is the config file coda wrote into.
-	File string `json:"file"`
-	// CreatedFile: coda made the file, so remove deletes it once nothing
-	// else is in it. (git itself drops a [user] section that remove
-	// empties.)
-	CreatedFile bool                  `json:"created_file,omitempty"`
-	Keys        map[string]*keyRecord `json:"keys"`
-}
-
-type keyRecord struct {
-	// Value is what coda set.
-	Value string `json:"value"`
-	// Previous is the value --force replaced in File (absent: there was
-	// none there).
-	Previous *string `json:"previous,omitempty"`
-}
-
 // loadRecord reads the sidecar: rec is nil when there is none.
-func loadRecord(env configurator.Env) (rec *record, stored pluginkit.Sidecar, err error) {
-	if stored, err = pluginkit.LoadSidecar(env, "git"); err != nil || !stored.Exists() {
+func loadRecord(env configurator.Env) (rec *pluginkit.FileRecord, stored pluginkit.Sidecar, err error) {
+	r, stored, err := pluginkit.LoadRecord(env, pluginkit.RecordFormat{
+		Plugin: "git",
+		Legacy: legacyRecord,
+		Check: func(r *pluginkit.Record) error {
+			if len(r.Files) != 1 {
+				return errors.New("not one config file")
+			}
+			return nil
+		},
+	})
+	if r == nil {
 		return nil, stored, err
 	}
-	rec = &record{}
-	if err := json.Unmarshal(stored.Raw, rec); err != nil || rec.Version != recordVersion || rec.Keys == nil {
-		return nil, stored, fmt.Errorf("%s (coda's record of the git settings it made) is damaged: move it aside and check user.name and user.email by hand", stored.Path)
-	}
-	return rec, stored, nil
+	return r.Files[0], stored, nil
 }
 
 // sidecarChange writes rec, or deletes the sidecar when rec is nil or
-// records nothing. The record holds no token: 0600, but not Secret.
-func (s *state) sidecarChange(rec *record) (configurator.Change, error) {
-	c := configurator.Change{Path: s.stored.Path, Old: s.stored.Raw, Perm: configurator.SecretPerm}
+// records no key.
+func (s *state) sidecarChange(rec *pluginkit.FileRecord) configurator.Change {
 	if rec == nil || len(rec.Keys) == 0 {
-		return c, nil
+		return s.stored.Remove()
 	}
-	data, err := pluginkit.EncodeJSON(rec)
-	if err != nil {
-		return c, err
-	}
-	c.New = data
-	return c, nil
+	return s.stored.Save(&pluginkit.Record{Version: pluginkit.RecordVersion, Files: []*pluginkit.FileRecord{rec}})
 }
 
 // Commands travel from Plan to Apply in the plan's notes, one per note, as

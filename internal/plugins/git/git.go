@@ -318,11 +318,11 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 	// a key there; otherwise into the file git config --global writes.
 	rec := s.rec
 	w := s.file(s.global)
-	if rec != nil && s.file(rec.File) != nil && len(s.owned(rec)) > 0 {
-		w = s.file(rec.File)
+	if rec != nil && s.file(rec.Path) != nil && len(s.owned(rec)) > 0 {
+		w = s.file(rec.Path)
 	}
-	if rec == nil || rec.File != w.path {
-		rec = &record{Version: recordVersion, File: w.path, CreatedFile: w.old == nil, Keys: map[string]*keyRecord{}}
+	if rec == nil || rec.Path != w.path {
+		rec = &pluginkit.FileRecord{Path: w.path, Created: w.old == nil}
 	}
 	// A recorded key whose value the user changed is theirs: owned says so,
 	// and remove leaves it (with a note).
@@ -336,7 +336,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 		case owned[key]:
 			if cur.value != v {
 				cmds = append(cmds, setCommand(key, v))
-				rec.Keys[key].Value = v
+				rec.Key(recordKey(key)...).Wrote = v
 			}
 			if eff.file.rank > w.rank && eff.value != v {
 				plan.Notes = append(plan.Notes, overridden(key, eff.file, w))
@@ -345,7 +345,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 			plan.Notes = append(plan.Notes, fmt.Sprintf("%s is set more than once in %s (git reads several values): coda leaves it alone", key, eff.file.shown))
 		case !eff.set:
 			cmds = append(cmds, setCommand(key, v))
-			rec.Keys[key] = &keyRecord{Value: v}
+			rec.Keep(recordKey(key), "", false).Wrote = v
 		case eff.value == v:
 			// The user's own value is coda's: nothing to do or to own.
 		case !force:
@@ -353,19 +353,13 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 		case eff.file.rank > w.rank:
 			plan.Notes = append(plan.Notes, overridden(key, eff.file, w))
 		default:
-			kr := &keyRecord{Value: v}
-			if cur.set {
-				prev := cur.value
-				kr.Previous = &prev
-			}
+			// --force: the value replaced in this file comes back on
+			// remove (absent: there was none here).
 			cmds = append(cmds, setCommand(key, v))
-			rec.Keys[key] = kr
+			rec.Keep(recordKey(key), cur.value, cur.set).Wrote = v
 		}
 	}
-	side, err := s.sidecarChange(rec)
-	if err != nil {
-		return plan, err
-	}
+	side := s.sidecarChange(rec)
 	c, err := s.change(w, cmds)
 	if err != nil {
 		return plan, err
@@ -395,11 +389,11 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 	if rec == nil {
 		return plan, nil
 	}
-	if w := s.file(rec.File); w != nil {
+	if w := s.file(rec.Path); w != nil {
 		owned := s.owned(rec)
 		var cmds []gitCommand
 		for _, key := range Keys {
-			kr := rec.Keys[key]
+			kr := rec.Key(recordKey(key)...)
 			if kr == nil {
 				continue
 			}
@@ -409,8 +403,8 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 				}
 				continue
 			}
-			if kr.Previous != nil {
-				cmds = append(cmds, setCommand(key, *kr.Previous))
+			if kr.Original != nil {
+				cmds = append(cmds, setCommand(key, *kr.Original))
 			} else {
 				cmds = append(cmds, unsetCommand(key))
 			}
@@ -419,17 +413,13 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 		if err != nil {
 			return plan, err
 		}
-		if rec.CreatedFile && c.New != nil && len(bytes.TrimSpace(c.New)) == 0 {
+		if rec.Created && c.New != nil && len(bytes.TrimSpace(c.New)) == 0 {
 			c.New, c.Backup = nil, false
 		}
 		plan.Changes = pluginkit.AppendChanged(plan.Changes, c)
 		plan.Notes = append(plan.Notes, s.commandNotes(env, w, cmds)...)
 	}
-	side, err := s.sidecarChange(nil)
-	if err != nil {
-		return plan, err
-	}
-	plan.Changes = append(plan.Changes, side)
+	plan.Changes = append(plan.Changes, s.sidecarChange(nil))
 	return plan, nil
 }
 
@@ -464,7 +454,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 	var stale, foreign, unset []string
 	for _, key := range Keys {
 		eff := s.effective(key)
-		ours := owned[key] && eff.file != nil && eff.file.path == s.rec.File
+		ours := owned[key] && eff.file != nil && eff.file.path == s.rec.Path
 		switch {
 		case !eff.set:
 			unset = append(unset, key)

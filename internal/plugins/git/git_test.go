@@ -789,3 +789,70 @@ func TestRealGitReadsIt(t *testing.T) {
 		})
 	}
 }
+
+// writeLegacy puts testdata/legacy/NAME.json, a sidecar the coda before
+// the shared record wrote (version 1), in place of the sidecar.
+func writeLegacy(f *plugintest.Fixture, name string) {
+	f.T.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "legacy", name+".json"))
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	side := strings.NewReplacer("$HOME", f.Home, "$STATE", f.State).Replace(string(data))
+	plugintest.WriteFile(f.T, filepath.Join(f.State, "plugins", "git.json"), side)
+}
+
+// TestLegacyRecord: a user who set up with the coda before the shared
+// record (its sidecar of version 1) gets from remove what a user who set up
+// with this one gets: the identity as it was (git rewrites the lines it
+// sets).
+func TestLegacyRecord(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files map[string]string
+		tgt   configurator.Target
+	}{
+		{"empty", nil, target()},
+		{"existing", userFiles(), target()},
+		{"xdg-only", map[string]string{xdgRel: userXDG}, target()},
+		{"name-set", map[string]string{homeRel: "[user]\n\tname = Alice S.\n"}, target()},
+		{"force", map[string]string{homeRel: "[User]\n\tName = Bob\n\temail = bob@example.org # work\n[core]\n\tautocrlf = input\n"}, force(target())},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			removed := func(legacy bool) map[string]string {
+				f := newFixture(t, tc.files)
+				f.Apply(tc.tgt)
+				if legacy {
+					want := f.Status(tc.tgt)
+					writeLegacy(f.Fixture, tc.name)
+					if st := f.Status(tc.tgt); st != want {
+						t.Errorf("status %+v, with the current record %+v", st, want)
+					}
+					// The same record in the older layout: nothing to write.
+					if p := f.Plan(tc.tgt); !p.Empty() || len(commands(p)) > 0 {
+						t.Errorf("a plan rewrites the legacy record:\n%s", configurator.Diff(p))
+					}
+				}
+				f.Remove(tc.tgt)
+				if _, err := os.Stat(filepath.Join(f.State, "plugins", "git.json")); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("the sidecar is still there: %v", err)
+				}
+				files := map[string]string{}
+				for _, rel := range []string{homeRel, xdgRel} {
+					if f.Exists(rel) {
+						files[rel] = f.Read(rel)
+					}
+				}
+				return files
+			}
+			if got, want := removed(true), removed(false); !reflect.DeepEqual(got, want) {
+				t.Errorf("after remove with the legacy record: %q\nwith the current one: %q", got, want)
+			}
+			if tc.name == "force" {
+				if got := removed(true)[homeRel]; !strings.Contains(got, "name = Bob") || !strings.Contains(got, "email = bob@example.org") {
+					t.Errorf("the values --force replaced are not back:\n%s", got)
+				}
+			}
+		})
+	}
+}

@@ -60,6 +60,12 @@ const (
 	npmSDK    = "@ai-sdk/openai-compatible"
 )
 
+// The facts coda keeps in its record besides the originals.
+const (
+	factProfile   = "profile"    // the coda profile OpenCode is set up for
+	factTokenFile = "token_file" // the token file the plugin reads
+)
+
 // ownedTop are the top-level keys of opencode.json coda sets (besides its
 // provider) and restores on remove.
 var ownedTop = []string{"model", "small_model"}
@@ -99,11 +105,10 @@ func (Plugin) Info() configurator.Info {
 
 // paths are the files the plugin manages.
 type paths struct {
-	dir     string // OpenCode's global config dir
-	config  string // opencode.json
-	jsonc   string // opencode.jsonc
-	plugin  string // plugin/coda-databricks.js
-	sidecar string // coda's record of originals
+	dir    string // OpenCode's global config dir
+	config string // opencode.json
+	jsonc  string // opencode.jsonc
+	plugin string // plugin/coda-databricks.js
 }
 
 // ConfigDir is OpenCode's global config dir: $XDG_CONFIG_HOME/opencode
@@ -118,11 +123,10 @@ func ConfigDir(env configurator.Env) string {
 func pathsFor(env configurator.Env) paths {
 	dir := ConfigDir(env)
 	return paths{
-		dir:     dir,
-		config:  filepath.Join(dir, "opencode.json"),
-		jsonc:   filepath.Join(dir, "opencode.jsonc"),
-		plugin:  filepath.Join(dir, "plugin", "coda-databricks.js"),
-		sidecar: pluginkit.SidecarPath(env, name),
+		dir:    dir,
+		config: filepath.Join(dir, "opencode.json"),
+		jsonc:  filepath.Join(dir, "opencode.jsonc"),
+		plugin: filepath.Join(dir, "plugin", "coda-databricks.js"),
 	}
 }
 
@@ -146,7 +150,7 @@ func (pl Plugin) Detect(env configurator.Env) configurator.Detection {
 type current struct {
 	env    configurator.Env
 	p      paths
-	side   *jsonedit.Object // nil: coda has not configured OpenCode
+	rec    *pluginkit.Record // nil: coda has not configured OpenCode
 	stored pluginkit.Sidecar
 	config string           // the config coda edits: p.config, or p.jsonc
 	cfg    *jsonedit.Object // the config, parsed; empty when missing
@@ -158,16 +162,6 @@ type current struct {
 func load(env configurator.Env) (*current, error) {
 	c := &current{env: env, p: pathsFor(env)}
 	var err error
-	// Read like the configs below, so that an error names it the same way.
-	c.stored = pluginkit.Sidecar{Path: c.p.sidecar}
-	if c.stored.Raw, err = pluginkit.ReadShown(env, c.stored.Path); err != nil {
-		return nil, err
-	}
-	if c.stored.Exists() {
-		if c.side, err = jsonedit.Parse(c.stored.Raw); err != nil {
-			return nil, fmt.Errorf("coda's record of your OpenCode settings, %s, is damaged: move it aside (remove then cannot restore model and small_model), then run coda setup again", c.p.sidecar)
-		}
-	}
 	if c.cfgRaw, err = pluginkit.ReadShown(env, c.p.config); err != nil {
 		return nil, err
 	}
@@ -177,6 +171,15 @@ func load(env configurator.Env) (*current, error) {
 	c.config = c.p.config
 	if c.jsonc != nil && (c.cfgRaw == nil || hasProvider(c.jsonc) && !hasProvider(c.cfgRaw)) {
 		c.config, c.cfgRaw, c.jsonc = c.p.jsonc, c.jsonc, nil
+	}
+	// The record of originals: those of the config coda edits.
+	c.rec, c.stored, err = pluginkit.LoadRecord(env, pluginkit.RecordFormat{
+		Plugin: name,
+		Legacy: func(raw []byte) (*pluginkit.Record, error) { return legacyRecord(raw, c.config) },
+		Check:  func(r *pluginkit.Record) error { return r.File(c.config).CheckJSON() },
+	})
+	if err != nil {
+		return nil, err
 	}
 	c.cfg = jsonedit.New()
 	if c.cfgRaw != nil {
@@ -265,34 +268,21 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 	}
 	plan.Notes = append(plan.Notes, notes...)
 
-	// The record of what coda found, kept from the first setup on.
-	created := c.cfgRaw == nil
-	originals := jsonedit.New()
-	if c.side != nil {
-		if v, ok := c.side.Get("createdConfig"); ok {
-			created = v == true
-		}
-		if o, ok := c.side.Get("originals"); ok {
-			if obj, ok := o.(*jsonedit.Object); ok {
-				originals = obj
-			}
-		}
+	// The record of what coda found, kept from the first setup on, and of
+	// the profile and token file it sets up.
+	rec := pluginkit.NewRecord()
+	rec.SetFact(factProfile, t.Profile)
+	rec.SetFact(factTokenFile, tokenFile)
+	if old := c.rec.File(c.config); old != nil {
+		rec.Files = append(rec.Files, old)
 	} else {
+		f := rec.AddFile(c.config, c.cfgRaw == nil)
 		for _, k := range ownedTop {
-			entry := jsonedit.New()
-			if v, ok := c.cfg.Get(k); ok && !isCodaModel(v) {
-				entry.Set("value", v)
-			}
-			originals.Set(k, entry)
+			v, ok := c.cfg.Get(k)
+			f.KeepJSON(pluginkit.Key{k}, v, ok && !isCodaModel(v))
 		}
 	}
-	side := jsonedit.New()
-	side.Set("version", 1)
-	side.Set("profile", t.Profile)
-	side.Set("tokenFile", tokenFile)
-	side.Set("createdConfig", created)
-	side.Set("originals", originals)
-	plan.Changes = append(plan.Changes, c.stored.Write(jsonedit.Marshal(side)))
+	plan.Changes = append(plan.Changes, c.stored.Save(rec))
 
 	// The token file the plugin reads.
 	oldToken, err := pluginkit.ReadShown(env, tokenFile)
@@ -337,7 +327,7 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 	if err != nil {
 		return plan, err
 	}
-	if c.side != nil {
+	if c.rec != nil {
 		plan.Changes = append(plan.Changes, c.stored.Remove())
 	}
 
@@ -347,12 +337,8 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 	if f, err := TokenFile(env, t.Profile); err == nil {
 		tokenFiles = append(tokenFiles, f)
 	}
-	if c.side != nil {
-		if f, ok := c.side.Get("tokenFile"); ok {
-			if s, ok := f.(string); ok && filepath.IsAbs(s) && filepath.Dir(s) == filepath.Join(env.StateDir, "tokens") && !slices.Contains(tokenFiles, s) {
-				tokenFiles = append(tokenFiles, s)
-			}
-		}
+	if s := c.rec.Fact(factTokenFile); filepath.IsAbs(s) && filepath.Dir(s) == filepath.Join(env.StateDir, "tokens") && !slices.Contains(tokenFiles, s) {
+		tokenFiles = append(tokenFiles, s)
 	}
 	for _, f := range tokenFiles {
 		old, err := pluginkit.ReadShown(env, f)
@@ -380,34 +366,23 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 				cfg.Delete("provider")
 			}
 		}
-		var originals *jsonedit.Object
-		created := false
-		if c.side != nil {
-			if o, ok := c.side.Get("originals"); ok {
-				originals, _ = o.(*jsonedit.Object)
-			}
-			v, _ := c.side.Get("createdConfig")
-			created = v == true
-		}
+		rec := c.rec.File(c.config)
 		for _, k := range ownedTop {
-			if originals == nil {
+			if rec == nil {
 				// No record: take out only what is recognisably coda's.
 				if v, ok := cfg.Get(k); ok && isCodaModel(v) {
 					cfg.Delete(k)
 				}
 				continue
 			}
-			entry, _ := originals.Get(k)
-			if e, ok := entry.(*jsonedit.Object); ok {
-				if v, had := e.Get("value"); had {
-					cfg.Set(k, v)
-					continue
-				}
+			if v, had := rec.OriginalJSON(k); had {
+				cfg.Set(k, v)
+				continue
 			}
 			cfg.Delete(k)
 		}
 		ch := pluginkit.JSONChange(c.config, c.cfgRaw, c.cfg, cfg, 0o644)
-		if created && onlySchema(cfg) {
+		if rec != nil && rec.Created && onlySchema(cfg) {
 			ch.New = nil // a backup is still kept
 		}
 		plan.Changes = append(plan.Changes, ch)
@@ -483,7 +458,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		return configurator.Status{}, err
 	}
 	_, hasProvider := c.cfg.GetPath("provider", ProviderID)
-	managed := c.side != nil || hasProvider || (c.plugin != nil && isCodaPlugin(c.plugin))
+	managed := c.rec != nil || hasProvider || (c.plugin != nil && isCodaPlugin(c.plugin))
 	if !managed {
 		if !pl.Detect(env).Installed {
 			return configurator.Status{State: configurator.StateAbsent, Detail: "opencode is not on PATH"}, nil
@@ -529,10 +504,8 @@ func (c *current) staleReason(t configurator.Target, plan configurator.Plan) str
 	if v, _ := c.cfg.Get("small_model"); v != ProviderID+"/"+small {
 		return "small_model is not " + ProviderID + "/" + small
 	}
-	if c.side != nil {
-		if p, _ := c.side.Get("profile"); p != t.Profile {
-			return fmt.Sprintf("set up for profile %v, not %s", p, t.Profile)
-		}
+	if p := c.rec.Fact(factProfile); c.rec != nil && p != t.Profile {
+		return fmt.Sprintf("set up for profile %s, not %s", p, t.Profile)
 	}
 	for _, ch := range plan.Changes {
 		if !ch.Changed() {

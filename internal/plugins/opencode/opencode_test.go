@@ -722,3 +722,57 @@ func TestBadTargetRefused(t *testing.T) {
 		t.Error("an empty state dir was accepted")
 	}
 }
+
+// writeLegacy puts testdata/legacy/NAME.json, a sidecar the coda before
+// the shared record wrote (version 1), in place of the sidecar.
+func writeLegacy(f *plugintest.Fixture, name string) {
+	f.T.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "legacy", name+".json"))
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	side := strings.NewReplacer("$HOME", f.Home, "$STATE", f.State).Replace(string(data))
+	plugintest.WriteFile(f.T, filepath.Join(f.State, "plugins", "opencode.json"), side)
+}
+
+// TestLegacyRecord: a user who set up with the coda before the shared
+// record (its sidecar of version 1) still gets the originals back.
+func TestLegacyRecord(t *testing.T) {
+	for name, files := range map[string]map[string]string{"empty": nil, "existing": userFiles()} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, files)
+			f.Apply(target())
+			writeLegacy(f.Fixture, name)
+			if st := f.Status(target()); st.State != configurator.StateConfigured {
+				t.Errorf("status %s: %s", st.State, st.Detail)
+			}
+			// The same record in the older layout: nothing to write.
+			if p := f.Plan(target()); !p.Empty() {
+				t.Errorf("a plan rewrites the legacy record:\n%s", configurator.Diff(p))
+			}
+			f.Remove(target())
+			switch {
+			case files == nil && f.Exists(configRel):
+				t.Errorf("opencode.json that coda created survives remove:\n%s", f.Read(configRel))
+			case files != nil && f.Read(configRel) != files[configRel]:
+				t.Errorf("remove did not restore opencode.json:\n%s", f.Read(configRel))
+			}
+			for _, p := range []string{f.Path(pluginRel), f.tokenFile("default"), filepath.Join(f.State, "plugins", "opencode.json")} {
+				if plugintest.Exists(p) {
+					t.Errorf("%s survives remove", p)
+				}
+			}
+		})
+	}
+	// The token file the legacy record names is removed, though the
+	// target's profile has changed since.
+	f := newFixture(t, nil)
+	f.Apply(target())
+	writeLegacy(f.Fixture, "empty")
+	other := target()
+	other.Profile = "other"
+	f.Remove(other)
+	if plugintest.Exists(f.tokenFile("default")) {
+		t.Error("the token file of the legacy record survives remove")
+	}
+}

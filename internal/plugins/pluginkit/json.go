@@ -1,7 +1,12 @@
 package pluginkit
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
@@ -41,4 +46,66 @@ func JSONChange(path string, raw []byte, before, after *jsonedit.Object, perm os
 		data = jsonedit.Marshal(after)
 	}
 	return configurator.Change{Path: path, Old: raw, New: data, Perm: perm, Backup: raw != nil}
+}
+
+// JSONText is a value of a jsonedit document as one line of JSON text, the
+// way a Record keeps the original of a JSON key: numbers by their text.
+func JSONText(v any) string {
+	o := jsonedit.New()
+	o.Set("v", v)
+	var b bytes.Buffer
+	if err := json.Compact(&b, jsonedit.Marshal(o)); err != nil {
+		panic("pluginkit: jsonedit wrote invalid JSON: " + err.Error())
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(b.String(), `{"v":`), "}")
+}
+
+// ParseJSONText parses what JSONText wrote back into a jsonedit value.
+func ParseJSONText(text string) (any, error) {
+	if !json.Valid([]byte(text)) {
+		return nil, errors.New("not one JSON value")
+	}
+	o, err := jsonedit.Parse([]byte(`{"v":` + text + `}`))
+	if err != nil {
+		return nil, errors.New("not one JSON value")
+	}
+	v, _ := o.Get("v")
+	return v, nil
+}
+
+// KeepJSON records the original of a key of a JSON file: v, a jsonedit
+// value, when present.
+func (f *FileRecord) KeepJSON(key Key, v any, present bool) *KeyRecord {
+	if !present {
+		return f.Keep(key, "", false)
+	}
+	return f.Keep(key, JSONText(v), true)
+}
+
+// OriginalJSON returns the original of a key of a JSON file as a jsonedit
+// value; false when it was absent (or is not JSON, which CheckJSON
+// refuses when the record is read).
+func (f *FileRecord) OriginalJSON(key ...string) (any, bool) {
+	text, ok := f.Original(key...)
+	if !ok {
+		return nil, false
+	}
+	v, err := ParseJSONText(text)
+	return v, err == nil
+}
+
+// CheckJSON refuses a record of a JSON file whose originals are not JSON.
+// (nil checks nothing).
+func (f *FileRecord) CheckJSON() error {
+	if f == nil {
+		return nil
+	}
+	for _, k := range f.Keys {
+		if k.Original != nil {
+			if _, err := ParseJSONText(*k.Original); err != nil {
+				return fmt.Errorf("the original of %s in %s is not JSON", strings.Join(k.Key, "."), filepath.Base(f.Path))
+			}
+		}
+	}
+	return nil
 }

@@ -1,8 +1,9 @@
 // Package pluginkit holds what coda's built-in configurators share and
 // nothing format-specific: how a path is shown to the user, how a file
 // that may be missing is read, how a malformed file is refused, the
-// sidecar in which a plugin keeps the user's previous values, Detect, and
-// the JSON plumbing of the plugins that merge into jsonedit documents.
+// Record of the user's previous values that every plugin keeps in its
+// sidecar, Detect, and the JSON plumbing of the plugins that merge into
+// jsonedit documents.
 package pluginkit
 
 import (

@@ -2,6 +2,7 @@ package pluginkit_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -195,15 +196,20 @@ func TestSidecar(t *testing.T) {
 	if got := pluginkit.SidecarPath(env, "tool"); got != path {
 		t.Errorf("SidecarPath = %q", got)
 	}
+	format := pluginkit.RecordFormat{Plugin: "tool"}
 
-	s, err := pluginkit.LoadSidecar(env, "tool")
-	if err != nil || s.Path != path || s.Raw != nil || s.Exists() {
-		t.Fatalf("missing: %+v, %v", s, err)
+	rec, s, err := pluginkit.LoadRecord(env, format)
+	if err != nil || rec != nil || s.Path != path || s.Raw != nil || s.Exists() {
+		t.Fatalf("missing: %+v %+v, %v", rec, s, err)
 	}
-	w := s.Write([]byte("{}\n"))
-	want := configurator.Change{Path: path, Old: nil, New: []byte("{}\n"), Perm: configurator.SecretPerm, Secret: true}
-	if !reflect.DeepEqual(w, want) {
-		t.Errorf("Write = %+v", w)
+	if c := s.Save(pluginkit.NewRecord()); c.Changed() {
+		t.Errorf("an empty record is written: %+v", c)
+	}
+	rec = pluginkit.NewRecord()
+	rec.AddFile("/home/u/.tool/config", true).Keep(pluginkit.Key{"token"}, "sk-user-own", true)
+	w := s.Save(rec)
+	if w.Path != path || w.Old != nil || w.Perm != configurator.SecretPerm || !w.Secret || w.Backup || w.New == nil {
+		t.Errorf("Save = %+v", w)
 	}
 	if err := configurator.WriteChanges(env, configurator.Plan{Changes: []configurator.Change{w}}); err != nil {
 		t.Fatal(err)
@@ -212,38 +218,206 @@ func TestSidecar(t *testing.T) {
 		t.Fatalf("written: %v, %v", info, err)
 	}
 
-	s, err = pluginkit.LoadSidecar(env, "tool")
-	if err != nil || !s.Exists() || string(s.Raw) != "{}\n" {
-		t.Fatalf("present: %+v, %v", s, err)
+	got, s, err := pluginkit.LoadRecord(env, format)
+	if err != nil || !s.Exists() || !reflect.DeepEqual(got, rec) {
+		t.Fatalf("present: %+v, %v", got, err)
 	}
-	if w := s.Write([]byte("{}\n")); w.Changed() {
+	if c := s.Save(got); c.Changed() {
 		t.Error("writing the same record changes it")
 	}
 	r := s.Remove()
-	if r.Path != path || !bytes.Equal(r.Old, []byte("{}\n")) || r.New != nil || !r.Secret || r.Backup {
+	if r.Path != path || !bytes.Equal(r.Old, w.New) || r.New != nil || !r.Secret || r.Backup {
 		t.Errorf("Remove = %+v", r)
+	}
+	if c := s.Save(nil); c.New != nil || !c.Changed() {
+		t.Errorf("Save(nil) = %+v", c)
 	}
 
 	plugintest.WriteFile(t, filepath.Join(state, "plugins", "dir.json", "x"), "")
-	if _, err := pluginkit.LoadSidecar(env, "dir"); err == nil {
-		t.Error("a sidecar that cannot be read: no error")
+	if _, _, err := pluginkit.LoadRecord(env, pluginkit.RecordFormat{Plugin: "dir"}); err == nil || !strings.HasPrefix(err.Error(), "cannot read ") {
+		t.Errorf("a sidecar that cannot be read: %v", err)
 	}
 }
 
-func TestEncodeJSON(t *testing.T) {
-	data, err := pluginkit.EncodeJSON(struct {
-		Version int               `json:"version"`
-		Keys    map[string]string `json:"keys"`
-	}{1, map[string]string{"b": "<2>", "a": "1"}})
-	if err != nil {
-		t.Fatal(err)
+// TestRecordLayout: one line per parent and key record, HTML characters
+// as they are, absent told apart from empty.
+func TestRecordLayout(t *testing.T) {
+	rec := pluginkit.NewRecord()
+	rec.SetFact("profile", "default")
+	f := rec.AddFile("/h/.cfg", false)
+	f.AddParent(pluginkit.Key{"DEFAULT"}, true).SetFact("coda_profile", "p")
+	f.Keep(pluginkit.Key{"DEFAULT", "host"}, "", true).Wrote = "https://x"
+	f.Keep(pluginkit.Key{"DEFAULT", "token"}, "", false)
+	f.Keep(pluginkit.Key{"a<b>"}, `"v&w"`, true)
+	rec.AddFile("/h/.empty", true)
+	c := (pluginkit.Sidecar{Path: "/s/x.json"}).Save(rec)
+	want := `{
+  "version": 2,
+  "facts": {
+    "profile": "default"
+  },
+  "files": [
+    {
+      "path": "/h/.cfg",
+      "created": false,
+      "parents": [
+        {"key": ["DEFAULT"], "created": true, "facts": {"coda_profile": "p"}}
+      ],
+      "keys": [
+        {"key": ["DEFAULT", "host"], "original": "", "wrote": "https://x"},
+        {"key": ["DEFAULT", "token"]},
+        {"key": ["a<b>"], "original": "\"v&w\""}
+      ]
+    },
+    {
+      "path": "/h/.empty",
+      "created": true
+    }
+  ]
+}
+`
+	if string(c.New) != want {
+		t.Errorf("got\n%s\nwant\n%s", c.New, want)
 	}
-	want := "{\n  \"version\": 1,\n  \"keys\": {\n    \"a\": \"1\",\n    \"b\": \"\\u003c2\\u003e\"\n  }\n}\n"
-	if string(data) != want {
-		t.Errorf("got\n%s\nwant\n%s", data, want)
+	if v, ok := f.Original("DEFAULT", "host"); !ok || v != "" {
+		t.Errorf("an empty original: %q, %v", v, ok)
 	}
-	if _, err := pluginkit.EncodeJSON(func() {}); err == nil {
-		t.Error("a func encodes")
+	if _, ok := f.Original("DEFAULT", "token"); ok {
+		t.Error("an absent original is present")
+	}
+	if _, ok := f.Original("nothere"); ok {
+		t.Error("a key not recorded is present")
+	}
+	// Dropping a section drops its keys.
+	f.Drop(pluginkit.Key{"DEFAULT"})
+	if f.Parent("DEFAULT") != nil || f.Key("DEFAULT", "host") != nil || f.Key("a<b>") == nil {
+		t.Errorf("after Drop: %+v %+v", f.Parents, f.Keys)
+	}
+	rec.DropFile("/h/.cfg")
+	if rec.File("/h/.cfg") != nil || rec.File("/h/.empty") == nil {
+		t.Errorf("after DropFile: %+v", rec.Files)
+	}
+	var none *pluginkit.Record
+	if none.File("/h/.cfg") != nil || none.Fact("profile") != "" || !none.Empty() {
+		t.Error("a nil record records something")
+	}
+}
+
+// TestRecordVersions: version 2 is read as it is, version 1 through the
+// plugin's legacy reader, anything else is damaged; a damaged record is a
+// one-line error that names the file, says to move it aside and quotes
+// nothing of it.
+func TestRecordVersions(t *testing.T) {
+	home := t.TempDir()
+	env := configurator.Env{Home: home, StateDir: filepath.Join(home, ".local", "state", "coda")}
+	side := pluginkit.SidecarPath(env, "tool")
+	legacy := func(raw []byte) (*pluginkit.Record, error) {
+		var v1 struct {
+			Model *string `json:"model"`
+		}
+		if err := json.Unmarshal(raw, &v1); err != nil {
+			return nil, err
+		}
+		rec := pluginkit.NewRecord()
+		rec.AddFile("/h/cfg", false).Keep(pluginkit.Key{"model"}, deref(v1.Model), v1.Model != nil)
+		return rec, nil
+	}
+	format := pluginkit.RecordFormat{Plugin: "tool", Legacy: legacy}
+
+	plugintest.WriteFile(t, side, `{"version": 1, "model": "o3"}`)
+	rec, s, err := pluginkit.LoadRecord(env, format)
+	if err != nil || rec.Version != pluginkit.RecordVersion {
+		t.Fatalf("legacy: %+v, %v", rec, err)
+	}
+	if v, ok := rec.File("/h/cfg").Original("model"); !ok || v != "o3" {
+		t.Errorf("legacy original %q, %v", v, ok)
+	}
+	// The same record keeps the legacy file as it is; another is written
+	// in the current layout.
+	if c := s.Save(rec); c.Changed() {
+		t.Errorf("the unchanged legacy record is rewritten:\n%s", c.New)
+	}
+	rec.File("/h/cfg").Keep(pluginkit.Key{"model"}, "o4", true)
+	if c := s.Save(rec); !c.Changed() || !strings.HasPrefix(string(c.New), "{\n  \"version\": 2,") {
+		t.Errorf("a changed legacy record: %s", c.New)
+	}
+
+	for name, content := range map[string]string{
+		"not JSON":          `{"version": 2, "files": [sk-user-own`,
+		"not an object":     `["sk-user-own"]`,
+		"no version":        `{"files": [], "token": "sk-user-own"}`,
+		"newer version":     `{"version": 3, "token": "sk-user-own"}`,
+		"wrong types":       `{"version": 2, "files": "sk-user-own"}`,
+		"file without path": `{"version": 2, "files": [{"keys": [{"key": ["t"], "original": "sk-user-own"}]}]}`,
+		"empty key":         `{"version": 2, "files": [{"path": "/h/cfg", "keys": [{"key": [], "original": "sk-user-own"}]}]}`,
+		"legacy refused":    `{"version": 1, "model": ["sk-user-own"]}`,
+		"no legacy reader":  `{"version": 1, "token": "sk-user-own"}`,
+		"check refused":     `{"version": 2, "files": [{"path": "/h/cfg", "keys": [{"key": ["t"], "original": "sk-user-own"}]}]}`,
+	} {
+		plugintest.WriteFile(t, side, content)
+		f := format
+		switch name {
+		case "no legacy reader":
+			f.Legacy = nil
+		case "check refused":
+			f.Check = func(r *pluginkit.Record) error { return r.File("/h/cfg").CheckJSON() }
+		}
+		_, _, err := pluginkit.LoadRecord(env, f)
+		if err == nil {
+			t.Errorf("%s: read", name)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, "~/.local/state/coda/plugins/tool.json") || !strings.Contains(msg, "move it aside") ||
+			strings.Contains(msg, "sk-user-own") || strings.Contains(msg, "\n") {
+			t.Errorf("%s: %s", name, msg)
+		}
+	}
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func TestJSONText(t *testing.T) {
+	o := plugintest.MustParseJSON(t, `{"n": 1.50, "s": "a\u00e9<b>", "o": {"x": [1, true, null]}, "e": ""}`)
+	for _, k := range o.Keys() {
+		v, _ := o.Get(k)
+		text := pluginkit.JSONText(v)
+		back, err := pluginkit.ParseJSONText(text)
+		if err != nil || !jsonedit.Equal(back, v) {
+			t.Errorf("%s: %q comes back as %v, %v", k, text, back, err)
+		}
+	}
+	if v, _ := o.Get("n"); pluginkit.JSONText(v) != "1.50" {
+		t.Errorf("a number loses its text: %s", pluginkit.JSONText(v))
+	}
+	if v, _ := o.Get("o"); pluginkit.JSONText(v) != `{"x":[1,true,null]}` {
+		t.Errorf("an object: %s", pluginkit.JSONText(v))
+	}
+	for _, bad := range []string{"", "1, \"v\": 2", "{", "sk-user-own", "1 2"} {
+		if _, err := pluginkit.ParseJSONText(bad); err == nil {
+			t.Errorf("%q parses", bad)
+		}
+	}
+	f := &pluginkit.FileRecord{Path: "/h/settings.json"}
+	f.KeepJSON(pluginkit.Key{"a"}, "x", true)
+	f.KeepJSON(pluginkit.Key{"b"}, nil, false)
+	if v, ok := f.OriginalJSON("a"); !ok || v != "x" {
+		t.Errorf("a = %v, %v", v, ok)
+	}
+	if _, ok := f.OriginalJSON("b"); ok {
+		t.Error("b is present")
+	}
+	if err := f.CheckJSON(); err != nil {
+		t.Error(err)
+	}
+	f.Keep(pluginkit.Key{"c"}, "sk-user-own", true)
+	if err := f.CheckJSON(); err == nil || strings.Contains(err.Error(), "sk-user-own") {
+		t.Errorf("CheckJSON: %v", err)
 	}
 }
 
