@@ -24,7 +24,9 @@ import (
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/fakeworkspace"
+	"github.com/coda-cli/coda/internal/lifecycle"
 	"github.com/coda-cli/coda/internal/plugins"
+	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/internal/sink"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/workspace"
@@ -291,4 +293,15 @@ func DecodeJSON(t *testing.T, s string) map[string]any {
 		t.Errorf("version = %v, want 1", m["version"])
 	}
 	return m
+}
+
+// InForce resolves a command's timing for a profile with no stored policy
+// and checks it, as the engine does before it acts: the policy in force,
+// or the usage error the command would end with.
+func InForce(timing lifecycle.Timing) (policy.Policy, error) {
+	in, _, err := timing.Resolve(policy.Settings{})
+	if err == nil {
+		err = in.Validate()
+	}
+	return in, err
 }

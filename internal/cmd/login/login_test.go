@@ -3,7 +3,6 @@ package login
 import (
 	"context"
 	"errors"
-	"github.com/coda-cli/coda/internal/policy"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -106,9 +105,7 @@ func TestNewCmdLoginFlags(t *testing.T) {
 			var lifetime time.Duration
 			if res.Err == nil && got != nil {
 				// The policy is checked when the engine resolves it.
-				if in, _, err := got.Timing.Resolve(policy.Settings{}); err != nil {
-					res.Err = err
-				} else if err := in.Validate(); err != nil {
+				if in, err := cmdtest.InForce(got.Timing); err != nil {
 					res.Err = err
 				} else {
 					lifetime = in.LifetimeD()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/coda-cli/coda/internal/policy"
 	"os"
 	"strings"
 	"testing"
@@ -96,9 +95,7 @@ func TestNewCmdRotateFlags(t *testing.T) {
 			var g want
 			if res.Err == nil && got != nil {
 				// The policy is checked when the engine resolves it.
-				if in, _, err := got.Timing.Resolve(policy.Settings{}); err != nil {
-					res.Err = err
-				} else if err := in.Validate(); err != nil {
+				if in, err := cmdtest.InForce(got.Timing); err != nil {
 					res.Err = err
 				} else {
 					g = want{Lifetime: in.LifetimeD(), Grace: in.GraceD(), Interval: in.IntervalD(), Watch: got.Watch, PauseWhenIdle: got.PauseWhenIdle}

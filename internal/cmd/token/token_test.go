@@ -1,7 +1,6 @@
 package token
 
 import (
-	"github.com/coda-cli/coda/internal/policy"
 	"strings"
 	"testing"
 	"time"
@@ -59,9 +58,7 @@ func TestNewCmdTokenFlags(t *testing.T) {
 			res, got := cmdtest.Parse(e, NewCmdToken, tt.args...)
 			if res.Err == nil && got != nil {
 				// The policy is checked when the engine resolves it.
-				if in, _, err := got.Timing.Resolve(policy.Settings{}); err != nil {
-					res.Err = err
-				} else if err := in.Validate(); err != nil {
+				if in, err := cmdtest.InForce(got.Timing); err != nil {
 					res.Err = err
 				} else {
 					gotMinTTL, gotLifetime = in.MinTTLD(), in.LifetimeD()

@@ -465,18 +465,6 @@ func TestDefaultProfileNote(t *testing.T) {
 	}
 }
 
-// writeLegacy puts testdata/legacy/NAME.json, a sidecar the coda before
-// the shared record wrote (version 1), in place of the sidecar.
-func writeLegacy(f *plugintest.Fixture, name string) {
-	f.T.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "legacy", name+".json"))
-	if err != nil {
-		f.T.Fatal(err)
-	}
-	side := strings.NewReplacer("$HOME", f.Home, "$STATE", f.State).Replace(string(data))
-	plugintest.WriteFile(f.T, filepath.Join(f.State, "plugins", "databricks.json"), side)
-}
-
 // TestLegacyRecord: a user who set up with the coda before the shared
 // record (its sidecar of version 1) still gets the originals back.
 func TestLegacyRecord(t *testing.T) {
@@ -494,7 +482,7 @@ func TestLegacyRecord(t *testing.T) {
 				f.Write(cfgRel, tc.cfg)
 			}
 			f.Apply(tc.tgt)
-			writeLegacy(f, tc.name)
+			f.WriteLegacyRecord(tc.name)
 			if st := f.Status(tc.tgt); st.State != configurator.StateConfigured {
 				t.Errorf("status %s: %s", st.State, st.Detail)
 			}
@@ -520,7 +508,7 @@ func TestLegacyRecord(t *testing.T) {
 		cfg := "[DEFAULT]\nhost = https://Example.cloud.databricks.com/ ; mine\nwarehouse_id = abc\nauth_type = pat\n\n[other]\nhost = https://o\n"
 		f := newFixture(t, map[string]string{cfgRel: "[DEFAULT]\nhost = https://elsewhere.cloud.databricks.com ; mine\nwarehouse_id = abc\nauth_type = pat\ntoken = " + nextToken +
 			"\n\n[other]\nhost = https://o\n\n[coda]\nhost = https://elsewhere.cloud.databricks.com\ntoken = " + nextToken + "\nauth_type = pat\n"})
-		writeLegacy(f, "adopted")
+		f.WriteLegacyRecord("adopted")
 		moved := target()
 		moved.Host, moved.Token = "https://elsewhere.cloud.databricks.com", nextToken
 		if st := f.Status(moved); st.State != configurator.StateConfigured {

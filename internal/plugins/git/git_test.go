@@ -790,18 +790,6 @@ func TestRealGitReadsIt(t *testing.T) {
 	}
 }
 
-// writeLegacy puts testdata/legacy/NAME.json, a sidecar the coda before
-// the shared record wrote (version 1), in place of the sidecar.
-func writeLegacy(f *plugintest.Fixture, name string) {
-	f.T.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "legacy", name+".json"))
-	if err != nil {
-		f.T.Fatal(err)
-	}
-	side := strings.NewReplacer("$HOME", f.Home, "$STATE", f.State).Replace(string(data))
-	plugintest.WriteFile(f.T, filepath.Join(f.State, "plugins", "git.json"), side)
-}
-
 // TestLegacyRecord: a user who set up with the coda before the shared
 // record (its sidecar of version 1) gets from remove what a user who set up
 // with this one gets: the identity as it was (git rewrites the lines it
@@ -824,7 +812,7 @@ func TestLegacyRecord(t *testing.T) {
 				f.Apply(tc.tgt)
 				if legacy {
 					want := f.Status(tc.tgt)
-					writeLegacy(f.Fixture, tc.name)
+					f.WriteLegacyRecord(tc.name)
 					if st := f.Status(tc.tgt); st != want {
 						t.Errorf("status %+v, with the current record %+v", st, want)
 					}

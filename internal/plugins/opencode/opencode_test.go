@@ -723,18 +723,6 @@ func TestBadTargetRefused(t *testing.T) {
 	}
 }
 
-// writeLegacy puts testdata/legacy/NAME.json, a sidecar the coda before
-// the shared record wrote (version 1), in place of the sidecar.
-func writeLegacy(f *plugintest.Fixture, name string) {
-	f.T.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "legacy", name+".json"))
-	if err != nil {
-		f.T.Fatal(err)
-	}
-	side := strings.NewReplacer("$HOME", f.Home, "$STATE", f.State).Replace(string(data))
-	plugintest.WriteFile(f.T, filepath.Join(f.State, "plugins", "opencode.json"), side)
-}
-
 // TestLegacyRecord: a user who set up with the coda before the shared
 // record (its sidecar of version 1) still gets the originals back.
 func TestLegacyRecord(t *testing.T) {
@@ -742,7 +730,7 @@ func TestLegacyRecord(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, files)
 			f.Apply(target())
-			writeLegacy(f.Fixture, name)
+			f.WriteLegacyRecord(name)
 			if st := f.Status(target()); st.State != configurator.StateConfigured {
 				t.Errorf("status %s: %s", st.State, st.Detail)
 			}
@@ -768,7 +756,7 @@ func TestLegacyRecord(t *testing.T) {
 	// target's profile has changed since.
 	f := newFixture(t, nil)
 	f.Apply(target())
-	writeLegacy(f.Fixture, "empty")
+	f.WriteLegacyRecord("empty")
 	other := target()
 	other.Profile = "other"
 	f.Remove(other)

@@ -148,3 +148,16 @@ func (f *Fixture) Status(tgt configurator.Target) configurator.Status {
 	}
 	return st
 }
+
+// WriteLegacyRecord puts testdata/legacy/NAME.json, a sidecar an older coda
+// wrote ($HOME and $STATE stand for the fixture's dirs), in place of the
+// plugin's record.
+func (f *Fixture) WriteLegacyRecord(name string) {
+	f.T.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", "legacy", name+".json"))
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	side := strings.NewReplacer("$HOME", f.Home, "$STATE", f.State).Replace(string(data))
+	WriteFile(f.T, filepath.Join(f.State, "plugins", f.C.Info().Name+".json"), side)
+}
