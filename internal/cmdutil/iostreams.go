@@ -19,6 +19,7 @@ type IOStreams struct {
 	ErrOut io.Writer
 
 	stdinTTY  bool
+	stdoutTTY bool
 	stderrTTY bool
 }
 
@@ -27,6 +28,7 @@ func System() *IOStreams {
 	return &IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
 		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
+		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
 		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
 	}
 }
@@ -35,12 +37,18 @@ func System() *IOStreams {
 // pretend to be a terminal.
 func TestStreams(tty bool) (ios *IOStreams, in, out, errOut *bytes.Buffer) {
 	in, out, errOut = &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
-	return &IOStreams{In: in, Out: out, ErrOut: errOut, stdinTTY: tty, stderrTTY: tty}, in, out, errOut
+	return &IOStreams{In: in, Out: out, ErrOut: errOut, stdinTTY: tty, stdoutTTY: tty, stderrTTY: tty}, in, out, errOut
 }
 
 // CanPrompt reports whether a person can answer a prompt: only when both
 // the input and the prompt's stream are terminals.
 func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
+
+// ColorOut reports whether results on Out may be coloured: only on a
+// terminal, and never with NO_COLOR set (https://no-color.org).
+func (s *IOStreams) ColorOut(getenv func(string) string) bool {
+	return s.stdoutTTY && getenv("NO_COLOR") == ""
+}
 
 // JSONVersion is the schema version of every JSON document coda prints.
 const JSONVersion = 1

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
@@ -396,7 +395,7 @@ func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profi
 	switch {
 	case opts.DryRun:
 		r.Outcome = "planned"
-		r.diff = configurator.DiffWith(plan, configurator.DiffOptions{Secrets: []string{p.Token}, StateDir: env.StateDir, Color: opts.colorDiff()})
+		r.diff = configurator.DiffWith(plan, configurator.DiffOptions{Secrets: []string{p.Token}, StateDir: env.StateDir, Color: opts.F.IO.ColorOut(opts.F.Getenv)})
 	case plan.Empty():
 		r.Outcome = "unchanged"
 	default:
@@ -415,13 +414,6 @@ func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profi
 	}
 	r.Message = strings.Join(append(msgs, plan.Notes...), "; ")
 	return r
-}
-
-// colorDiff reports whether --dry-run diffs are coloured: only on a
-// terminal, and not with NO_COLOR set.
-func (opts *Options) colorDiff() bool {
-	out, ok := opts.F.IO.Out.(*os.File)
-	return ok && term.IsTerminal(int(out.Fd())) && opts.F.Getenv("NO_COLOR") == ""
 }
 
 func (opts *Options) report(profile string, results []Result) error {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/coda-cli/coda/internal/clock"
+	"github.com/coda-cli/coda/internal/cmd/cmdtest"
+	"github.com/coda-cli/coda/internal/cmd/login"
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/plugins"
@@ -145,5 +147,29 @@ func TestInstall(t *testing.T) {
 	}}
 	if err := opts.install(context.Background(), installed, all); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// --dry-run diffs are coloured only on a terminal without NO_COLOR.
+func TestDryRunColour(t *testing.T) {
+	for _, tc := range []struct {
+		tty     bool
+		noColor string
+		want    bool
+	}{{true, "", true}, {true, "1", false}, {false, "", false}} {
+		e := cmdtest.NewWithPAT(t, cmdtest.Cmd(NewCmdSetup), cmdtest.Cmd(login.NewCmdLogin))
+		e.Vars["HOME"] = t.TempDir()
+		e.Login()
+		e.TTY, e.Vars["NO_COLOR"] = tc.tty, tc.noColor
+		res := e.Run("codex", "--dry-run", "--endpoint", "serving")
+		if res.Err != nil {
+			t.Fatalf("setup --dry-run: %v\n%s", res.Err, res.ErrOut)
+		}
+		if !strings.Contains(res.Out, "config.toml") {
+			t.Fatalf("no diff:\n%s", res.Out)
+		}
+		if got := strings.Contains(res.Out, "\x1b["); got != tc.want {
+			t.Errorf("tty %v NO_COLOR %q: coloured %v, want %v", tc.tty, tc.noColor, got, tc.want)
+		}
 	}
 }
