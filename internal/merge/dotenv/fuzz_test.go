@@ -68,12 +68,15 @@ func FuzzEdit(f *testing.F) {
 			}
 		}
 		// A value is unquotable only with a line break, or when each
-		// quoting style is ruled out by the characters it contains.
+		// quoting style is ruled out by the characters it contains: a
+		// quote ends a value unless a backslash precedes it (\' and \`
+		// do not end it, as in npm dotenv), and a final backslash would
+		// escape the closing quote.
 		endsBS := strings.HasSuffix(value, `\`)
 		unquotable := strings.ContainsAny(value, "\r\n") ||
-			(strings.Contains(value, "'") || endsBS) &&
+			(bareQuote(value, '\'') || endsBS) &&
 				strings.ContainsAny(value, `"$\`) &&
-				(strings.Contains(value, "`") || endsBS)
+				(bareQuote(value, '`') || endsBS)
 		if (encErr != nil) != unquotable {
 			t.Fatalf("encode(%q) error = %v, want failure %v", value, encErr, unquotable)
 		}
@@ -107,4 +110,14 @@ func FuzzEdit(f *testing.F) {
 			t.Fatalf("after Delete:\n got %q\nwant %q", got, want)
 		}
 	})
+}
+
+// bareQuote reports whether value holds q without a backslash before it.
+func bareQuote(value string, q byte) bool {
+	for i := 0; i < len(value); i++ {
+		if value[i] == q && (i == 0 || value[i-1] != '\\') {
+			return true
+		}
+	}
+	return false
 }
