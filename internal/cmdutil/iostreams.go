@@ -7,8 +7,12 @@ import (
 	"encoding/json"
 	"io"
 	"os"
+	"time"
 
 	"golang.org/x/term"
+
+	"github.com/coda-cli/coda/internal/redact"
+	"github.com/coda-cli/coda/internal/store"
 )
 
 // IOStreams are a command's streams. Results go to Out, everything meant
@@ -52,6 +56,21 @@ func (s *IOStreams) ColorOut(getenv func(string) string) bool {
 
 // JSONVersion is the schema version of every JSON document coda prints.
 const JSONVersion = 1
+
+// PendingJSON is an old token waiting for deletion, as rotate and status
+// print it: the id's last 4 characters, never the token.
+type PendingJSON struct {
+	TokenID     string    `json:"token_id"`
+	DeleteAfter time.Time `json:"delete_after"`
+	Attempts    int       `json:"attempts"`
+	LastError   string    `json:"last_error,omitempty"`
+	HeldBy      string    `json:"held_by,omitempty"`
+}
+
+// Pending is pe's JSON form.
+func Pending(pe store.Pending) PendingJSON {
+	return PendingJSON{redact.Suffix(pe.TokenID), pe.DeleteAfter.UTC(), pe.Attempts, pe.LastError, pe.HeldBy}
+}
 
 // PrintJSON writes v as indented JSON with a trailing newline.
 func PrintJSON(w io.Writer, v any) error {

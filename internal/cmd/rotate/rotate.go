@@ -98,24 +98,16 @@ a second one kills. Only one watcher runs per profile.`,
 	return cmd
 }
 
-type pendingJSON struct {
-	TokenID     string    `json:"token_id"`
-	DeleteAfter time.Time `json:"delete_after"`
-	Attempts    int       `json:"attempts"`
-	LastError   string    `json:"last_error,omitempty"`
-	HeldBy      string    `json:"held_by,omitempty"`
-}
-
 type resultJSON struct {
-	Version        int           `json:"version"`
-	Profile        string        `json:"profile"`
-	TokenID        string        `json:"token_id"`
-	ExpiresAt      time.Time     `json:"expires_at"`
-	Deleted        []string      `json:"deleted"`
-	OrphansDeleted []string      `json:"orphans_deleted"`
-	Pending        []pendingJSON `json:"pending"`
-	SinkFailures   []string      `json:"sink_failures"`
-	Warnings       []string      `json:"warnings"`
+	Version        int                   `json:"version"`
+	Profile        string                `json:"profile"`
+	TokenID        string                `json:"token_id"`
+	ExpiresAt      time.Time             `json:"expires_at"`
+	Deleted        []string              `json:"deleted"`
+	OrphansDeleted []string              `json:"orphans_deleted"`
+	Pending        []cmdutil.PendingJSON `json:"pending"`
+	SinkFailures   []string              `json:"sink_failures"`
+	Warnings       []string              `json:"warnings"`
 }
 
 func runOnce(ctx context.Context, opts *Options) error {
@@ -137,9 +129,9 @@ func runOnce(ctx context.Context, opts *Options) error {
 	if f.JSON() {
 		out := resultJSON{Version: cmdutil.JSONVersion, Profile: profile, TokenID: redact.Suffix(res.TokenID),
 			ExpiresAt: res.ExpiresAt.UTC(), Deleted: suffixes(res.Deleted), OrphansDeleted: suffixes(res.OrphansDeleted),
-			Pending: []pendingJSON{}, SinkFailures: []string{}, Warnings: append([]string{}, res.Warnings...)}
+			Pending: []cmdutil.PendingJSON{}, SinkFailures: []string{}, Warnings: append([]string{}, res.Warnings...)}
 		for _, pe := range res.Pending {
-			out.Pending = append(out.Pending, pendingJSON{redact.Suffix(pe.TokenID), pe.DeleteAfter.UTC(), pe.Attempts, pe.LastError, pe.HeldBy})
+			out.Pending = append(out.Pending, cmdutil.Pending(pe))
 		}
 		for _, sf := range res.SinkFailures {
 			out.SinkFailures = append(out.SinkFailures, sf.Error())

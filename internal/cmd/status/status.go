@@ -59,14 +59,6 @@ of profiles; times are RFC 3339 UTC and no token value is ever included.`,
 	return cmd
 }
 
-type pendingJSON struct {
-	TokenID     string    `json:"token_id"`
-	DeleteAfter time.Time `json:"delete_after"`
-	Attempts    int       `json:"attempts"`
-	LastError   string    `json:"last_error,omitempty"`
-	HeldBy      string    `json:"held_by,omitempty"`
-}
-
 type policyJSON struct {
 	Lifetime      string `json:"lifetime"`
 	Interval      string `json:"interval"`
@@ -93,21 +85,21 @@ type pluginJSON struct {
 }
 
 type profileJSON struct {
-	Name             string        `json:"name"`
-	LoggedIn         bool          `json:"logged_in"`
-	Valid            bool          `json:"valid"`
-	Host             string        `json:"host,omitempty"`
-	User             string        `json:"user,omitempty"`
-	TokenID          string        `json:"token_id,omitempty"`
-	CreatedAt        *time.Time    `json:"created_at,omitempty"`
-	ExpiresAt        *time.Time    `json:"expires_at,omitempty"`
-	ExpiresInSeconds int64         `json:"expires_in_seconds"`
-	LastRotation     *time.Time    `json:"last_rotation,omitempty"`
-	Pending          []pendingJSON `json:"pending"`
-	Policy           *policyJSON   `json:"policy,omitempty"`
-	Watcher          watcherJSON   `json:"watcher"`
-	Check            *checkJSON    `json:"check,omitempty"`
-	Plugins          []pluginJSON  `json:"plugins"`
+	Name             string                `json:"name"`
+	LoggedIn         bool                  `json:"logged_in"`
+	Valid            bool                  `json:"valid"`
+	Host             string                `json:"host,omitempty"`
+	User             string                `json:"user,omitempty"`
+	TokenID          string                `json:"token_id,omitempty"`
+	CreatedAt        *time.Time            `json:"created_at,omitempty"`
+	ExpiresAt        *time.Time            `json:"expires_at,omitempty"`
+	ExpiresInSeconds int64                 `json:"expires_in_seconds"`
+	LastRotation     *time.Time            `json:"last_rotation,omitempty"`
+	Pending          []cmdutil.PendingJSON `json:"pending"`
+	Policy           *policyJSON           `json:"policy,omitempty"`
+	Watcher          watcherJSON           `json:"watcher"`
+	Check            *checkJSON            `json:"check,omitempty"`
+	Plugins          []pluginJSON          `json:"plugins"`
 }
 
 type statusJSON struct {
@@ -194,7 +186,7 @@ func pluginStates(opts *Options, profile string, p *store.Profile) []pluginJSON 
 }
 
 func describe(name string, p *store.Profile, now time.Time) profileJSON {
-	pj := profileJSON{Name: name, Pending: []pendingJSON{}, Plugins: []pluginJSON{}}
+	pj := profileJSON{Name: name, Pending: []cmdutil.PendingJSON{}, Plugins: []pluginJSON{}}
 	if !p.HasToken() {
 		return pj
 	}
@@ -204,7 +196,7 @@ func describe(name string, p *store.Profile, now time.Time) profileJSON {
 	pj.ExpiresInSeconds = int64(p.Remaining(now) / time.Second)
 	pj.LastRotation = utc(p.LastRotation)
 	for _, pe := range p.Pending {
-		pj.Pending = append(pj.Pending, pendingJSON{redact.Suffix(pe.TokenID), pe.DeleteAfter.UTC(), pe.Attempts, pe.LastError, pe.HeldBy})
+		pj.Pending = append(pj.Pending, cmdutil.Pending(pe))
 	}
 	// The stored policy, as coda token and the watcher see it without
 	// CODA_* or config.yaml.
