@@ -68,14 +68,14 @@ func (e *Engine) Login(ctx context.Context, req LoginRequest) (*LoginResult, err
 		return nil, err
 	}
 	defer unlock()
-	var installationID string
-	if err := e.Store.Update(ctx, func(s *store.State) error { installationID = s.InstallationID; return nil }); err != nil {
+	var tag Tag
+	if err := e.Store.Update(ctx, func(s *store.State) error { tag = e.tag(s, req.Profile); return nil }); err != nil {
 		return nil, err
 	}
 
 	// From here on an interrupt must not separate the create from the save.
 	saveCtx := context.WithoutCancel(ctx)
-	minted, err := e.mint(saveCtx, pasted, Tag{InstallationID: installationID, Profile: req.Profile}, inForce.LifetimeD())
+	minted, err := e.mint(saveCtx, pasted, tag, inForce.LifetimeD())
 	if err != nil {
 		return nil, explain(req.Host, "create coda's token", err)
 	}

@@ -82,10 +82,11 @@ func (e *Engine) deleteAll(ctx context.Context, st *store.State, profile string,
 		if err != nil {
 			res.ListFailed = err.Error()
 		}
+		mine := e.tag(st, profile)
 		keep := append(heldIDs(st, profile), ids...)
 		keep = append(keep, p.TokenID)
 		for _, ti := range infos {
-			if t, ok := ParseTag(ti.Comment); ok && t.InstallationID == st.InstallationID && !slices.Contains(keep, ti.ID) {
+			if t, ok := ParseTag(ti.Comment); ok && t.InstallationID == st.InstallationID && t.Store == mine.Store && !slices.Contains(keep, ti.ID) {
 				ids = append(ids, ti.ID)
 			}
 		}

@@ -76,7 +76,7 @@ func (e *Engine) Rotate(ctx context.Context, req RotateRequest) (*RotateResult, 
 	if err != nil {
 		return nil, err
 	}
-	fresh, err := e.mint(ctx, oldClient, Tag{InstallationID: st.InstallationID, Profile: req.Profile}, inForce.LifetimeD())
+	fresh, err := e.mint(ctx, oldClient, e.tag(st, req.Profile), inForce.LifetimeD())
 	if err != nil {
 		return nil, asLoginRequired(req.Profile, err)
 	}
@@ -129,7 +129,7 @@ func (e *Engine) Rotate(ctx context.Context, req RotateRequest) (*RotateResult, 
 		for _, pe := range pending {
 			known = append(known, pe.TokenID)
 		}
-		res.OrphansDeleted = e.sweep(ctx, newClient, Tag{InstallationID: st.InstallationID, Profile: req.Profile}, known, l.infos)
+		res.OrphansDeleted = e.sweep(ctx, newClient, e.tag(st, req.Profile), known, l.infos)
 	}
 	return res, nil
 }

@@ -117,7 +117,7 @@ func (e *env) mint(lifetime time.Duration, comment string) workspace.NewToken {
 // and store it as the profile's token. It forgets the requests it made.
 func (e *env) login(profile string, lifetime time.Duration) store.Profile {
 	e.t.Helper()
-	tag := Tag{InstallationID: e.installID(), Profile: profile}
+	tag := e.tagOf(profile)
 	tok := e.mint(lifetime, tag.Comment())
 	p := store.Profile{
 		Host: e.srv.URL(), User: alice,
@@ -162,6 +162,11 @@ func (e *env) live(id string) bool {
 }
 
 // liveTagged returns the ids of live tokens carrying exactly this tag.
+// tagOf is the tag of profile's tokens in the test's store.
+func (e *env) tagOf(profile string) Tag {
+	return Tag{InstallationID: e.installID(), Profile: profile, Store: StoreID(e.installID(), e.st.Path())}
+}
+
 func (e *env) liveTagged(tag Tag) []string {
 	var ids []string
 	for _, ti := range e.srv.LiveTokens(alice) {
@@ -421,7 +426,7 @@ func TestRotateStoresNewTokenAndKeepsOldPending(t *testing.T) {
 	if !slices.EqualFunc(res.Pending, wantPending, pendingEqual) || len(res.Deleted) != 0 || len(res.OrphansDeleted) != 0 || len(res.Warnings) != 0 {
 		t.Errorf("result = %+v", res)
 	}
-	tag := Tag{InstallationID: e.installID(), Profile: "default"}
+	tag := e.tagOf("default")
 	if comment, ok := e.liveComment(p.TokenID); !ok || comment != tag.Comment() {
 		t.Errorf("new token comment = %q, want %q", comment, tag.Comment())
 	}
@@ -490,7 +495,7 @@ func TestRotateGraceZeroDeletesOldAtOnce(t *testing.T) {
 	if len(p.Pending) != 0 {
 		t.Errorf("stored pending = %+v", p.Pending)
 	}
-	tag := Tag{InstallationID: e.installID(), Profile: "default"}
+	tag := e.tagOf("default")
 	if live := e.liveTagged(tag); !slices.Equal(live, []string{p.TokenID}) {
 		t.Errorf("live coda tokens = %v, want only the new %s", live, p.TokenID)
 	}
@@ -632,10 +637,10 @@ func TestRotateLostCreateResponseSweepsOrphan(t *testing.T) {
 	e := newEnv(t)
 	old := e.login("default", 15*time.Minute)
 	install := e.installID()
-	ours := Tag{InstallationID: install, Profile: "default"}
+	ours := e.tagOf("default")
 	// Tokens that look like coda's but belong to someone else.
 	otherInstall := e.mint(15*time.Minute, Tag{InstallationID: "0123456789abcdef", Profile: "default"}.Comment())
-	otherProfile := e.mint(15*time.Minute, Tag{InstallationID: install, Profile: "work"}.Comment())
+	otherProfile := e.mint(15*time.Minute, e.tagOf("work").Comment())
 	untagged := e.mint(15*time.Minute, "coda: install="+install) // no profile: not a coda tag
 	_, notebookID := e.srv.IssuePAT(alice, "notebook job", time.Hour)
 	foreign := []string{e.patID, otherInstall.ID, otherProfile.ID, untagged.ID, notebookID}
@@ -877,7 +882,7 @@ func TestRotateVerifyRejectedRollsBack(t *testing.T) {
 		t.Fatalf("no token was created")
 	}
 	var fresh string
-	for _, id := range e.liveTagged(Tag{InstallationID: e.installID(), Profile: "default"}) {
+	for _, id := range e.liveTagged(e.tagOf("default")) {
 		if id != a.TokenID && id != b.TokenID {
 			fresh = id
 		}
@@ -916,7 +921,7 @@ func TestRotateVerifyRejectedRollsBack(t *testing.T) {
 func TestRotateVerifyUnavailableWarns(t *testing.T) {
 	e := newEnv(t)
 	e.login("default", 15*time.Minute)
-	orphan := e.mint(15*time.Minute, Tag{InstallationID: e.installID(), Profile: "default"}.Comment())
+	orphan := e.mint(15*time.Minute, e.tagOf("default").Comment())
 	e.clk.Advance(10 * time.Minute)
 	e.srv.AddFault(http.MethodGet, fakeworkspace.PathTokenList, fakeworkspace.Fault{Times: 1, Status: 503})
 
@@ -1232,7 +1237,7 @@ func TestRotateInterruptedDuringCreateKeepsToken(t *testing.T) {
 	if !slices.Equal(pendingIDs(p.Pending), []string{old.TokenID}) {
 		t.Errorf("pending = %v", pendingIDs(p.Pending))
 	}
-	tag := Tag{InstallationID: e.installID(), Profile: "default"}
+	tag := e.tagOf("default")
 	if live := e.liveTagged(tag); !slices.Equal(live, []string{old.TokenID, p.TokenID}) {
 		t.Errorf("live %v, want exactly the old and the stored token (no orphan)", live)
 	}
@@ -1260,7 +1265,7 @@ func TestRotateNewClientFailureDeletesFresh(t *testing.T) {
 	if p := e.profile("default"); p.TokenID != old.TokenID || len(p.Pending) != 0 {
 		t.Errorf("store = %v", p)
 	}
-	tag := Tag{InstallationID: e.installID(), Profile: "default"}
+	tag := e.tagOf("default")
 	if live := e.liveTagged(tag); !slices.Equal(live, []string{old.TokenID}) {
 		t.Errorf("live %v, want only the old token", live)
 	}
@@ -1300,7 +1305,7 @@ func TestTagCommentRoundTrip(t *testing.T) {
 			t.Errorf("ParseTag(%q) = %+v, %v; want %+v", c, got, ok, tag)
 		}
 	}
-	if a, b := (Tag{"i1", "p"}).Comment(), (Tag{"i2", "p"}).Comment(); a == b {
+	if a, b := (Tag{"i1", "p", ""}).Comment(), (Tag{"i2", "p", ""}).Comment(); a == b {
 		t.Errorf("different installations share comment %q", a)
 	}
 }
@@ -1311,10 +1316,11 @@ func TestParseTag(t *testing.T) {
 		want    Tag
 		ok      bool
 	}{
-		{"coda: install=abc profile=default", Tag{"abc", "default"}, true},
-		{"coda: profile=default install=abc", Tag{"abc", "default"}, true},
-		{"coda: install=abc profile=default extra=1", Tag{"abc", "default"}, true},
-		{"coda:install=abc  profile=work", Tag{"abc", "work"}, true},
+		{"coda: install=abc profile=default", Tag{"abc", "default", ""}, true},
+		{"coda: profile=default install=abc", Tag{"abc", "default", ""}, true},
+		{"coda: install=abc profile=default extra=1", Tag{"abc", "default", ""}, true},
+		{"coda:install=abc  profile=work", Tag{"abc", "work", ""}, true},
+		{"coda: install=abc profile=work store=0a1b2c3d", Tag{"abc", "work", "0a1b2c3d"}, true},
 		{"", Tag{}, false},
 		{"laptop", Tag{}, false},
 		{"coda:", Tag{}, false},
@@ -1423,5 +1429,50 @@ func TestRotateSinkFaultsKeepOldTokenAlive(t *testing.T) {
 				t.Error("the sink does not hold the current token after the fix")
 			}
 		})
+	}
+}
+
+// A config dir copied elsewhere (synced, restored) keeps the installation
+// id; its rotations must not take the original's tokens for orphans.
+func TestCopiedStoreNeverDeletesTheOriginalsTokens(t *testing.T) {
+	e := newEnv(t)
+	e.login("default", 15*time.Minute)
+	if _, err := e.r.Rotate(context.Background(), opts("default", 0)); err != nil {
+		t.Fatal(err) // the original's tokens now carry its store id
+	}
+	copyDir := t.TempDir()
+	data, err := os.ReadFile(e.st.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(copyDir, store.FileName), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.clk.Advance(time.Minute)
+	if _, err := e.r.Rotate(context.Background(), opts("default", 2*time.Minute)); err != nil {
+		t.Fatal(err) // the original moves on: T2 is its current token, the copy's T1 lives on for the grace
+	}
+	original := e.profile("default")
+
+	copied := *e.r
+	copied.Store = store.NewFileStore(copyDir)
+	if StoreID(e.installID(), copied.Store.Path()) == StoreID(e.installID(), e.st.Path()) {
+		t.Fatal("a copy in another dir has the same store id")
+	}
+	res, err := copied.Rotate(context.Background(), opts("default", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(res.OrphansDeleted, original.TokenID) || !e.live(original.TokenID) {
+		t.Fatalf("the copy deleted the original's current token %s as an orphan (swept %v)", original.TokenID, res.OrphansDeleted)
+	}
+	// The copy's own lost creates are still swept.
+	orphan := e.mint(15*time.Minute, Tag{InstallationID: e.installID(), Profile: "default", Store: StoreID(e.installID(), copied.Store.Path())}.Comment())
+	res, err = copied.Rotate(context.Background(), opts("default", 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(res.OrphansDeleted, orphan.ID) || !e.live(original.TokenID) {
+		t.Errorf("swept %v: want the copy's orphan only", res.OrphansDeleted)
 	}
 }

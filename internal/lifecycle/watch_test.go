@@ -94,7 +94,7 @@ func TestWatchSchedule(t *testing.T) {
 	// rotations ago must already be gone: deletes run on schedule, not at
 	// the next rotation.
 	var liveAtRotation []int
-	tag := Tag{InstallationID: e.installID(), Profile: "default"}
+	tag := e.tagOf("default")
 	c.onRotated = func(context.Context, string, store.Profile) error {
 		liveAtRotation = append(liveAtRotation, len(e.liveTagged(tag)))
 		return nil
@@ -513,7 +513,7 @@ func TestWatchInterrupted(t *testing.T) {
 			if n := len(e.creates()); n != 1 {
 				t.Errorf("%d creates", n)
 			}
-			tag := Tag{InstallationID: e.installID(), Profile: "default"}
+			tag := e.tagOf("default")
 			if live := e.liveTagged(tag); !slices.Equal(live, []string{old.TokenID, p.TokenID}) {
 				t.Errorf("live %v, want the old and the stored token only", live)
 			}
@@ -604,7 +604,7 @@ func TestWatchLostCreateIsSweptOnRetry(t *testing.T) {
 	login := e.login("default", 15*time.Minute)
 	e.clk.Advance(10 * time.Minute)
 	e.srv.AddFault(http.MethodPost, fakeworkspace.PathTokenCreate, fakeworkspace.Fault{Times: 1, Status: 500, AfterHandler: true})
-	tag := Tag{InstallationID: e.installID(), Profile: "default"}
+	tag := e.tagOf("default")
 
 	run := e.watch(watchOpts(), e.stopAfterRotations(1))
 	if run.err != nil {
