@@ -19,7 +19,12 @@ import (
 // the token as it is typed.
 type Prompter interface {
 	Login(defaultHost string) (host, token string, err error)
+	// Choose asks for one of options and returns its Value.
+	Choose(title string, options []Option) (string, error)
 }
+
+// Option is one answer to a Choose prompt.
+type Option struct{ Label, Value string }
 
 // Factory builds a command's dependencies on first use, so a command that
 // needs no network or settings never pays for them.

@@ -65,11 +65,14 @@ type PendingJSON struct {
 	Attempts    int       `json:"attempts"`
 	LastError   string    `json:"last_error,omitempty"`
 	HeldBy      string    `json:"held_by,omitempty"`
+	// Host is set for a token of the host the profile used before.
+	Host      string    `json:"host,omitempty"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // Pending is pe's JSON form.
 func Pending(pe store.Pending) PendingJSON {
-	return PendingJSON{redact.Suffix(pe.TokenID), pe.DeleteAfter.UTC(), pe.Attempts, pe.LastError, pe.HeldBy}
+	return PendingJSON{redact.Suffix(pe.TokenID), pe.DeleteAfter.UTC(), pe.Attempts, pe.LastError, pe.HeldBy, pe.Host, pe.ExpiresAt.UTC()}
 }
 
 // PrintJSON writes v as indented JSON with a trailing newline.

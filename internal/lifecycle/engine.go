@@ -40,6 +40,7 @@ const (
 	EventStarted        = "started"
 	EventStopped        = "stopped"
 	EventWaiting        = "waiting"
+	EventClockSkew      = "clock_skew"
 )
 
 // Event is one thing that happened, for logs. It never holds a token value.

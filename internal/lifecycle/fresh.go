@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/coda-cli/coda/internal/exit"
@@ -23,7 +24,9 @@ type Fresh struct {
 
 // EnsureFresh returns the profile's token when it has at least the
 // policy's min-ttl left, reading the store and nothing else. Otherwise it
-// rotates first, under the lock, so helpers racing each other rotate once.
+// rotates first, under the lock, so helpers racing each other rotate once;
+// that rotation only creates, stores and delivers (RotateRequest.CreateOnly)
+// so a helper's answer never waits on deletes.
 func (e *Engine) EnsureFresh(ctx context.Context, profile string, timing Timing) (*Fresh, error) {
 	p, err := e.current(profile)
 	if err != nil {
@@ -41,13 +44,14 @@ func (e *Engine) EnsureFresh(ctx context.Context, profile string, timing Timing)
 	if p.Remaining(e.Clock.Now()) >= minTTL {
 		return out, nil
 	}
-	res, err := e.Rotate(ctx, RotateRequest{Profile: profile, Timing: timing, MinRemaining: minTTL})
+	res, err := e.Rotate(ctx, RotateRequest{Profile: profile, Timing: timing, MinRemaining: minTTL, CreateOnly: true})
 	switch {
 	case err == nil:
 		if p, err = e.current(profile); err != nil {
 			return nil, err
 		}
-		out = &Fresh{Token: p.Token, TokenID: p.TokenID, ExpiresAt: p.ExpiresAt, Rotated: !res.Skipped}
+		out = &Fresh{Token: p.Token, TokenID: p.TokenID, ExpiresAt: p.ExpiresAt, Rotated: !res.Skipped,
+			Warning: strings.Join(res.Warnings, "; ")}
 	case exit.CodeOf(err) == exit.Auth || exit.CodeOf(err) == exit.Usage || !p.Live(e.Clock.Now()):
 		return nil, err
 	default:

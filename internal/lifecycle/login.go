@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/coda-cli/coda/internal/exit"
+	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/internal/redact"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/workspace"
@@ -28,6 +29,8 @@ type LoginResult struct {
 	User         workspace.User
 	TokenID      string
 	ExpiresAt    time.Time
+	ClockSkew    time.Duration
+	SkewWarning  string
 	SinkFailures []SinkFailure
 }
 
@@ -73,9 +76,16 @@ func (e *Engine) Login(ctx context.Context, req LoginRequest) (*LoginResult, err
 		return nil, err
 	}
 
+	// A profile moving to another host first deletes its tokens on the
+	// old one, with its own (still live) token.
+	var leftOnOldHost []store.Pending
+	if prev := snapshot.Profile(req.Profile); prev != nil && prev.Host != req.Host {
+		leftOnOldHost = e.retire(ctx, req.Profile, prev)
+	}
+
 	// From here on an interrupt must not separate the create from the save.
 	saveCtx := context.WithoutCancel(ctx)
-	minted, err := e.mint(saveCtx, pasted, tag, inForce.LifetimeD())
+	minted, skew, err := e.mint(saveCtx, pasted, tag, inForce.LifetimeD())
 	if err != nil {
 		return nil, explain(req.Host, "create coda's token", err)
 	}
@@ -87,9 +97,10 @@ func (e *Engine) Login(ctx context.Context, req LoginRequest) (*LoginResult, err
 			Host: req.Host, User: me.UserName,
 			Token: minted.Value, TokenID: minted.ID,
 			CreatedAt: minted.Created, ExpiresAt: minted.Expiry,
-			Policy: toStore,
+			Policy: toStore, ClockSkew: policy.Duration(skew),
 		}
-		if prev != nil && prev.Host == req.Host {
+		switch {
+		case prev != nil && prev.Host == req.Host:
 			// The previous coda tokens of this profile are deleted by the
 			// next rotation, after the grace.
 			p.Settings, p.Tools, p.Pending = prev.Settings, prev.Tools, prev.Pending
@@ -97,6 +108,10 @@ func (e *Engine) Login(ctx context.Context, req LoginRequest) (*LoginResult, err
 				p.Pending = append(p.Pending, store.Pending{TokenID: prev.TokenID,
 					DeleteAfter: now.Add(inForce.GraceD()), ExpiresAt: prev.ExpiresAt})
 			}
+		case prev != nil:
+			// Tokens of the old host that could not be deleted are never
+			// forgotten: they stay listed until they expire.
+			p.Pending = append(p.Pending, leftOnOldHost...)
 		}
 		s.Profiles[req.Profile] = p
 		saved = *p
@@ -108,9 +123,48 @@ func (e *Engine) Login(ctx context.Context, req LoginRequest) (*LoginResult, err
 	}
 	return &LoginResult{
 		Profile: req.Profile, Host: req.Host, User: me,
-		TokenID: minted.ID, ExpiresAt: minted.Expiry,
+		TokenID: minted.ID, ExpiresAt: minted.Expiry, ClockSkew: skew,
+		SkewWarning:  skewNote(stored.ClockSkew, skew),
 		SinkFailures: e.deliver(req.Profile, saved),
 	}, nil
+}
+
+// retire deletes the current and pending tokens of a profile's previous
+// host (the current one last: it authenticates the others) and returns
+// those it could not delete, marked with that host.
+func (e *Engine) retire(ctx context.Context, profile string, prev *store.Profile) []store.Pending {
+	var left []store.Pending
+	keep := func(pe store.Pending) {
+		pe.Host = prev.Host
+		left = append(left, pe)
+	}
+	all := slices.Clone(prev.Pending)
+	if prev.TokenID != "" {
+		all = append(all, store.Pending{TokenID: prev.TokenID, ExpiresAt: prev.ExpiresAt})
+	}
+	now := e.Clock.Now()
+	var c workspace.Client
+	if prev.Live(now) {
+		c, _ = e.Clients(prev.Host, prev.Token)
+	}
+	for _, pe := range all {
+		switch {
+		case pe.Host != "" && pe.Host != prev.Host, !pe.ExpiresAt.IsZero() && !now.Before(pe.ExpiresAt):
+			if pe.ExpiresAt.After(now) {
+				left = append(left, pe)
+			}
+		case c == nil:
+			keep(pe)
+		default:
+			if err := c.DeleteToken(ctx, pe.TokenID); err != nil {
+				pe.LastError, pe.Attempts = err.Error(), pe.Attempts+1
+				keep(pe)
+			} else {
+				e.emit(Event{Profile: profile, Kind: EventDeleted, TokenID: pe.TokenID, Message: "on " + prev.Host})
+			}
+		}
+	}
+	return left
 }
 
 // explain turns a workspace error at login into the next step to take.
@@ -128,52 +182,71 @@ func explain(host, what string, err error) error {
 	return fmt.Errorf("could not %s at %s: %w", what, host, err)
 }
 
-// RevokePastedAuto is RevokePasted's want for "find the pasted token".
-const RevokePastedAuto = "auto"
+// RevokePastedAsk is --revoke-pasted without an id: list the candidates
+// and let the person choose (only on a terminal).
+const RevokePastedAsk = "ask"
 
 // PastedCandidate is a token that might be the pasted PAT.
 type PastedCandidate = workspace.TokenInfo
 
-// RevokePasted deletes the token the user pasted, with the profile's coda
-// token. The workspace lists no token values, so it is recognised as the
-// one non-coda token created in the last hour, or named by (a suffix of)
-// its id. With no single match it returns the candidates and an error.
-func (e *Engine) RevokePasted(ctx context.Context, profile, want string) (string, []PastedCandidate, error) {
-	_, p, err := e.liveProfile(profile)
+// PastedCandidates lists the tokens of the user that coda did not mint,
+// newest first. The workspace lists no token values, so which of them is
+// the pasted PAT is the person's to say: coda never guesses.
+func (e *Engine) PastedCandidates(ctx context.Context, profile string) ([]PastedCandidate, error) {
+	c, err := e.currentClient(profile)
 	if err != nil {
-		return "", nil, err
-	}
-	c, err := e.Clients(p.Host, p.Token)
-	if err != nil {
-		return "", nil, err
+		return nil, err
 	}
 	infos, err := c.ListTokens(ctx)
 	if err != nil {
-		return "", nil, fmt.Errorf("logged in, but could not list tokens to revoke the pasted one: %w", err)
+		return nil, fmt.Errorf("logged in, but could not list tokens to revoke the pasted one: %w", err)
 	}
-	since := e.Clock.Now().Add(-time.Hour)
-	var candidates []PastedCandidate
+	var out []PastedCandidate
 	for _, ti := range infos {
-		if IsCodaComment(ti.Comment) {
-			continue
+		if !IsCodaComment(ti.Comment) {
+			out = append(out, ti)
 		}
-		if want == RevokePastedAuto && ti.Created.Before(since) {
-			continue
-		}
-		if want != RevokePastedAuto && !strings.HasSuffix(ti.ID, want) {
-			continue
-		}
-		candidates = append(candidates, ti)
 	}
-	if len(candidates) != 1 {
-		slices.SortFunc(candidates, func(a, b PastedCandidate) int { return a.Created.Compare(b.Created) })
-		if want != RevokePastedAuto {
-			return "", candidates, fmt.Errorf("logged in, but %d of your tokens match --revoke-pasted=%s (coda's own never do): give more of the id", len(candidates), want)
+	slices.SortFunc(out, func(a, b PastedCandidate) int { return b.Created.Compare(a.Created) })
+	return out, nil
+}
+
+// RevokePasted deletes, with the profile's coda token, the one token coda
+// did not mint whose id ends in idSuffix. No match, or more than one, is an
+// error that lists the candidates; coda's own tokens never match.
+func (e *Engine) RevokePasted(ctx context.Context, profile, idSuffix string) (string, []PastedCandidate, error) {
+	all, err := e.PastedCandidates(ctx, profile)
+	if err != nil {
+		return "", nil, err
+	}
+	var match []PastedCandidate
+	for _, ti := range all {
+		if strings.HasSuffix(ti.ID, idSuffix) {
+			match = append(match, ti)
 		}
-		return "", candidates, fmt.Errorf("logged in, but %d tokens coda did not create were made in the last hour, so none was revoked: run coda login --revoke-pasted=TOKEN_ID with one of the ids above", len(candidates))
 	}
-	if err := c.DeleteToken(ctx, candidates[0].ID); err != nil {
-		return "", nil, fmt.Errorf("logged in, but could not delete the pasted token %s: %w", redact.Suffix(candidates[0].ID), err)
+	if len(match) != 1 {
+		listed := match
+		if len(match) == 0 {
+			listed = all
+		}
+		return "", listed, fmt.Errorf("logged in, but %d of your tokens match --revoke-pasted=%s (coda's own never do): give more of the id, or one of those listed", len(match), idSuffix)
 	}
-	return candidates[0].ID, nil, nil
+	c, err := e.currentClient(profile)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := c.DeleteToken(ctx, match[0].ID); err != nil {
+		return "", nil, fmt.Errorf("logged in, but could not delete the pasted token %s: %w", redact.Suffix(match[0].ID), err)
+	}
+	return match[0].ID, nil, nil
+}
+
+// currentClient is a client authenticated with profile's live token.
+func (e *Engine) currentClient(profile string) (workspace.Client, error) {
+	_, p, err := e.liveProfile(profile)
+	if err != nil {
+		return nil, err
+	}
+	return e.Clients(p.Host, p.Token)
 }

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/coda-cli/coda/internal/store"
 )
@@ -60,10 +61,16 @@ func (e *Engine) Revoke(ctx context.Context, profile string, all bool) (*RevokeR
 
 func (e *Engine) deleteAll(ctx context.Context, st *store.State, profile string, p *store.Profile, all bool, res *RevokeResult) {
 	ids := []string{}
+	fail := func(id, why string) { res.NotDeleted = append(res.NotDeleted, RevokeFailure{id, why}) }
 	for _, pe := range p.Pending {
+		if pe.Host != "" && pe.Host != p.Host {
+			if e.Clock.Now().Before(pe.ExpiresAt) {
+				fail(pe.TokenID, "a token of "+pe.Host+", where this profile no longer logs in; it expires at "+pe.ExpiresAt.UTC().Format(time.RFC3339))
+			}
+			continue
+		}
 		ids = append(ids, pe.TokenID)
 	}
-	fail := func(id, why string) { res.NotDeleted = append(res.NotDeleted, RevokeFailure{id, why}) }
 	if !p.Live(e.Clock.Now()) {
 		for _, id := range append(ids, p.TokenID) {
 			fail(id, "the token expired, so nothing can authenticate the delete")
@@ -86,7 +93,9 @@ func (e *Engine) deleteAll(ctx context.Context, st *store.State, profile string,
 		keep := append(heldIDs(st, profile), ids...)
 		keep = append(keep, p.TokenID)
 		for _, ti := range infos {
-			if t, ok := ParseTag(ti.Comment); ok && t.InstallationID == st.InstallationID && t.Store == mine.Store && !slices.Contains(keep, ti.ID) {
+			// A token of a copy of this store is the copy's; one minted
+			// before coda tagged stores (no store id) is this installation's.
+			if t, ok := ParseTag(ti.Comment); ok && t.InstallationID == st.InstallationID && (t.Store == mine.Store || t.Store == "") && !slices.Contains(keep, ti.ID) {
 				ids = append(ids, ti.ID)
 			}
 		}

@@ -23,6 +23,11 @@ type RotateRequest struct {
 	// has at least this long left (checked under the lock, so concurrent
 	// `coda token` calls rotate once).
 	MinRemaining time.Duration
+	// CreateOnly is the credential helpers' rotation: create, store and
+	// deliver to the sinks, nothing else. Agents run helpers under short
+	// timeouts (Codex: 10 s), so verifying, deleting and sweeping wait for
+	// the watcher or the next coda rotate; the old token stays pending.
+	CreateOnly bool
 }
 
 // RotateResult says what one rotation did.
@@ -39,6 +44,8 @@ type RotateResult struct {
 	// tokens they may still hold stay alive (pending) until they do.
 	SinkFailures []SinkFailure
 	Warnings     []string
+	// ClockSkew is the workspace's clock minus this machine's.
+	ClockSkew time.Duration
 	// PolicyStored lists the timing values this rotation stored in the
 	// profile (flags the user gave), "" when none changed.
 	PolicyStored string
@@ -76,7 +83,7 @@ func (e *Engine) Rotate(ctx context.Context, req RotateRequest) (*RotateResult, 
 	if err != nil {
 		return nil, err
 	}
-	fresh, err := e.mint(ctx, oldClient, e.tag(st, req.Profile), inForce.LifetimeD())
+	fresh, skew, err := e.mint(ctx, oldClient, e.tag(st, req.Profile), inForce.LifetimeD())
 	if err != nil {
 		return nil, asLoginRequired(req.Profile, err)
 	}
@@ -93,22 +100,35 @@ func (e *Engine) Rotate(ctx context.Context, req RotateRequest) (*RotateResult, 
 		err   error
 	}
 	listed := make(chan listing, 1)
-	go func() {
-		infos, err := newClient.ListTokens(ctx)
-		listed <- listing{infos, err}
-	}()
-	current, err := e.persist(ctx, req.Profile, *old, fresh, inForce.GraceD(), toStore)
+	if req.CreateOnly {
+		listed <- listing{err: errSkipped}
+	} else {
+		go func() {
+			infos, err := newClient.ListTokens(ctx)
+			listed <- listing{infos, err}
+		}()
+	}
+	current, err := e.persist(ctx, req.Profile, *old, fresh, skew, inForce.GraceD(), toStore)
 	if err != nil {
 		<-listed
 		// The new token would be an orphan; the old one still works.
 		_ = oldClient.DeleteToken(context.WithoutCancel(ctx), fresh.ID)
 		return nil, fmt.Errorf("store the new token: %w", err)
 	}
-	res.TokenID, res.ExpiresAt = fresh.ID, fresh.Expiry
+	res.TokenID, res.ExpiresAt, res.ClockSkew = fresh.ID, fresh.Expiry, skew
+	if note := skewNote(old.ClockSkew, skew); note != "" {
+		res.Warnings = append(res.Warnings, note)
+		e.emit(Event{Profile: req.Profile, Kind: EventClockSkew, Message: note})
+	}
 	e.emit(Event{Profile: req.Profile, Kind: EventRotated, TokenID: fresh.ID, ExpiresAt: fresh.Expiry,
 		Message: "replaces " + redact.Suffix(old.TokenID)})
 
 	l := <-listed
+	if req.CreateOnly {
+		res.SinkFailures = e.deliver(req.Profile, current)
+		res.Pending = current.Pending
+		return res, nil
+	}
 	if l.err != nil {
 		if workspace.KindOf(l.err) == workspace.KindInvalidToken {
 			return nil, e.rollback(ctx, req.Profile, *old, fresh, l.err)
@@ -134,26 +154,57 @@ func (e *Engine) Rotate(ctx context.Context, req RotateRequest) (*RotateResult, 
 	return res, nil
 }
 
-// mint creates a tagged token. Like persist, it runs without the caller's
-// cancellation: an interrupt between create and persist would leave a live
-// token nobody holds.
-func (e *Engine) mint(ctx context.Context, c workspace.Client, tag Tag, lifetime time.Duration) (workspace.NewToken, error) {
+// errSkipped stands for the listing a CreateOnly rotation does not make.
+var errSkipped = errors.New("not listed")
+
+// mint creates a tagged token and returns it with its times in this
+// machine's clock, and the workspace's clock skew measured on the way (the
+// token's creation time against the middle of the request). Like persist,
+// it runs without the caller's cancellation: an interrupt between create
+// and persist would leave a live token nobody holds.
+func (e *Engine) mint(ctx context.Context, c workspace.Client, tag Tag, lifetime time.Duration) (workspace.NewToken, time.Duration, error) {
 	ctx = context.WithoutCancel(ctx)
+	before := e.Clock.Now()
 	fresh, err := c.CreateToken(ctx, lifetime, tag.Comment())
 	if err != nil {
-		return workspace.NewToken{}, err
+		return workspace.NewToken{}, 0, err
 	}
+	after := e.Clock.Now()
 	if fresh.Expiry.IsZero() {
 		// A token that never expires defeats the point; do not keep it.
 		_ = c.DeleteToken(ctx, fresh.ID)
-		return workspace.NewToken{}, errors.New("the workspace minted a token without an expiry; refusing to use it")
+		return workspace.NewToken{}, 0, errors.New("the workspace minted a token without an expiry; refusing to use it")
 	}
-	return fresh, nil
+	skew := fresh.Created.Sub(before.Add(after.Sub(before) / 2))
+	if skew.Abs() < skewNoise {
+		skew = 0
+	}
+	fresh.Created, fresh.Expiry = fresh.Created.Add(-skew), fresh.Expiry.Add(-skew)
+	return fresh, skew, nil
+}
+
+// skewNoise is clock skew too small to correct: request latency and the
+// workspace's millisecond times.
+const skewNoise = 2 * time.Second
+
+// SkewWarning is the clock skew above which coda says so, once.
+const SkewWarning = time.Minute
+
+// skewNote is the one-time warning for a skew that just crossed a minute.
+func skewNote(previous policy.Duration, skew time.Duration) string {
+	if skew.Abs() <= SkewWarning || time.Duration(previous).Abs() > SkewWarning {
+		return ""
+	}
+	side := "ahead of"
+	if skew < 0 {
+		side = "behind"
+	}
+	return fmt.Sprintf("the workspace's clock is %s %s this machine's; coda keeps token times in this machine's clock, but fix the clock (NTP) if you can", policy.Short(skew.Abs().Round(time.Second)), side)
 }
 
 // persist stores the successor as current, the old token as pending for
 // grace, and the policy to keep; it returns the profile as stored.
-func (e *Engine) persist(ctx context.Context, profile string, old store.Profile, fresh workspace.NewToken, grace time.Duration, toStore policy.Settings) (store.Profile, error) {
+func (e *Engine) persist(ctx context.Context, profile string, old store.Profile, fresh workspace.NewToken, skew, grace time.Duration, toStore policy.Settings) (store.Profile, error) {
 	now := e.Clock.Now()
 	var saved store.Profile
 	err := e.Store.Update(context.WithoutCancel(ctx), func(st *store.State) error {
@@ -170,6 +221,7 @@ func (e *Engine) persist(ctx context.Context, profile string, old store.Profile,
 		p.CreatedAt, p.ExpiresAt = fresh.Created, fresh.Expiry
 		p.LastRotation = now
 		p.Policy = toStore
+		p.ClockSkew = policy.Duration(skew)
 		saved = *p
 		return nil
 	})
@@ -284,7 +336,8 @@ func (e *Engine) deleteDue(ctx context.Context, profile string, c workspace.Clie
 			// Expired tokens are already dead; no request needed.
 			outcomes[pe.TokenID] = outcome{done: true}
 			e.emit(Event{Profile: profile, Kind: EventExpiredDropped, TokenID: pe.TokenID})
-		case now.Before(pe.DeleteAfter):
+		case now.Before(pe.DeleteAfter), pe.Host != "" && pe.Host != p.Host:
+			// Not due; or a token of the previous host, which only expires.
 			continue
 		case len(held) > 0:
 			outcomes[pe.TokenID] = outcome{heldBy: heldBy}

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"syscall"
@@ -1474,5 +1475,157 @@ func TestCopiedStoreNeverDeletesTheOriginalsTokens(t *testing.T) {
 	}
 	if !slices.Contains(res.OrphansDeleted, orphan.ID) || !e.live(original.TokenID) {
 		t.Errorf("swept %v: want the copy's orphan only", res.OrphansDeleted)
+	}
+}
+
+// A credential helper's rotation (coda token) creates, stores and delivers,
+// and nothing else: with every delete failing it still answers at once,
+// and the old tokens wait for the watcher or the next coda rotate.
+func TestEnsureFreshCreatesAndStoresOnly(t *testing.T) {
+	e := newEnv(t)
+	old := e.login("default", 15*time.Minute)
+	c := &recConsumer{name: "rec"}
+	e.use(c)
+	e.srv.AddFault(http.MethodPost, fakeworkspace.PathTokenDelete, fakeworkspace.Fault{Times: 1000, Status: 503})
+	e.clk.Advance(11 * time.Minute) // 4m left, under the default min-ttl of 5m
+	tok, err := e.r.EnsureFresh(context.Background(), "default", nil)
+	if err != nil || !tok.Rotated || tok.Warning != "" {
+		t.Fatalf("EnsureFresh = %+v, %v", tok, err)
+	}
+	if n, d, l := len(e.creates()), len(e.deletes()), len(e.requests(http.MethodGet, fakeworkspace.PathTokenList)); n != 1 || d != 0 || l != 0 {
+		t.Errorf("requests: %d creates, %d deletes, %d lists; want 1, 0, 0", n, d, l)
+	}
+	p := e.profile("default")
+	if p.Token != tok.Token || !slices.Equal(pendingIDs(p.Pending), []string{old.TokenID}) || !e.live(old.TokenID) {
+		t.Errorf("stored %v pending %v", p, pendingIDs(p.Pending))
+	}
+	if got, _ := c.Get(c.sinkFor(e.dir, "default")); got != tok.Token {
+		t.Error("the sinks do not hold the helper's new token")
+	}
+}
+
+// skewedClock is the workspace's clock running d ahead of ours.
+type skewedClock struct {
+	*clock.Fake
+	d time.Duration
+}
+
+func (c skewedClock) Now() time.Time { return c.Fake.Now().Add(c.d) }
+
+// newHost is a second workspace on the test's clock (skewed by d), with
+// alice and a PAT of hers.
+func (e *env) newHost(d time.Duration) (*fakeworkspace.Server, string) {
+	e.t.Helper()
+	srv := fakeworkspace.New(fakeworkspace.Options{Clock: skewedClock{e.clk, d}, OnUnexpected: func(msg string) { e.t.Errorf("%s", msg) }})
+	if err := srv.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(srv.Close)
+	srv.AddUser(alice, "Alice Example")
+	pat, _ := srv.IssuePAT(alice, "laptop", 0)
+	return srv, pat
+}
+
+// Logging in to another host first deletes the profile's tokens on the old
+// one (current and pending, with its own token); what cannot be deleted
+// stays listed, for that host, until it expires. Nothing is forgotten.
+func TestLoginToAnotherHostRetiresOldTokens(t *testing.T) {
+	for _, failing := range []bool{false, true} {
+		t.Run(fmt.Sprintf("deletes fail: %v", failing), func(t *testing.T) {
+			e := newEnv(t)
+			first := e.login("default", 15*time.Minute)
+			if _, err := e.r.Rotate(context.Background(), opts("default", 2*time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			second := e.profile("default")
+			if failing {
+				e.srv.AddFault(http.MethodPost, fakeworkspace.PathTokenDelete, fakeworkspace.Fault{Times: 100, Status: 503})
+			}
+			other, pat := e.newHost(0)
+			res, err := e.r.Login(context.Background(), LoginRequest{Profile: "default", Host: other.URL(), PAT: pat})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := e.profile("default")
+			if p.Host != other.URL() || p.TokenID != res.TokenID {
+				t.Fatalf("stored %v", p)
+			}
+			var leftOnOld []string
+			for _, pe := range p.Pending {
+				if pe.Host == e.srv.URL() {
+					leftOnOld = append(leftOnOld, pe.TokenID)
+				}
+			}
+			if !failing {
+				if e.live(first.TokenID) || e.live(second.TokenID) || len(p.Pending) != 0 {
+					t.Errorf("old host: first live %v, second live %v; pending %+v", e.live(first.TokenID), e.live(second.TokenID), p.Pending)
+				}
+				return
+			}
+			slices.Sort(leftOnOld)
+			want := []string{first.TokenID, second.TokenID}
+			slices.Sort(want)
+			if !slices.Equal(leftOnOld, want) || !e.live(first.TokenID) || !e.live(second.TokenID) {
+				t.Fatalf("kept for the old host %v, want %v", leftOnOld, want)
+			}
+			// Rotations on the new host never send them there, and they go
+			// once they have expired.
+			e.clk.Advance(10 * time.Minute)
+			if _, err := e.r.Rotate(context.Background(), RotateRequest{Profile: "default", Timing: fixed(pol(15*time.Minute, time.Minute, 0))}); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(e.profile("default").Pending); n != 2 {
+				t.Errorf("pending after a rotation on the new host: %+v", e.profile("default").Pending)
+			}
+			e.clk.Advance(5*time.Minute + time.Second) // the old host's tokens have expired; the new one lives
+			if _, pending, _, err := e.r.DeleteDue(context.Background(), "default"); err != nil || len(pending) != 0 {
+				t.Errorf("after their expiry: pending %+v, %v", pending, err)
+			}
+		})
+	}
+}
+
+// A workspace clock 20 minutes ahead of or behind ours: coda keeps token
+// times in its own clock, so the token has its full life, coda token does
+// not rotate at every call, and the skew is reported once.
+func TestClockSkew(t *testing.T) {
+	for _, skew := range []time.Duration{20 * time.Minute, 11 * time.Minute, -20 * time.Minute} {
+		t.Run(skew.String(), func(t *testing.T) {
+			e := newEnv(t)
+			srv, pat := e.newHost(skew)
+			res, err := e.r.Login(context.Background(), LoginRequest{Profile: "default", Host: srv.URL(), PAT: pat})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.ExpiresAt.Sub(e.clk.Now()) != 15*time.Minute || res.ClockSkew != skew || !strings.Contains(res.SkewWarning, "the workspace's clock is") {
+				t.Fatalf("login: expires in %s, skew %s, warning %q", res.ExpiresAt.Sub(e.clk.Now()), res.ClockSkew, res.SkewWarning)
+			}
+			for range 5 {
+				tok, err := e.r.EnsureFresh(context.Background(), "default", nil)
+				if err != nil || tok.Rotated {
+					t.Fatalf("coda token: %+v, %v", tok, err)
+				}
+			}
+			if n := len(srv.LiveTokens(alice)); n != 2 { // the PAT and coda's token
+				t.Errorf("%d live tokens after 5 helper calls", n)
+			}
+			p := e.profile("default")
+			if time.Duration(p.ClockSkew) != skew {
+				t.Errorf("stored skew %s", time.Duration(p.ClockSkew))
+			}
+			// The watcher plans by our clock: the next rotation is 10m
+			// from now, while the token lives.
+			if next := NextRotation(&p, policy.Default()); next.Sub(e.clk.Now()) != 10*time.Minute {
+				t.Errorf("next rotation in %s", next.Sub(e.clk.Now()))
+			}
+			e.clk.Advance(10 * time.Minute)
+			rot, err := e.r.Rotate(context.Background(), RotateRequest{Profile: "default"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rot.Warnings) != 0 {
+				t.Errorf("the skew was reported again: %q", rot.Warnings)
+			}
+		})
 	}
 }

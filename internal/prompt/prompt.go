@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/huh"
 
+	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/workspace"
 )
@@ -41,15 +42,37 @@ func (h Huh) Login(defaultHost string) (string, string, error) {
 				return nil
 			}),
 	)).WithInput(h.In).WithOutput(h.Out).WithShowHelp(false)
+	if err := h.run(form); err != nil {
+		return "", "", err
+	}
+	return strings.TrimSpace(host), strings.TrimSpace(token), nil
+}
+
+// Choose asks for one of options.
+func (h Huh) Choose(title string, options []cmdutil.Option) (string, error) {
+	var value string
+	opts := make([]huh.Option[string], 0, len(options))
+	for _, o := range options {
+		opts = append(opts, huh.NewOption(o.Label, o.Value))
+	}
+	form := huh.NewForm(huh.NewGroup(huh.NewSelect[string]().Title(title).Options(opts...).Value(&value))).
+		WithInput(h.In).WithOutput(h.Out).WithShowHelp(false)
+	if err := h.run(form); err != nil {
+		return "", err
+	}
+	return value, nil
+}
+
+func (h Huh) run(form *huh.Form) error {
 	ctx := h.Ctx
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := form.RunWithContext(ctx); err != nil {
 		if errors.Is(err, huh.ErrUserAborted) || errors.Is(err, context.Canceled) {
-			return "", "", &exit.SilentError{Code: exit.Interrupted}
+			return &exit.SilentError{Code: exit.Interrupted}
 		}
-		return "", "", err
+		return err
 	}
-	return strings.TrimSpace(host), strings.TrimSpace(token), nil
+	return nil
 }

@@ -38,6 +38,10 @@ type Pending struct {
 	// its successor failed: coda does not delete it until every sink holds
 	// the successor, or it expires.
 	HeldBy string `json:"held_by,omitempty"`
+	// Host is set for a token of the workspace the profile was logged in
+	// to before (coda login to another host could not delete it): coda
+	// holds no credential there any more, so it waits for its expiry.
+	Host string `json:"host,omitempty"`
 }
 
 // Tool is a plugin coda set up for a profile.
@@ -61,6 +65,9 @@ type Profile struct {
 	ExpiresAt    time.Time `json:"expires_at"`
 	LastRotation time.Time `json:"last_rotation,omitzero"`
 	Pending      []Pending `json:"pending,omitempty"`
+	// ClockSkew is the workspace's clock minus this machine's, measured at
+	// the last create; CreatedAt and ExpiresAt are in this machine's clock.
+	ClockSkew policy.Duration `json:"clock_skew,omitempty"`
 	// Policy holds the timing values the user chose for the profile; the
 	// others derive from the lifetime (policy.Settings.Policy).
 	Policy policy.Settings `json:"policy,omitzero"`

@@ -103,6 +103,10 @@ func (refusingPrompter) Login(string) (string, string, error) {
 	return "", "", errors.New("the test prompter must not be called")
 }
 
+func (refusingPrompter) Choose(string, []cmdutil.Option) (string, error) {
+	return "", errors.New("the test prompter must not be called")
+}
+
 // Result is what one command run printed and returned.
 type Result struct {
 	Out, ErrOut string

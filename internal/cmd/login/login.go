@@ -3,6 +3,7 @@
 package login
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,8 +20,9 @@ import (
 	"github.com/coda-cli/coda/internal/workspace"
 )
 
-// maxTokenBytes bounds what --token-stdin reads; a PAT is under 100 bytes.
-const maxTokenBytes = 64 << 10
+// maxTokenBytes bounds what --token-stdin takes: a PAT is under 100 bytes,
+// so anything near this is not a token, and it is refused, never cut.
+const maxTokenBytes = 4 << 10
 
 // Options are login's dependencies and flags.
 type Options struct {
@@ -49,13 +51,27 @@ the host with --host or DATABRICKS_HOST. A token is never accepted as a
 command-line argument.
 
 The pasted PAT stays yours: coda leaves it alone unless you pass
---revoke-pasted, which deletes it when exactly one token that coda did not
-create was made in the last hour (else it lists them; pick one with
---revoke-pasted=TOKEN_ID, where a suffix of the id is enough).`,
+--revoke-pasted=TOKEN_ID (a suffix of the id is enough), which deletes that
+token once coda's own is stored. The workspace lists no token values, so
+coda never guesses which token you pasted: on a terminal, --revoke-pasted
+without an id lists your tokens that coda did not create (id, comment,
+created, expires) and asks; without a terminal the id is required.`,
 		Example: `  coda login --host https://my-workspace.cloud.databricks.com
   pbpaste | coda login --host https://my-workspace.cloud.databricks.com --token-stdin`,
-		Args: cobra.NoArgs,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				// Never echo it: it may be the token itself.
+				return exit.Usagef("coda login takes no arguments, and a token never goes on the command line (shell history, the process list): paste it at the masked prompt or pipe it into --token-stdin")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case cmd.Flags().Changed("revoke-pasted") && opts.RevokePasted == "":
+				return exit.Usagef("--revoke-pasted= needs a token id: --revoke-pasted=TOKEN_ID (a suffix of the id is enough)")
+			case opts.RevokePasted == lifecycle.RevokePastedAsk && !f.IO.CanPrompt():
+				return exit.Usagef("--revoke-pasted without an id asks which token to delete, and there is no terminal: pass --revoke-pasted=TOKEN_ID (the id of the token you pasted, from the workspace's Access tokens page)")
+			}
 			var err error
 			if opts.Timing, err = f.Timing(cmd, true); err != nil {
 				return err
@@ -70,7 +86,7 @@ create was made in the last hour (else it lists them; pick one with
 	cmd.Flags().BoolVar(&opts.TokenStdin, "token-stdin", false, "read the personal access token from standard input")
 	cmdutil.AddTimingFlags(cmd.Flags(), cmdutil.KeyLifetime)
 	cmd.Flags().StringVar(&opts.RevokePasted, "revoke-pasted", "", "delete the pasted token after the swap (=TOKEN_ID to choose which)")
-	cmd.Flags().Lookup("revoke-pasted").NoOptDefVal = lifecycle.RevokePastedAuto
+	cmd.Flags().Lookup("revoke-pasted").NoOptDefVal = lifecycle.RevokePastedAsk
 	return cmd
 }
 
@@ -95,18 +111,54 @@ func run(ctx context.Context, opts *Options) error {
 	for _, sf := range res.SinkFailures {
 		fmt.Fprintf(f.IO.ErrOut, "warning: %v\n", sf)
 	}
+	if res.SkewWarning != "" {
+		fmt.Fprintln(f.IO.ErrOut, "warning:", res.SkewWarning)
+	}
 	revoked, revokeErr := "", error(nil)
 	if opts.RevokePasted != "" {
-		var candidates []lifecycle.PastedCandidate
-		revoked, candidates, revokeErr = e.RevokePasted(ctx, profile, opts.RevokePasted)
-		for _, ti := range candidates {
-			fmt.Fprintf(f.IO.ErrOut, "  %s  created %s  %q\n", redact.Suffix(ti.ID), ti.Created.UTC().Format(time.RFC3339), ti.Comment)
-		}
+		revoked, revokeErr = revokePasted(ctx, f, e, profile, opts.RevokePasted)
 	}
 	if err := report(f, res, revoked); err != nil {
 		return err
 	}
 	return revokeErr
+}
+
+// revokePasted deletes the token the person names, or (ask) chooses from
+// the list on a terminal; it returns the deleted id ("" for none).
+func revokePasted(ctx context.Context, f *cmdutil.Factory, e *lifecycle.Engine, profile, want string) (string, error) {
+	if want == lifecycle.RevokePastedAsk {
+		all, err := e.PastedCandidates(ctx, profile)
+		if err != nil {
+			return "", err
+		}
+		if len(all) == 0 {
+			fmt.Fprintln(f.IO.ErrOut, "No token of yours that coda did not create is left to revoke.")
+			return "", nil
+		}
+		options := []cmdutil.Option{{Label: "none: keep them all", Value: ""}}
+		for _, ti := range all {
+			options = append(options, cmdutil.Option{Label: describeToken(ti), Value: ti.ID})
+		}
+		if want, err = f.Prompter().Choose("Which token did you paste? coda deletes it", options); err != nil || want == "" {
+			return "", err
+		}
+	}
+	id, candidates, err := e.RevokePasted(ctx, profile, want)
+	for _, ti := range candidates {
+		fmt.Fprintln(f.IO.ErrOut, "  "+describeToken(ti))
+	}
+	return id, err
+}
+
+// describeToken is one line about a token: id suffix, created, expiry and
+// comment; never its value.
+func describeToken(ti lifecycle.PastedCandidate) string {
+	expires := "never expires"
+	if !ti.Expiry.IsZero() {
+		expires = "expires " + ti.Expiry.UTC().Format(time.RFC3339)
+	}
+	return fmt.Sprintf("%s  created %s  %s  %q", redact.Suffix(ti.ID), ti.Created.UTC().Format(time.RFC3339), expires, ti.Comment)
 }
 
 // readCredentials gets host and token from flags, stdin or a prompt.
@@ -121,9 +173,15 @@ func readCredentials(ctx context.Context, opts *Options, prev *store.Profile) (h
 	}
 	switch {
 	case opts.TokenStdin:
-		raw, err := io.ReadAll(io.LimitReader(f.IO.In, maxTokenBytes))
+		raw, err := io.ReadAll(io.LimitReader(f.IO.In, maxTokenBytes+1))
 		if err != nil {
 			return "", "", fmt.Errorf("read the token from stdin: %w", err)
+		}
+		switch {
+		case len(raw) > maxTokenBytes:
+			return "", "", exit.Usagef("stdin holds more than %d bytes, which is no personal access token: pipe in only the token", maxTokenBytes)
+		case bytes.IndexByte(raw, 0) >= 0:
+			return "", "", exit.Usagef("stdin holds a NUL byte, which no personal access token has: pipe in only the token")
 		}
 		token = strings.TrimSpace(string(raw))
 		if token == "" {
@@ -179,7 +237,7 @@ func report(f *cmdutil.Factory, res *lifecycle.LoginResult, revoked string) erro
 	if revoked != "" {
 		fmt.Fprintf(f.IO.Out, "Revoked the pasted token %s.\n", redact.Suffix(revoked))
 	} else {
-		fmt.Fprintln(f.IO.ErrOut, "Your pasted token was left as it is (revoke it in the workspace, or log in with --revoke-pasted).")
+		fmt.Fprintln(f.IO.ErrOut, "Your pasted token was left as it is (revoke it in the workspace, or log in with --revoke-pasted=TOKEN_ID).")
 	}
 	fmt.Fprintln(f.IO.ErrOut, "Next: coda setup --all, then keep coda rotate --watch running (or run coda rotate from cron).")
 	return nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coda-cli/coda/internal/cmd/cmdtest"
+	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/fakeworkspace"
 	"github.com/coda-cli/coda/internal/lifecycle"
@@ -27,6 +28,8 @@ type fakePrompter struct {
 	host     string   // returned host; "" returns the default
 	token    string
 	err      error
+	choice   string             // what Choose answers
+	shown    [][]cmdutil.Option // the options of every Choose
 }
 
 func (p *fakePrompter) Login(defaultHost string) (string, string, error) {
@@ -38,6 +41,14 @@ func (p *fakePrompter) Login(defaultHost string) (string, string, error) {
 		host = defaultHost
 	}
 	return host, p.token, p.err
+}
+
+// Choose answers with choice and records the options it was shown.
+func (p *fakePrompter) Choose(title string, options []cmdutil.Option) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.shown = append(p.shown, options)
+	return p.choice, p.err
 }
 
 func (p *fakePrompter) calls() []string {
@@ -74,7 +85,8 @@ func TestNewCmdLoginFlags(t *testing.T) {
 		{name: "host", args: []string{"--host", "https://x.example.com"}, want: Options{Host: "https://x.example.com"}, lifetime: 15 * time.Minute},
 		{name: "token-stdin", args: []string{"--token-stdin"}, want: Options{TokenStdin: true}, lifetime: 15 * time.Minute},
 		{name: "lifetime", args: []string{"--lifetime", "30m"}, want: Options{}, lifetime: 30 * time.Minute},
-		{name: "revoke-pasted bare", args: []string{"--revoke-pasted"}, want: Options{RevokePasted: "auto"}, lifetime: 15 * time.Minute},
+		{name: "revoke-pasted bare needs a terminal", args: []string{"--revoke-pasted"}, wantCode: exit.Usage},
+		{name: "revoke-pasted empty", args: []string{"--revoke-pasted="}, wantCode: exit.Usage},
 		{name: "revoke-pasted with id", args: []string{"--revoke-pasted=abc123"}, want: Options{RevokePasted: "abc123"}, lifetime: 15 * time.Minute},
 		{name: "all flags", args: []string{"--host", "h", "--token-stdin", "--lifetime", "1m", "--revoke-pasted=9f"},
 			want: Options{Host: "h", TokenStdin: true, RevokePasted: "9f"}, lifetime: time.Minute},
@@ -88,8 +100,8 @@ func TestNewCmdLoginFlags(t *testing.T) {
 		{name: "CODA_LIFETIME below 1m", env: map[string]string{"CODA_LIFETIME": "10s"}, wantCode: exit.Usage},
 		{name: "CODA_LIFETIME not a duration", env: map[string]string{"CODA_LIFETIME": "soon"}, wantCode: exit.Usage},
 		{name: "config.yaml lifetime not a duration", config: "lifetime: forever\n", wantCode: exit.Usage},
-		{name: "positional argument", args: []string{"dapi123"}, wantCode: exit.Error},
-		{name: "revoke-pasted id needs =", args: []string{"--revoke-pasted", "abc"}, wantCode: exit.Error},
+		{name: "positional argument: a pasted token is refused, never echoed", args: []string{"dapi0123456789abcdef"}, wantCode: exit.Usage},
+		{name: "revoke-pasted id needs =", args: []string{"--revoke-pasted", "abc"}, wantCode: exit.Usage},
 		{name: "unknown flag", args: []string{"--token", "x"}, wantCode: exit.Error},
 	}
 	for _, tt := range tests {
@@ -398,147 +410,105 @@ func TestLoginKeepsPendingOfSameHost(t *testing.T) {
 	}
 }
 
-func TestLoginRevokePasted(t *testing.T) {
+// The issue's case: the pasted PAT older than an hour and an unrelated
+// "CI pipeline" token made a minute ago. coda never picks by heuristic:
+// without a terminal the id is required (exit 2, before anything happens),
+// and on a terminal it asks, listing the candidates.
+func TestLoginRevokePastedNeverGuesses(t *testing.T) {
 	e := newTestEnv(t)
-	patA, idA := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
-	_, idB := e.Srv.IssuePAT(cmdtest.User, "ci", 0)
+	pat, pastedID := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+	e.Clock.Advance(2 * time.Hour)
+	_, ciID := e.Srv.IssuePAT(cmdtest.User, "CI pipeline", 0)
+	e.Clock.Advance(time.Minute)
 
-	// Two recent user tokens: auto mode refuses to guess.
-	e.Stdin = patA
+	e.Stdin = pat
 	res := e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted")
-	if res.Err == nil || res.Code() != exit.Error {
-		t.Fatalf("ambiguous auto revoke: err = %v (exit %d), want exit 1", res.Err, res.Code())
+	if res.Code() != exit.Usage || !strings.Contains(res.Err.Error(), "pass --revoke-pasted=TOKEN_ID") {
+		t.Fatalf("no terminal: err = %v (exit %d), want exit 2", res.Err, res.Code())
 	}
-	if !strings.Contains(res.Err.Error(), "2 tokens") {
-		t.Errorf("error = %v", res.Err)
+	if len(e.Srv.Requests()) != 0 || e.State().Profile("default") != nil {
+		t.Fatal("the usage error came after requests or a login")
 	}
-	if !e.IsLive(idA) || !e.IsLive(idB) {
-		t.Fatal("a token was deleted although the choice was ambiguous")
-	}
-	if !strings.Contains(res.ErrOut, redact.Suffix(idA)) || !strings.Contains(res.ErrOut, redact.Suffix(idB)) {
-		t.Errorf("stderr does not list both candidates:\n%s", res.ErrOut)
-	}
-	for _, id := range []string{idA, idB} {
-		if strings.Contains(res.Out+res.ErrOut, id[:len(id)-4]) {
-			t.Errorf("output shows more than the last 4 characters of %s", id)
-		}
-	}
-	if !e.State().Profile("default").HasToken() {
-		t.Error("login did not store its token although only the revoke failed")
+	e.Stdin = pat
+	if res := e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted="); res.Code() != exit.Usage {
+		t.Fatalf("empty id: err = %v (exit %d), want exit 2", res.Err, res.Code())
 	}
 
-	// A suffix of a coda token's id matches nothing: coda's own are never candidates.
-	codaID := e.State().Profile("default").TokenID
-	e.Stdin = patA
-	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted="+codaID[len(codaID)-6:])
-	if res.Err == nil || !strings.Contains(res.Err.Error(), "0 of your tokens match") {
-		t.Fatalf("revoke by coda token id: err = %v", res.Err)
-	}
-	if !e.IsLive(codaID) {
-		t.Error("a coda token was deleted as the pasted one")
-	}
-
-	// Pick B by the last 6 characters of its id (logged in with A).
-	e.Stdin = patA
-	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted="+idB[len(idB)-6:])
+	// On a terminal coda asks; the person keeps them all.
+	e.TTY = true
+	e.Stdin = pat
+	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted")
 	if res.Err != nil {
-		t.Fatalf("revoke by suffix: %v\nstderr: %s", res.Err, res.ErrOut)
+		t.Fatalf("ask, keep all: %v\n%s", res.Err, res.ErrOut)
 	}
-	if e.IsLive(idB) {
-		t.Error("token B is still live")
+	if !e.IsLive(pastedID) || !e.IsLive(ciID) {
+		t.Fatal("a token was deleted although the person chose none")
 	}
-	if !e.IsLive(idA) {
-		t.Error("token A was deleted; only B was named")
+	shown := e.prompter.shown[len(e.prompter.shown)-1]
+	if len(shown) != 3 || shown[0].Value != "" || shown[1].Value != ciID || shown[2].Value != pastedID ||
+		!strings.Contains(shown[1].Label, redact.Suffix(ciID)) || !strings.Contains(shown[1].Label, `"CI pipeline"`) ||
+		!strings.Contains(shown[1].Label, "created ") || !strings.Contains(shown[1].Label, "never expires") ||
+		strings.Contains(shown[1].Label, ciID[:len(ciID)-4]) {
+		t.Errorf("options = %+v: want none, then the CI token, then the pasted one, each by suffix, created, expiry, comment", shown)
 	}
-	if !strings.Contains(res.Out, "Revoked the pasted token "+redact.Suffix(idB)+".") {
+	// The person picks the pasted token: exactly that one goes.
+	e.prompter.choice = pastedID
+	e.Stdin = pat
+	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted")
+	if res.Err != nil {
+		t.Fatalf("ask, choose: %v\n%s", res.Err, res.ErrOut)
+	}
+	if e.IsLive(pastedID) || !e.IsLive(ciID) {
+		t.Errorf("pasted live %v, CI live %v: want only the chosen one deleted", e.IsLive(pastedID), e.IsLive(ciID))
+	}
+	if !strings.Contains(res.Out, "Revoked the pasted token "+redact.Suffix(pastedID)+".") {
 		t.Errorf("stdout = %q", res.Out)
-	}
-
-	// Now A is the only recent user token, among several recent coda
-	// tokens: auto mode deletes exactly A.
-	codaBefore := 0
-	for _, ti := range e.Srv.LiveTokens(cmdtest.User) {
-		if lifecycle.IsCodaComment(ti.Comment) {
-			codaBefore++
-		}
-	}
-	if codaBefore < 2 {
-		t.Fatalf("want several live coda tokens before the auto revoke, have %d", codaBefore)
-	}
-	e.Stdin = patA
-	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted", "-o", "json")
-	if res.Err != nil {
-		t.Fatalf("auto revoke: %v\nstderr: %s", res.Err, res.ErrOut)
-	}
-	if e.IsLive(idA) {
-		t.Error("the pasted token A is still live")
-	}
-	for _, ti := range e.Srv.LiveTokens(cmdtest.User) {
-		if !lifecycle.IsCodaComment(ti.Comment) {
-			t.Errorf("user token %s survived", ti.ID)
-		}
-	}
-	if n := len(e.Srv.LiveTokens(cmdtest.User)); n != codaBefore+1 {
-		t.Errorf("%d live tokens, want the %d coda tokens plus the new one", n, codaBefore)
-	}
-	m := cmdtest.DecodeJSON(t, res.Out)
-	if m["pasted_token"] != "revoked" || m["revoked_token_id"] != redact.Suffix(idA) {
-		t.Errorf("JSON = %v", m)
 	}
 	e.AssertNoSecrets(res.Out, res.ErrOut)
 }
 
-func TestLoginRevokePastedSingleCandidate(t *testing.T) {
+func TestLoginRevokePastedByID(t *testing.T) {
 	e := newTestEnv(t)
-	pat, id := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
-	e.Stdin = pat
-	res := e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted")
+	patA, idA := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
+	_, idB := e.Srv.IssuePAT(cmdtest.User, "ci", 0)
+
+	// A suffix of a coda token's id matches nothing: coda's own are never candidates.
+	e.Stdin = patA
+	if res := e.Run("--host", e.Srv.URL(), "--token-stdin"); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	codaID := e.State().Profile("default").TokenID
+	e.Stdin = patA
+	res := e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted="+codaID[len(codaID)-6:])
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "0 of your tokens match") {
+		t.Fatalf("revoke by coda token id: err = %v", res.Err)
+	}
+	if !e.IsLive(codaID) || !e.IsLive(idA) || !e.IsLive(idB) {
+		t.Error("a token was deleted although none matched")
+	}
+	if !strings.Contains(res.ErrOut, redact.Suffix(idA)) || !strings.Contains(res.ErrOut, redact.Suffix(idB)) {
+		t.Errorf("stderr does not list the candidates:\n%s", res.ErrOut)
+	}
+
+	// Pick B by the last 6 characters of its id (logged in with A).
+	e.Stdin = patA
+	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted="+idB[len(idB)-6:], "-o", "json")
 	if res.Err != nil {
-		t.Fatalf("login: %v\nstderr: %s", res.Err, res.ErrOut)
+		t.Fatalf("revoke by suffix: %v\nstderr: %s", res.Err, res.ErrOut)
 	}
-	if e.IsLive(id) {
-		t.Error("the pasted token is still live")
+	if e.IsLive(idB) || !e.IsLive(idA) {
+		t.Errorf("B live %v, A live %v: want only B deleted", e.IsLive(idB), e.IsLive(idA))
 	}
-	live := e.Srv.LiveTokens(cmdtest.User)
-	if len(live) != 1 || live[0].ID != e.State().Profile("default").TokenID {
-		t.Errorf("live tokens = %+v, want only coda's", live)
+	m := cmdtest.DecodeJSON(t, res.Out)
+	if m["pasted_token"] != "revoked" || m["revoked_token_id"] != redact.Suffix(idB) {
+		t.Errorf("JSON = %v", m)
 	}
-	// Delete was authenticated by coda's token, not the pasted one.
+	// The delete was authenticated by coda's token, not the pasted one.
 	reqs := e.Srv.Requests()
-	last := reqs[len(reqs)-1]
-	if last.Path != fakeworkspace.PathTokenDelete || last.TokenID != e.State().Profile("default").TokenID {
+	if last := reqs[len(reqs)-1]; last.Path != fakeworkspace.PathTokenDelete || last.TokenID != e.State().Profile("default").TokenID {
 		t.Errorf("last request = %+v, want a delete with coda's token", last)
 	}
-}
-
-func TestLoginRevokePastedIgnoresOldTokens(t *testing.T) {
-	e := newTestEnv(t)
-	pat, id := e.Srv.IssuePAT(cmdtest.User, "laptop", 0)
-	e.Clock.Advance(2 * time.Hour)
-	e.Stdin = pat
-	res := e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted")
-	if res.Err == nil || res.Code() != exit.Error {
-		t.Fatalf("err = %v (exit %d), want exit 1", res.Err, res.Code())
-	}
-	if !strings.Contains(res.Err.Error(), "0 tokens coda did not create were made in the last hour") {
-		t.Errorf("error = %v", res.Err)
-	}
-	if !e.IsLive(id) {
-		t.Error("a PAT older than an hour was deleted in auto mode")
-	}
-	if !e.State().Profile("default").Live(e.Clock.Now()) {
-		t.Error("login did not store a live token")
-	}
-
-	// Named explicitly, an old token is fair game.
-	e.Stdin = pat
-	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted="+id[len(id)-6:])
-	if res.Err != nil {
-		t.Fatalf("explicit revoke: %v", res.Err)
-	}
-	if e.IsLive(id) {
-		t.Error("the named PAT is still live")
-	}
+	e.AssertNoSecrets(res.Out, res.ErrOut)
 }
 
 func TestLoginJSON(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/coda-cli/coda/internal/lifecycle"
 	"github.com/coda-cli/coda/internal/redact"
 	"github.com/coda-cli/coda/internal/sink"
+	"github.com/coda-cli/coda/internal/store"
 )
 
 // ---- test harness (shared: internal/cmd/cmdtest) ----
@@ -210,8 +211,13 @@ func TestRevokeAll(t *testing.T) {
 	work, staging := st.Profile("work"), st.Profile("staging")
 	// An orphan of profile work (a create whose answer was lost), one of
 	// another installation, and a user token.
-	_, orphan := e.Srv.IssuePAT(cmdtest.User, lifecycle.Tag{InstallationID: st.InstallationID, Profile: "work"}.Comment(), time.Hour)
+	storeID := lifecycle.StoreID(st.InstallationID, store.NewFileStore(e.Dir).Path())
+	_, orphan := e.Srv.IssuePAT(cmdtest.User, lifecycle.Tag{InstallationID: st.InstallationID, Profile: "work", Store: storeID}.Comment(), time.Hour)
+	_, legacy := e.Srv.IssuePAT(cmdtest.User, lifecycle.Tag{InstallationID: st.InstallationID, Profile: "work"}.Comment(), time.Hour)
 	_, foreign := e.Srv.IssuePAT(cmdtest.User, lifecycle.Tag{InstallationID: "ffffffffffffffff", Profile: "work"}.Comment(), time.Hour)
+	// A copy of this config dir elsewhere keeps the installation id: its
+	// tokens are the copy's.
+	_, copied := e.Srv.IssuePAT(cmdtest.User, lifecycle.Tag{InstallationID: st.InstallationID, Profile: "work", Store: "0badc0de"}.Comment(), time.Hour)
 	_, userTok := e.Srv.IssuePAT(cmdtest.User, "ci", 0)
 
 	res := e.Run("-p", "work", "--all", "-o", "json")
@@ -219,8 +225,8 @@ func TestRevokeAll(t *testing.T) {
 		t.Fatalf("revoke --all: %v\nstderr: %s", res.Err, res.ErrOut)
 	}
 	for id, wantLive := range map[string]bool{
-		work.TokenID: false, orphan: false,
-		staging.TokenID: true, foreign: true, userTok: true, e.PATID: true,
+		work.TokenID: false, orphan: false, legacy: false,
+		staging.TokenID: true, foreign: true, copied: true, userTok: true, e.PATID: true,
 	} {
 		if e.IsLive(id) != wantLive {
 			t.Errorf("token %s live = %v, want %v", redact.Suffix(id), !wantLive, wantLive)
@@ -230,7 +236,7 @@ func TestRevokeAll(t *testing.T) {
 		t.Errorf("profiles = %q, want [staging]", got)
 	}
 	m := cmdtest.DecodeJSON(t, res.Out)
-	if d, _ := m["deleted"].([]any); len(d) != 2 {
+	if d, _ := m["deleted"].([]any); len(d) != 3 {
 		t.Errorf("deleted = %v", m["deleted"])
 	}
 	e.AssertNoSecrets(res.Out, res.ErrOut)

@@ -97,9 +97,12 @@ type profileJSON struct {
 	LastRotation     *time.Time            `json:"last_rotation,omitempty"`
 	Pending          []cmdutil.PendingJSON `json:"pending"`
 	Policy           *policyJSON           `json:"policy,omitempty"`
-	Watcher          watcherJSON           `json:"watcher"`
-	Check            *checkJSON            `json:"check,omitempty"`
-	Plugins          []pluginJSON          `json:"plugins"`
+	// ClockSkewSeconds is the workspace's clock minus this machine's,
+	// measured at the last create.
+	ClockSkewSeconds int64        `json:"clock_skew_seconds"`
+	Watcher          watcherJSON  `json:"watcher"`
+	Check            *checkJSON   `json:"check,omitempty"`
+	Plugins          []pluginJSON `json:"plugins"`
 }
 
 type statusJSON struct {
@@ -198,6 +201,7 @@ func describe(name string, p *store.Profile, now time.Time) profileJSON {
 	for _, pe := range p.Pending {
 		pj.Pending = append(pj.Pending, cmdutil.Pending(pe))
 	}
+	pj.ClockSkewSeconds = int64(time.Duration(p.ClockSkew) / time.Second)
 	// The stored policy, as coda token and the watcher see it without
 	// CODA_* or config.yaml.
 	pol := p.Policy.Policy()
@@ -274,7 +278,9 @@ func printText(w io.Writer, profiles []profileJSON) {
 				label = "Pending"
 			}
 			desc := fmt.Sprintf("%s delete after %s", pe.TokenID, pe.DeleteAfter.Format(time.RFC3339))
-			if pe.HeldBy != "" {
+			if pe.Host != "" {
+				desc = fmt.Sprintf("%s on %s (no longer logged in there), expires %s", pe.TokenID, pe.Host, pe.ExpiresAt.Format(time.RFC3339))
+			} else if pe.HeldBy != "" {
 				desc = fmt.Sprintf("%s kept while a tool may hold it: %s", pe.TokenID, pe.HeldBy)
 			} else if pe.LastError != "" {
 				desc = fmt.Sprintf("%s failed %d times: %s", pe.TokenID, pe.Attempts, pe.LastError)
@@ -284,6 +290,13 @@ func printText(w io.Writer, profiles []profileJSON) {
 			} else {
 				row(label, desc)
 			}
+		}
+		if skew := time.Duration(pj.ClockSkewSeconds) * time.Second; skew != 0 {
+			side := "ahead of"
+			if skew < 0 {
+				side = "behind"
+			}
+			row("Clock", fmt.Sprintf("the workspace is %s %s this machine (token times shown in this machine's clock)", policy.Short(skew.Abs()), side))
 		}
 		if pol := pj.Policy; pol != nil {
 			desc := fmt.Sprintf("lifetime %s, interval %s, grace %s, min-ttl %s", pol.Lifetime, pol.Interval, pol.Grace, pol.MinTTL)
