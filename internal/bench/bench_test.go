@@ -9,6 +9,7 @@ package bench
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,8 +44,9 @@ type env struct {
 	loginAt time.Time
 }
 
-// loggedIn starts a fake workspace and logs a profile in through coda.
-func loggedIn(b *testing.B, coda string) *env {
+// loggedIn starts a fake workspace and logs a profile in through coda
+// (with extra login flags).
+func loggedIn(b *testing.B, coda string, loginFlags ...string) *env {
 	b.Helper()
 	srv := fakeworkspace.New(fakeworkspace.Options{MaxLiveTokens: 1 << 20})
 	if err := srv.Start(); err != nil {
@@ -57,7 +59,7 @@ func loggedIn(b *testing.B, coda string) *env {
 	// A HOME of its own: setup and rotations write agent configs there.
 	e := &env{srv: srv, dir: dir, environ: append(os.Environ(), "CODA_CONFIG_DIR="+dir, "HOME="+b.TempDir(),
 		"XDG_CONFIG_HOME=", "CODEX_HOME=", "DATABRICKS_CONFIG_FILE=", "CLAUDE_CONFIG_DIR=")}
-	login := exec.Command(coda, "login", "--host", srv.URL(), "--token-stdin")
+	login := exec.Command(coda, append([]string{"login", "--host", srv.URL(), "--token-stdin"}, loginFlags...)...)
 	login.Env = e.environ
 	login.Stdin = strings.NewReader(pat)
 	if out, err := login.CombinedOutput(); err != nil {
@@ -113,6 +115,41 @@ func BenchmarkToken(b *testing.B) {
 	b.ReportMetric(ms(median(floors)), "floor-ms")
 	b.ReportMetric(ms(median(tokens)), "token-ms")
 	b.ReportMetric(float64(median(tokens))/float64(median(floors)), "x-floor")
+}
+
+// BenchmarkTokenRotating: `coda token` that must rotate (a 1-minute token
+// and --min-ttl just under it, so every call rotates), once against a
+// workspace whose deletes all fail and once against one whose deletes
+// succeed, side by side. A credential helper's rotation creates and stores
+// only, so failing deletes cost it nothing. Target: x-failing ≤ 2.
+func BenchmarkTokenRotating(b *testing.B) {
+	coda, _ := build(b)
+	ok := loggedIn(b, coda, "--lifetime", "1m")
+	failing := loggedIn(b, coda, "--lifetime", "1m")
+	failing.srv.AddFault(http.MethodPost, fakeworkspace.PathTokenDelete, fakeworkspace.Fault{Times: 1 << 30, Status: 503})
+	creates := func(e *env) int {
+		n := 0
+		for _, r := range e.srv.Requests() {
+			if r.Path == fakeworkspace.PathTokenCreate {
+				n++
+			}
+		}
+		return n
+	}
+	before := creates(failing)
+	var oks, fails []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		oks = append(oks, run(b, ok.environ, coda, "token", "--min-ttl", "59.999s"))
+		fails = append(fails, run(b, failing.environ, coda, "token", "--min-ttl", "59.999s"))
+	}
+	b.StopTimer()
+	if n := creates(failing) - before; n != b.N {
+		b.Fatalf("%d rotations in %d calls: every call must rotate", n, b.N)
+	}
+	b.ReportMetric(ms(median(oks)), "deletes-ok-ms")
+	b.ReportMetric(ms(median(fails)), "deletes-failing-ms")
+	b.ReportMetric(float64(median(fails))/float64(median(oks)), "x-failing")
 }
 
 // BenchmarkRotate: one-shot `coda rotate` (default grace: create + list,
