@@ -230,7 +230,10 @@ func TestAgents(t *testing.T) {
 	preseed(t, w)
 	setupStart := time.Now()
 	w.login(t)
-	setup := w.codaOK(t, "", "setup", "--all", "--endpoint", "serving", "--grace", grace.String())
+	// Gemini CLI runs headless in HOME and reads ~/.gemini/.env only in a
+	// trusted folder (untrusted, it finds no key and exits 41):
+	// --gemini-trust-home trusts HOME, as a user who opts in would.
+	setup := w.codaOK(t, "", "setup", "--all", "--gemini-trust-home", "--endpoint", "serving", "--grace", grace.String())
 	results.timing("coda build", buildTime)
 	results.timing("coda login + setup --all", time.Since(setupStart))
 	checkSetup(t, w, setup)

@@ -41,6 +41,9 @@ type Options struct {
 	Models            []string
 	DatabricksProfile string
 	Force             bool
+	// GeminiTrustHome lets the gemini plugin trust HOME in Gemini CLI's
+	// trustedFolders.json (the plugin option trust-home).
+	GeminiTrustHome bool
 	// Timing resolves the profile's policy; --grace is stored in it and
 	// sets the helpers' refresh interval.
 	Timing lifecycle.Timing
@@ -104,6 +107,9 @@ are checked against the workspace's serving endpoints when it answers.`,
 					return exit.Usagef("--model wants PLUGIN=MODEL or PLUGIN.ROLE=MODEL with a plugin from %s, got %q", pluginList(opts.Plugins), m)
 				}
 			}
+			if opts.GeminiTrustHome && (opts.Remove || !opts.All && !slices.Contains(args, "gemini")) {
+				return exit.Usagef("--gemini-trust-home is for setting up gemini: name gemini or pass --all, without --remove")
+			}
 			var err error
 			if opts.Timing, err = f.Timing(cmd, true); err != nil {
 				return err
@@ -127,6 +133,7 @@ are checked against the workspace's serving endpoints when it answers.`,
 	fl.StringArrayVar(&opts.Models, "model", nil, "PLUGIN=MODEL or PLUGIN.ROLE=MODEL (repeatable)")
 	fl.StringVar(&opts.DatabricksProfile, "databricks-profile", "", "profile name in ~/.databrickscfg (default DEFAULT)")
 	fl.BoolVar(&opts.Force, "force", false, "git: overwrite user.name and user.email even when set")
+	fl.BoolVar(&opts.GeminiTrustHome, "gemini-trust-home", false, "gemini: trust your home directory in ~/.gemini/trustedFolders.json, which trusts every folder under it for Gemini CLI: their .gemini settings, .env files and tool auto-approval load without asking")
 	cmdutil.AddTimingFlags(fl, cmdutil.KeyGrace)
 	return cmd
 }
@@ -308,6 +315,15 @@ func (opts *Options) prepare(ctx context.Context, profile string, p *store.Profi
 		p.Settings["option.git.force"] = "true"
 	} else {
 		delete(p.Settings, "option.git.force")
+	}
+	// --gemini-trust-home holds for the setups of gemini that pass it: one
+	// without it takes coda's trust back; other plugins' setups keep it.
+	if slices.ContainsFunc(opts.selected(), func(pl configurator.Configurator) bool { return pl.Info().Name == "gemini" }) {
+		if opts.GeminiTrustHome {
+			p.Settings["option.gemini.trust-home"] = "true"
+		} else {
+			delete(p.Settings, "option.gemini.trust-home")
+		}
 	}
 	if len(models) > 0 {
 		known, err := client.ServingEndpoints(ctx)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"github.com/coda-cli/coda/internal/policy"
 	"io"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -39,7 +40,7 @@ func TestSetupFlags(t *testing.T) {
 		check    func(*testing.T, *Options)
 	}{
 		{args: []string{"--all"}, check: func(t *testing.T, o *Options) {
-			if !o.All || o.Endpoint != "auto" || o.DryRun || o.Remove {
+			if !o.All || o.Endpoint != "auto" || o.DryRun || o.Remove || o.GeminiTrustHome {
 				t.Errorf("options %+v", o)
 			}
 		}},
@@ -61,6 +62,18 @@ func TestSetupFlags(t *testing.T) {
 		{args: []string{"--all", "--endpoint", "x"}, wantCode: exit.Usage, wantErr: "--endpoint must be one of"},
 		{args: []string{"--all", "--model", "nosuch=m"}, wantCode: exit.Usage, wantErr: "--model wants PLUGIN=MODEL"},
 		{args: []string{"--all", "--model", "claude="}, wantCode: exit.Usage, wantErr: "--model wants PLUGIN=MODEL"},
+		{args: []string{"gemini", "--gemini-trust-home"}, check: func(t *testing.T, o *Options) {
+			if !o.GeminiTrustHome {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{args: []string{"--all", "--gemini-trust-home", "--dry-run"}, check: func(t *testing.T, o *Options) {
+			if !o.GeminiTrustHome || !o.All {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{args: []string{"claude", "--gemini-trust-home"}, wantCode: exit.Usage, wantErr: "--gemini-trust-home is for setting up gemini"},
+		{args: []string{"gemini", "--remove", "--gemini-trust-home"}, wantCode: exit.Usage, wantErr: "without --remove"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -171,5 +184,61 @@ func TestDryRunColour(t *testing.T) {
 		if got := strings.Contains(res.Out, "\x1b["); got != tc.want {
 			t.Errorf("tty %v NO_COLOR %q: coloured %v, want %v", tc.tty, tc.noColor, got, tc.want)
 		}
+	}
+}
+
+// --gemini-trust-home reaches the gemini plugin as its option trust-home,
+// kept in the profile for status; a setup of gemini without it takes the
+// trust back, a setup of other plugins leaves it.
+func TestGeminiTrustHome(t *testing.T) {
+	e := cmdtest.NewWithPAT(t, cmdtest.Cmd(NewCmdSetup), cmdtest.Cmd(login.NewCmdLogin))
+	home := t.TempDir()
+	e.Vars["HOME"] = home
+	e.Login()
+	trusted := filepath.Join(home, ".gemini", "trustedFolders.json")
+	option := func() string { return e.State().Profile("default").Settings["option.gemini.trust-home"] }
+
+	res := e.Run("gemini", "--endpoint", "serving")
+	if res.Err != nil {
+		t.Fatalf("setup gemini: %v\n%s", res.Err, res.ErrOut)
+	}
+	if _, err := os.Stat(trusted); !os.IsNotExist(err) {
+		t.Errorf("setup without --gemini-trust-home wrote %s (%v)", trusted, err)
+	}
+	if !strings.Contains(res.Out, "coda setup --gemini-trust-home trusts every folder under "+home) {
+		t.Errorf("the result does not say how to trust HOME:\n%s", res.Out)
+	}
+
+	res = e.Run("gemini", "--gemini-trust-home", "--endpoint", "serving")
+	if res.Err != nil {
+		t.Fatalf("setup gemini --gemini-trust-home: %v\n%s", res.Err, res.ErrOut)
+	}
+	data, err := os.ReadFile(trusted)
+	if err != nil || !strings.Contains(string(data), `"`+home+`": "TRUST_FOLDER"`) {
+		t.Errorf("%s: %v\n%s", trusted, err, data)
+	}
+	if option() != "true" {
+		t.Errorf("the profile keeps option.gemini.trust-home = %q", option())
+	}
+	if !strings.Contains(res.Out, "trusts "+home+" in ~/.gemini/trustedFolders.json (--gemini-trust-home)") {
+		t.Errorf("the result does not say what it trusted:\n%s", res.Out)
+	}
+
+	if res = e.Run("claude", "--endpoint", "serving"); res.Err != nil || option() != "true" {
+		t.Errorf("setup claude: %v; option.gemini.trust-home = %q", res.Err, option())
+	}
+
+	res = e.Run("gemini", "--endpoint", "serving")
+	if res.Err != nil {
+		t.Fatalf("setup gemini: %v\n%s", res.Err, res.ErrOut)
+	}
+	if _, err := os.Stat(trusted); !os.IsNotExist(err) {
+		t.Errorf("setup without --gemini-trust-home left %s (%v)", trusted, err)
+	}
+	if option() != "" {
+		t.Errorf("option.gemini.trust-home = %q after a setup without the flag", option())
+	}
+	if !strings.Contains(res.Out, "took back the TRUST_FOLDER rule for "+home) {
+		t.Errorf("the result does not say it took the trust back:\n%s", res.Out)
 	}
 }

@@ -14,10 +14,21 @@
 //     "gemini-api-key" is what older coda versions wrote, so coda deletes it
 //     (and does not bring it back on remove); any other value is the
 //     user's and stays, with a note.
-//   - ~/.gemini/trustedFolders.json, merged: HOME as TRUST_FOLDER, since
-//     Gemini CLI reads ~/.gemini/.env only in trusted folders. An entry
-//     that already trusts HOME (TRUST_FOLDER or TRUST_PARENT) is left as it
-//     is; DO_NOT_TRUST is replaced, with a note, and restored on remove.
+//   - ~/.gemini/trustedFolders.json only with coda setup
+//     --gemini-trust-home (the option "trust-home"), merged: HOME as
+//     TRUST_FOLDER when no rule decides its trust yet. Gemini CLI reads
+//     ~/.gemini/.env only in trusted folders, but trust covers every
+//     folder below, so this trusts every repository under HOME: its
+//     .gemini settings, .env files and tool auto-approval load without
+//     asking. Without the option coda leaves trust to the user (Gemini CLI
+//     asks the first time it starts in a folder) and says so; a rule that
+//     does not trust HOME (DO_NOT_TRUST) is never overridden. A
+//     TRUST_FOLDER rule an earlier setup wrote (older coda versions trusted
+//     HOME always, and replaced DO_NOT_TRUST) is taken back by the next
+//     setup without the option and by remove: coda's own rule deleted, the
+//     user's value put back. See trust.go. (A headless gemini -p in an
+//     untrusted folder reads no ~/.gemini/.env either: --skip-trust or an
+//     exported GEMINI_CLI_TRUST_WORKSPACE=true trusts that one run.)
 //   - ~/.gemini/.env (0600, in a 0700 directory), merged:
 //     GOOGLE_GEMINI_BASE_URL, GEMINI_API_KEY_AUTH_MECHANISM=bearer,
 //     GEMINI_MODEL and GEMINI_API_KEY (the token; without a token, as after
@@ -51,9 +62,6 @@ const (
 	AuthType = "gemini-api-key"
 
 	name = "gemini"
-
-	trustFolder = "TRUST_FOLDER"
-	trustParent = "TRUST_PARENT"
 )
 
 // The .env keys coda owns, in the order it writes them.
@@ -78,7 +86,7 @@ func New() configurator.Configurator { return Plugin{} }
 func (Plugin) Info() configurator.Info {
 	return configurator.Info{
 		Name:        name,
-		Description: "Gemini CLI: ~/.gemini/.env with the base URL, model and token (read at start; rewritten after every rotation), settings.json and trustedFolders.json",
+		Description: "Gemini CLI: ~/.gemini/.env with the base URL, model and token (read at start; rewritten after every rotation) and settings.json; trustedFolders.json only with --gemini-trust-home",
 		Delivery:    configurator.DeliveryLiteral,
 		InAll:       true,
 		Binaries:    []string{"gemini"},
@@ -113,7 +121,7 @@ func pathsFor(env configurator.Env) paths {
 	return p
 }
 
-// trustKey is the folder coda trusts: HOME, absolute and clean.
+// trustKey is the folder coda trusts when asked: HOME, absolute and clean.
 func trustKey(env configurator.Env) (string, error) {
 	if env.Home == "" {
 		return "", errors.New("gemini: HOME is not set")
@@ -224,8 +232,8 @@ func (c *current) created(path string) bool {
 
 // record builds coda's record of the originals: kept as it is once
 // written, else taken from the files now (JSON values as JSON text, .env
-// values as they read).
-func (c *current) record(home string) *pluginkit.Record {
+// values as they read). trustedFolders.json is planTrust's.
+func (c *current) record() *pluginkit.Record {
 	if c.rec != nil {
 		return c.rec
 	}
@@ -235,8 +243,6 @@ func (c *current) record(home string) *pluginkit.Record {
 		v, ok := c.settings.GetPath(path...)
 		settings.KeepJSON(path, v, ok)
 	}
-	v, ok := c.trusted.Get(home)
-	rec.AddFile(c.p.trusted, c.trustedRaw == nil).KeepJSON(pluginkit.Key{home}, v, ok)
 	envs := rec.AddFile(c.p.env, c.envRaw == nil)
 	for _, k := range envKeys {
 		v, ok := c.dotenv.Get(k)
@@ -249,36 +255,37 @@ func (c *current) record(home string) *pluginkit.Record {
 }
 
 func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
+	plan, _, err := planSetup(env, t)
+	return plan, err
+}
+
+// planSetup is Plan, with what it does to trustedFolders.json for Status.
+func planSetup(env configurator.Env, t configurator.Target) (configurator.Plan, trustPlan, error) {
 	plan := configurator.Plan{Plugin: name}
 	if err := checkTarget(t); err != nil {
-		return plan, err
+		return plan, trustPlan{}, err
 	}
 	if env.StateDir == "" || !filepath.IsAbs(env.StateDir) {
-		return plan, errors.New("gemini: coda's state directory is not an absolute path")
+		return plan, trustPlan{}, errors.New("gemini: coda's state directory is not an absolute path")
 	}
 	home, err := trustKey(env)
 	if err != nil {
-		return plan, err
+		return plan, trustPlan{}, err
 	}
 	c, err := load(env)
 	if err != nil {
-		return plan, err
+		return plan, trustPlan{}, err
 	}
 
-	plan.Changes = append(plan.Changes, c.stored.Save(c.record(home)))
-
-	// trustedFolders.json: HOME trusted, so ~/.gemini/.env is read.
-	trusted := pluginkit.CloneJSON(c.trusted)
-	switch cur, ok := trusted.Get(home); {
-	case ok && (cur == trustFolder || cur == trustParent):
-	case ok:
-		trusted.Set(home, trustFolder)
-		plan.Notes = append(plan.Notes, fmt.Sprintf("%s marked %s as %v; coda trusts it (TRUST_FOLDER) so Gemini CLI reads %s, and coda setup --remove gemini puts your value back", pluginkit.Display(env, c.p.trusted), home, cur, pluginkit.Display(env, c.p.env)))
-	default:
-		trusted.Set(home, trustFolder)
-		plan.Notes = append(plan.Notes, fmt.Sprintf("trusts %s in %s, as Gemini CLI reads %s only in trusted folders: project .gemini settings under it load without asking, unless you mark a folder DO_NOT_TRUST", home, pluginkit.Display(env, c.p.trusted), pluginkit.Display(env, c.p.env)))
+	// trustedFolders.json: only what the user asked for, and the record
+	// to match, saved first.
+	rec := c.record()
+	trust := c.planTrust(rec, home, trustHome(t))
+	plan.Changes = append(plan.Changes, c.stored.Save(rec))
+	if trust.change != nil {
+		plan.Changes = append(plan.Changes, *trust.change)
 	}
-	plan.Changes = append(plan.Changes, pluginkit.JSONChange(c.p.trusted, c.trustedRaw, c.trusted, trusted, 0o600))
+	plan.Notes = append(plan.Notes, trust.notes...)
 
 	// settings.json.
 	settings := pluginkit.CloneJSON(c.settings)
@@ -298,7 +305,7 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 		path  []string
 	}{{AuthType, settingsKeys[0]}, {model(t), settingsKeys[1]}} {
 		if err := settings.SetPath(set.value, set.path...); err != nil {
-			return plan, fmt.Errorf("%s: %s: fix it, then run coda setup again", pluginkit.Display(env, c.p.settings), strings.TrimPrefix(err.Error(), "jsonedit: "))
+			return plan, trustPlan{}, fmt.Errorf("%s: %s: fix it, then run coda setup again", pluginkit.Display(env, c.p.settings), strings.TrimPrefix(err.Error(), "jsonedit: "))
 		}
 	}
 	plan.Changes = append(plan.Changes, pluginkit.JSONChange(c.p.settings, c.settingsRaw, c.settings, settings, 0o644))
@@ -306,7 +313,7 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 	// .env: the base URL, the model and the token.
 	doc, err := dotenv.Parse(c.envRaw)
 	if err != nil {
-		return plan, err // parsed once already in load
+		return plan, trustPlan{}, err // parsed once already in load
 	}
 	values := envValues(t)
 	for _, k := range envKeys {
@@ -315,7 +322,7 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 			continue
 		}
 		if err := doc.Set(k, values[k]); err != nil {
-			return plan, fmt.Errorf("%s: cannot set %s: %s", pluginkit.Display(env, c.p.env), k, redactedErr(err, values[k]))
+			return plan, trustPlan{}, fmt.Errorf("%s: cannot set %s: %s", pluginkit.Display(env, c.p.env), k, redactedErr(err, values[k]))
 		}
 	}
 	newEnv := doc.Bytes()
@@ -335,7 +342,7 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 		plan.Notes = append(plan.Notes, fmt.Sprintf("makes %s private (0700), since %s holds the token", pluginkit.Display(env, c.p.dir), pluginkit.Display(env, c.p.env)))
 	}
 	plan.Notes = append(plan.Notes, exportedOverrides(env, t)...)
-	return plan, nil
+	return plan, trust, nil
 }
 
 // exportedOverrides names the variables exported in coda's environment
@@ -353,8 +360,7 @@ func exportedOverrides(env configurator.Env, t configurator.Target) []string {
 
 func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
 	plan := configurator.Plan{Plugin: name}
-	home, err := trustKey(env)
-	if err != nil {
+	if _, err := trustKey(env); err != nil {
 		return plan, err
 	}
 	c, err := load(env)
@@ -371,17 +377,9 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 	}
 	plan.Changes = append(plan.Changes, c.stored.Remove())
 
-	// trustedFolders.json: coda's entry goes, the user's comes back.
-	if c.trustedRaw != nil {
-		trusted := pluginkit.CloneJSON(c.trusted)
-		if cur, _ := trusted.Get(home); cur == trustFolder {
-			if v, had := c.rec.File(c.p.trusted).OriginalJSON(home); had {
-				trusted.Set(home, v)
-			} else {
-				trusted.Delete(home)
-			}
-		}
-		plan.Changes = append(plan.Changes, removeJSON(c.p.trusted, c.trustedRaw, c.trusted, trusted, c.created(c.p.trusted), 0o600))
+	// trustedFolders.json: coda's rule goes, the user's comes back.
+	if ch := c.removeTrust(); ch != nil {
+		plan.Changes = append(plan.Changes, *ch)
 	}
 
 	// settings.json: restore what coda replaced.
@@ -479,7 +477,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		}
 		return configurator.Status{State: configurator.StateNotConfigured, Detail: "coda has not configured Gemini CLI"}, nil
 	}
-	plan, err := pl.Plan(env, t)
+	plan, trust, err := planSetup(env, t)
 	if err != nil {
 		return configurator.Status{}, err
 	}
@@ -489,13 +487,20 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		if t.Token == "" {
 			detail = fmt.Sprintf("%s, model %s, but no token (run coda login)", t.Endpoints.Gemini, model(t))
 		}
+		if trust.detail != "" {
+			detail += "; " + trust.detail
+		}
 		return configurator.Status{State: configurator.StateConfigured, Detail: joinDetail(detail, warnings)}, nil
 	}
-	reason := c.staleReason(t)
+	reason := c.staleReason(t, trust.stale)
 	if strings.Contains(reason, "token") {
 		reason += " (" + restart + ")"
 	}
-	return configurator.Status{State: configurator.StateStale, Detail: joinDetail(reason+": run coda setup gemini", warnings)}, nil
+	fix := "coda setup gemini"
+	if trustHome(t) {
+		fix += " " + trustHomeFlag // without it, setup takes the trust back
+	}
+	return configurator.Status{State: configurator.StateStale, Detail: joinDetail(reason+": run "+fix, warnings)}, nil
 }
 
 func joinDetail(detail string, more []string) string {
@@ -505,8 +510,9 @@ func joinDetail(detail string, more []string) string {
 	return detail
 }
 
-// staleReason names the first difference Plan would fix.
-func (c *current) staleReason(t configurator.Target) string {
+// staleReason names the first difference Plan would fix; trust is why
+// trustedFolders.json changes, if it does.
+func (c *current) staleReason(t configurator.Target, trust string) string {
 	envName := pluginkit.Display(c.env, c.p.env)
 	if v, _ := c.dotenv.Get(keyBaseURL); v != t.Endpoints.Gemini {
 		if v == "" {
@@ -535,9 +541,8 @@ func (c *current) staleReason(t configurator.Target) string {
 	if v, _ := c.settings.GetPath("security", "auth", "selectedType"); v != AuthType {
 		return "security.auth.selectedType is not " + AuthType
 	}
-	home, _ := trustKey(c.env)
-	if v, _ := c.trusted.Get(home); v != trustFolder && v != trustParent {
-		return home + " is not trusted, so Gemini CLI ignores " + envName
+	if trust != "" {
+		return trust
 	}
 	return "coda's files differ from what coda setup gemini writes"
 }

@@ -26,6 +26,13 @@ func target() configurator.Target {
 	return tgt
 }
 
+// trustHomeTarget is target() as coda setup --gemini-trust-home passes it.
+func trustHomeTarget() configurator.Target {
+	tgt := target()
+	tgt.Options[OptionTrustHome] = "true"
+	return tgt
+}
+
 // userSettings has UI, MCP servers, the user's own model and auth type.
 const userSettings = `{
   "ui": {
@@ -78,18 +85,24 @@ func userFiles() map[string]string {
 }
 
 func TestContract(t *testing.T) {
-	configuratortest.Run(t, configuratortest.Suite{
-		New:       New,
-		Target:    target,
-		Binaries:  []string{"gemini"},
-		UserFiles: userFiles(),
-		Malformed: map[string]string{
-			settingsRel: "{\n  \"ui\": {\"theme\": }\n}\n",
-			trustedRel:  "[\"/srv/projects\"]\n",
-			envRel:      "GEMINI_MODEL='unterminated\n",
-		},
-		Split: split,
-	})
+	for name, tgt := range map[string]func() configurator.Target{"default": target, "trustHome": trustHomeTarget} {
+		t.Run(name, func(t *testing.T) {
+			configuratortest.Run(t, configuratortest.Suite{
+				New:       New,
+				Target:    tgt,
+				Binaries:  []string{"gemini"},
+				UserFiles: userFiles(),
+				Malformed: map[string]string{
+					settingsRel: "{\n  \"ui\": {\"theme\": }\n}\n",
+					// Gemini CLI stops on it too; coda reads it to take back
+					// a rule an earlier setup wrote.
+					trustedRel: "[\"/srv/projects\"]\n",
+					envRel:     "GEMINI_MODEL='unterminated\n",
+				},
+				Split: split,
+			})
+		})
+	}
 }
 
 // split decodes a managed file into what coda does not own and what it
@@ -174,21 +187,34 @@ func TestGolden(t *testing.T) {
 	cases := []struct {
 		name   string
 		files  map[string]string
+		tgt    configurator.Target
+		before func(f *fixture) // the state before the plan
 		remove bool
 	}{
-		{"empty", nil, false},
-		{"existing", userFiles(), false},
-		{"existing-removed", userFiles(), true},
+		{name: "empty", tgt: target()},
+		{name: "existing", files: userFiles(), tgt: target()},
+		{name: "existing-removed", files: userFiles(), tgt: target(), remove: true},
+		{name: "trust-home", files: userFiles(), tgt: trustHomeTarget()},
+		{name: "trust-home-removed", files: userFiles(), tgt: trustHomeTarget(), remove: true},
+		// What an older coda left (HOME trusted, its version 1 record),
+		// set up again without --gemini-trust-home.
+		{name: "older-coda", files: userFiles(), tgt: target(), before: func(f *fixture) {
+			f.Apply(trustHomeTarget())
+			f.WriteLegacyRecord("existing")
+		}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.files)
-			p := f.Plan(target())
+			if tc.before != nil {
+				tc.before(f)
+			}
+			p := f.Plan(tc.tgt)
 			if tc.remove {
 				if err := configurator.Apply(f.Env, f.C, p); err != nil {
 					t.Fatal(err)
 				}
-				p = f.PlanRemove(target())
+				p = f.PlanRemove(tc.tgt)
 			}
 			plugintest.CompareGolden(t, filepath.Join("testdata", "golden", tc.name), f.GoldenChanges(p))
 		})
@@ -252,7 +278,7 @@ const commentedTrusted = `{
 
 func TestCommentsSurviveApplyAndRemove(t *testing.T) {
 	f := newFixture(t, map[string]string{settingsRel: commentedSettings, trustedRel: commentedTrusted})
-	p := f.Apply(target())
+	p := f.Apply(trustHomeTarget())
 	if got := plugintest.Changed(p); !slices.Contains(got, f.Path(settingsRel)) || !slices.Contains(got, f.Path(trustedRel)) {
 		t.Fatalf("setup did not merge into both files: %v", got)
 	}
@@ -273,11 +299,11 @@ func TestCommentsSurviveApplyAndRemove(t *testing.T) {
 	if !strings.Contains(trusted, "// work\n") || !strings.Contains(trusted, `"/srv/projects": "TRUST_FOLDER", /* mine */`) || !strings.Contains(trusted, f.Home) {
 		t.Errorf("trustedFolders.json after setup:\n%s", trusted)
 	}
-	if p := f.Plan(target()); !p.Empty() {
+	if p := f.Plan(trustHomeTarget()); !p.Empty() {
 		t.Errorf("a second setup changes %v", plugintest.Changed(p))
 	}
 
-	f.Remove(target())
+	f.Remove(trustHomeTarget())
 	if got := f.Read(settingsRel); got != commentedSettings {
 		t.Errorf("remove did not restore settings.json byte for byte:\n%s", got)
 	}
@@ -406,66 +432,341 @@ func TestEmptyTokenRemovesKey(t *testing.T) {
 	}
 }
 
-func TestTrustedFolders(t *testing.T) {
+// notes joins a plan's notes, one a line.
+func notes(p configurator.Plan) string { return strings.Join(p.Notes, "\n") }
+
+// recordedTrust lists the folders coda's record holds trustedFolders.json
+// rules for.
+func (f *fixture) recordedTrust() []string {
+	f.T.Helper()
+	data, err := os.ReadFile(filepath.Join(f.State, "plugins", "gemini.json"))
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		f.T.Fatal(err)
+	}
+	var rec struct {
+		Files []struct {
+			Path string
+			Keys []struct{ Key []string }
+		}
+	}
+	if err := json.Unmarshal(data, &rec); err != nil {
+		f.T.Fatalf("the record: %v", err)
+	}
+	var out []string
+	for _, file := range rec.Files {
+		if file.Path == f.Path(trustedRel) {
+			for _, k := range file.Keys {
+				out = append(out, strings.Join(k.Key, "."))
+			}
+		}
+	}
+	return out
+}
+
+// TestTrustLeftToTheUser: without --gemini-trust-home coda never writes,
+// widens or overrides a trust rule, and says how Gemini CLI decides.
+func TestTrustLeftToTheUser(t *testing.T) {
+	for name, trusted := range map[string]string{
+		"none":       "",
+		"others":     userTrusted,
+		"distrusted": `{"$HOME": "DO_NOT_TRUST"}` + "\n",
+		"trusted":    `{"$HOME": "TRUST_PARENT"}` + "\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, nil)
+			trusted = strings.ReplaceAll(trusted, "$HOME", f.Home)
+			if trusted != "" {
+				f.Write(trustedRel, trusted)
+			}
+			p := f.Apply(target())
+			if slices.Contains(plugintest.Changed(p), f.Path(trustedRel)) {
+				t.Errorf("setup changes trustedFolders.json")
+			}
+			switch {
+			case trusted == "" && f.Exists(trustedRel):
+				t.Errorf("setup created trustedFolders.json:\n%s", f.Read(trustedRel))
+			case trusted != "" && f.Read(trustedRel) != trusted:
+				t.Errorf("trustedFolders.json changed:\n%s", f.Read(trustedRel))
+			}
+			if got := f.recordedTrust(); got != nil {
+				t.Errorf("coda records trust rules %v it did not write", got)
+			}
+			want := "Gemini CLI reads ~/.gemini/.env only in folders you trust (it asks the first time it starts in one), and coda leaves trust to you: coda setup --gemini-trust-home trusts every folder under " + f.Home
+			if !slices.Contains(p.Notes, want) {
+				t.Errorf("notes %q, want %q", p.Notes, want)
+			}
+			st := f.Status(target())
+			if st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "Gemini CLI reads ~/.gemini/.env only in folders you trust") || !strings.Contains(st.Detail, "coda setup --gemini-trust-home trusts your whole home") {
+				t.Errorf("status %s: %s", st.State, st.Detail)
+			}
+			f.Remove(target())
+			if trusted != "" && f.Read(trustedRel) != trusted {
+				t.Errorf("remove changed trustedFolders.json:\n%s", f.Read(trustedRel))
+			}
+		})
+	}
+	t.Run("folderTrustOff", func(t *testing.T) {
+		f := newFixture(t, map[string]string{settingsRel: `{"security": {"folderTrust": {"enabled": false}}}`})
+		p := f.Apply(target())
+		if strings.Contains(notes(p), "trust") {
+			t.Errorf("a note on trust although folder trust is off: %q", p.Notes)
+		}
+	})
+}
+
+// TestTrustHome: --gemini-trust-home trusts HOME when no rule decides it,
+// and never overrides one that does.
+func TestTrustHome(t *testing.T) {
+	t.Run("created", func(t *testing.T) {
+		f := newFixture(t, nil)
+		p := f.Apply(trustHomeTarget())
+		if v, _ := f.ReadJSON(trustedRel).Get(f.Home); v != trustFolder {
+			t.Errorf("HOME is %v", v)
+		}
+		want := "trusts " + f.Home + " in ~/.gemini/trustedFolders.json (--gemini-trust-home), so Gemini CLI reads ~/.gemini/.env in every folder under it: their .gemini settings, .env files and tool auto-approval load without asking"
+		if !slices.Contains(p.Notes, want) {
+			t.Errorf("notes %q, want %q", p.Notes, want)
+		}
+		if st := f.Status(trustHomeTarget()); st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "coda trusts "+f.Home+" for Gemini CLI (--gemini-trust-home)") {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+		f.Remove(trustHomeTarget())
+		for _, rel := range []string{trustedRel, settingsRel, envRel} {
+			if f.Exists(rel) {
+				t.Errorf("%s that coda created survived remove", rel)
+			}
+		}
+	})
 	t.Run("otherFolders", func(t *testing.T) {
 		f := newFixture(t, map[string]string{trustedRel: userTrusted})
-		f.Apply(target())
+		f.Apply(trustHomeTarget())
 		doc := f.ReadJSON(trustedRel)
 		if got := doc.Keys(); !slices.Equal(got, []string{"/srv/projects", "/opt/untrusted", f.Home}) {
 			t.Errorf("keys %v", got)
-		}
-		if v, _ := doc.Get(f.Home); v != trustFolder {
-			t.Errorf("HOME is %v", v)
 		}
 		info, _ := os.Stat(f.Path(trustedRel))
 		if info.Mode().Perm() != 0o644 {
 			t.Errorf("the user's file mode changed to %o", info.Mode().Perm())
 		}
-		f.Remove(target())
-		if got := f.ReadJSON(trustedRel).Keys(); !slices.Equal(got, []string{"/srv/projects", "/opt/untrusted"}) {
-			t.Errorf("after remove keys %v", got)
+		f.Remove(trustHomeTarget())
+		if got := f.Read(trustedRel); got != userTrusted {
+			t.Errorf("remove did not restore trustedFolders.json byte for byte:\n%s", got)
 		}
 	})
-	for _, level := range []string{trustFolder, trustParent} {
-		t.Run("alreadyTrusted"+level, func(t *testing.T) {
+	// Rules that already decide HOME's trust stay as they are: those that
+	// trust it need nothing, those that do not are the user's decision.
+	for _, tc := range []struct {
+		name, rule, level string
+		trusted           bool
+	}{
+		{"homeTrustFolder", "$HOME", trustFolder, true},
+		{"homeTrustParent", "$HOME", trustParent, true},
+		{"parentTrusted", "$PARENT", trustFolder, true},
+		{"homeDistrusted", "$HOME", "DO_NOT_TRUST", false},
+		{"parentDistrusted", "$PARENT", "DO_NOT_TRUST", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, nil)
-			f.Write(trustedRel, `{"`+f.Home+`": "`+level+`"}`+"\n")
-			p := f.Apply(target())
-			if slices.Contains(plugintest.Changed(p), f.Path(trustedRel)) {
-				t.Error("coda changed an entry that already trusts HOME")
+			rule := strings.NewReplacer("$HOME", f.Home, "$PARENT", filepath.Dir(f.Home)).Replace(tc.rule)
+			content := `{"` + rule + `": "` + tc.level + `"}` + "\n"
+			f.Write(trustedRel, content)
+			p := f.Apply(trustHomeTarget())
+			if slices.Contains(plugintest.Changed(p), f.Path(trustedRel)) || f.Read(trustedRel) != content {
+				t.Errorf("coda changed a rule that decides HOME's trust:\n%s", f.Read(trustedRel))
 			}
-			f.Remove(target())
-			if v, _ := f.ReadJSON(trustedRel).Get(f.Home); v != level {
-				t.Errorf("after remove HOME is %v, want the user's %s", v, level)
+			if got := f.recordedTrust(); got != nil {
+				t.Errorf("coda records trust rules %v it did not write", got)
+			}
+			st := f.Status(trustHomeTarget())
+			if st.State != configurator.StateConfigured {
+				t.Errorf("status %s: %s", st.State, st.Detail)
+			}
+			if !tc.trusted {
+				want := "left DO_NOT_TRUST for " + rule + " in ~/.gemini/trustedFolders.json as it is: coda never overrides it, so --gemini-trust-home changes nothing until you remove that rule yourself"
+				if !slices.Contains(p.Notes, want) {
+					t.Errorf("notes %q, want %q", p.Notes, want)
+				}
+				if !strings.Contains(st.Detail, "marks "+rule+" DO_NOT_TRUST, which coda never overrides") {
+					t.Errorf("status detail %q", st.Detail)
+				}
+			}
+			f.Remove(trustHomeTarget())
+			if f.Read(trustedRel) != content {
+				t.Errorf("remove changed the user's rule:\n%s", f.Read(trustedRel))
 			}
 		})
 	}
-	t.Run("distrusted", func(t *testing.T) {
+	t.Run("stale", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.Write(trustedRel, `{"`+f.Home+`": "DO_NOT_TRUST"}`+"\n")
-		p := f.Apply(target())
-		if v, _ := f.ReadJSON(trustedRel).Get(f.Home); v != trustFolder {
-			t.Errorf("HOME is %v", v)
+		f.Apply(trustHomeTarget())
+		f.Write(trustedRel, "{}\n") // the user deleted coda's rule
+		st := f.Status(trustHomeTarget())
+		if st.State != configurator.StateStale || !strings.Contains(st.Detail, f.Home+" is not trusted in ~/.gemini/trustedFolders.json, although you set up with --gemini-trust-home: run coda setup gemini --gemini-trust-home") {
+			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
-		if !strings.Contains(strings.Join(p.Notes, "\n"), "DO_NOT_TRUST") {
-			t.Errorf("notes %q", p.Notes)
-		}
-		f.Remove(target())
-		if v, _ := f.ReadJSON(trustedRel).Get(f.Home); v != "DO_NOT_TRUST" {
-			t.Errorf("after remove HOME is %v, want DO_NOT_TRUST back", v)
+		next := trustHomeTarget()
+		next.Token = "dapi-next-token-2222"
+		f.Write(trustedRel, `{"`+f.Home+`": "TRUST_FOLDER"}`)
+		if st := f.Status(next); st.State != configurator.StateStale || !strings.Contains(st.Detail, "): run coda setup gemini --gemini-trust-home") {
+			t.Errorf("status %s: %s", st.State, st.Detail)
 		}
 	})
-	t.Run("created", func(t *testing.T) {
+	t.Run("userChangedCodasRule", func(t *testing.T) {
 		f := newFixture(t, nil)
+		f.Apply(trustHomeTarget())
+		changed := `{"` + f.Home + `": "DO_NOT_TRUST"}` + "\n"
+		f.Write(trustedRel, changed)
+		p := f.Apply(trustHomeTarget())
+		if f.Read(trustedRel) != changed || !strings.Contains(notes(p), "left DO_NOT_TRUST") {
+			t.Errorf("trustedFolders.json %s, notes %q", f.Read(trustedRel), p.Notes)
+		}
+		if got := f.recordedTrust(); got != nil {
+			t.Errorf("coda still records %v as its own", got)
+		}
+		f.Remove(trustHomeTarget())
+		if f.Read(trustedRel) != changed {
+			t.Errorf("remove took the user's DO_NOT_TRUST:\n%s", f.Read(trustedRel))
+		}
+	})
+}
+
+// TestTrustTakenBack: a setup without --gemini-trust-home takes back the
+// rule an earlier one wrote, and keeps the rules the user added since.
+func TestTrustTakenBack(t *testing.T) {
+	t.Run("createdFile", func(t *testing.T) {
+		f := newFixture(t, nil)
+		f.Apply(trustHomeTarget())
+		if st := f.Status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "still holds coda's TRUST_FOLDER rule for "+f.Home) {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
 		p := f.Apply(target())
-		if !strings.Contains(strings.Join(p.Notes, "\n"), "trusts "+f.Home) {
-			t.Errorf("no note about trusting HOME: %q", p.Notes)
+		if !strings.Contains(notes(p), "took back the TRUST_FOLDER rule for "+f.Home+" that coda wrote to ~/.gemini/trustedFolders.json") {
+			t.Errorf("notes %q", p.Notes)
+		}
+		if f.Exists(trustedRel) {
+			t.Errorf("trustedFolders.json that coda created and emptied survives:\n%s", f.Read(trustedRel))
+		}
+		if got := f.recordedTrust(); got != nil {
+			t.Errorf("the record still holds %v", got)
+		}
+		if p := f.Plan(target()); !p.Empty() {
+			t.Errorf("a second setup changes %v", plugintest.Changed(p))
+		}
+		if st := f.Status(target()); st.State != configurator.StateConfigured {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+	})
+	t.Run("rulesAddedSince", func(t *testing.T) {
+		f := newFixture(t, nil)
+		f.Apply(trustHomeTarget())
+		// Gemini CLI writes the user's answers into the file coda created.
+		doc := f.ReadJSON(trustedRel)
+		doc.Set("/srv/projects", trustFolder)
+		f.Write(trustedRel, string(jsonedit.Marshal(doc)))
+		f.Apply(target())
+		if got := f.ReadJSON(trustedRel).Keys(); !slices.Equal(got, []string{"/srv/projects"}) {
+			t.Errorf("keys %v", got)
+		}
+		// Once given back, the file is the user's: trusting HOME again
+		// and removing leaves their rule and the file.
+		f.Apply(trustHomeTarget())
+		f.Remove(trustHomeTarget())
+		if got := f.ReadJSON(trustedRel).Keys(); !slices.Equal(got, []string{"/srv/projects"}) {
+			t.Errorf("after remove keys %v", got)
+		}
+	})
+	t.Run("userFile", func(t *testing.T) {
+		f := newFixture(t, map[string]string{trustedRel: commentedTrusted})
+		f.Apply(trustHomeTarget())
+		f.Apply(target())
+		if got := f.Read(trustedRel); got != commentedTrusted {
+			t.Errorf("taking back did not restore trustedFolders.json byte for byte:\n%s", got)
+		}
+	})
+}
+
+// TestOlderCodaTrust: the trust an older coda gave (HOME trusted always,
+// the user's DO_NOT_TRUST replaced), as its version 1 record tells, is
+// taken back by the next setup or by remove.
+func TestOlderCodaTrust(t *testing.T) {
+	// olderCoda is the state an older coda left for a user who had files
+	// (legacy "existing"), or who had marked HOME DO_NOT_TRUST (legacy
+	// "distrusted").
+	olderCoda := func(t *testing.T, legacy string) *fixture {
+		var f *fixture
+		if legacy == "existing" {
+			f = newFixture(t, userFiles())
+			f.Apply(trustHomeTarget())
+		} else {
+			f = newFixture(t, nil)
+			f.Write(trustedRel, `{"`+f.Home+`": "TRUST_FOLDER"}`+"\n")
+			f.Apply(target())
+		}
+		f.WriteLegacyRecord(legacy)
+		return f
+	}
+	t.Run("setup", func(t *testing.T) {
+		f := olderCoda(t, "existing")
+		if st := f.Status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "TRUST_FOLDER rule for "+f.Home) {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+		f.Apply(target())
+		if got := f.Read(trustedRel); got != userTrusted {
+			t.Errorf("setup did not take back the older coda's rule:\n%s", got)
 		}
 		f.Remove(target())
-		for _, rel := range []string{trustedRel, settingsRel, envRel} {
-			if f.Exists(rel) {
-				t.Errorf("%s that coda created survived remove", rel)
+		for rel, want := range userFiles() {
+			if got := f.Read(rel); got != want {
+				t.Errorf("remove did not restore %s:\n%s", rel, got)
 			}
+		}
+	})
+	t.Run("setupTrustHome", func(t *testing.T) {
+		f := olderCoda(t, "existing")
+		if p := f.Plan(trustHomeTarget()); !p.Empty() {
+			t.Errorf("with --gemini-trust-home the older coda's state changes:\n%s", configurator.Diff(p))
+		}
+		if st := f.Status(trustHomeTarget()); st.State != configurator.StateConfigured {
+			t.Errorf("status %s: %s", st.State, st.Detail)
+		}
+	})
+	t.Run("remove", func(t *testing.T) {
+		f := olderCoda(t, "existing")
+		f.Remove(target())
+		if got := f.Read(trustedRel); got != userTrusted {
+			t.Errorf("remove did not take back the older coda's rule:\n%s", got)
+		}
+	})
+	for name, tgt := range map[string]configurator.Target{"distrustPutBack": target(), "distrustPutBackTrustHome": trustHomeTarget()} {
+		t.Run(name, func(t *testing.T) {
+			f := olderCoda(t, "distrusted")
+			if st := f.Status(tgt); st.State != configurator.StateStale || !strings.Contains(st.Detail, "coda replaced your DO_NOT_TRUST for "+f.Home) {
+				t.Errorf("status %s: %s", st.State, st.Detail)
+			}
+			p := f.Apply(tgt)
+			if v, _ := f.ReadJSON(trustedRel).Get(f.Home); v != "DO_NOT_TRUST" {
+				t.Errorf("HOME is %v, want the user's DO_NOT_TRUST back", v)
+			}
+			if !strings.Contains(notes(p), "put back your DO_NOT_TRUST for "+f.Home) || strings.Contains(notes(p), "left DO_NOT_TRUST") {
+				t.Errorf("notes %q", p.Notes)
+			}
+			if p := f.Plan(tgt); !p.Empty() {
+				t.Errorf("a second setup changes %v", plugintest.Changed(p))
+			}
+			f.Remove(tgt)
+			if v, _ := f.ReadJSON(trustedRel).Get(f.Home); v != "DO_NOT_TRUST" {
+				t.Errorf("after remove HOME is %v", v)
+			}
+		})
+	}
+	t.Run("removeDistrusted", func(t *testing.T) {
+		f := olderCoda(t, "distrusted")
+		f.Remove(target())
+		if got := f.Read(trustedRel); got != `{"`+f.Home+`": "DO_NOT_TRUST"}`+"\n" {
+			t.Errorf("remove did not put DO_NOT_TRUST back:\n%s", got)
 		}
 	})
 }
@@ -531,7 +832,7 @@ func TestProjectEnvWarning(t *testing.T) {
 			if tc.settings != "" {
 				f.Write(settingsRel, tc.settings)
 			}
-			f.Apply(target())
+			f.Apply(trustHomeTarget())
 			for _, fl := range tc.files {
 				f.Write(fl.rel, fl.content)
 			}
@@ -548,9 +849,33 @@ func TestProjectEnvWarning(t *testing.T) {
 			}
 		})
 	}
-	t.Run("outsideHomeUntrusted", func(t *testing.T) {
+	t.Run("untrustedByDefault", func(t *testing.T) {
 		f := newFixture(t, nil)
 		f.Apply(target())
+		cwd := f.Path("proj")
+		if err := os.MkdirAll(cwd, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		got := ProjectEnvWarning(f.Env, cwd)
+		if !strings.Contains(got, "does not trust "+cwd) || !strings.Contains(got, "reads no ~/.gemini/.env") || !strings.Contains(got, "--gemini-trust-home") {
+			t.Errorf("warning %q", got)
+		}
+		f.Write(trustedRel, `{"`+cwd+`": "TRUST_FOLDER"}`)
+		if got := ProjectEnvWarning(f.Env, cwd+"/sub"); got != "" {
+			t.Errorf("a folder under a trusted one warns %q", got)
+		}
+		f.Write(trustedRel, `{"`+f.Home+`": "TRUST_FOLDER", "`+cwd+`": "DO_NOT_TRUST"}`)
+		if got := ProjectEnvWarning(f.Env, cwd); !strings.Contains(got, "marks "+cwd+" DO_NOT_TRUST") {
+			t.Errorf("a distrusted folder under a trusted HOME warns %q", got)
+		}
+		f.Write(settingsRel, `{"security": {"folderTrust": {"enabled": false}}}`)
+		if got := ProjectEnvWarning(f.Env, cwd); got != "" {
+			t.Errorf("with folder trust off it warns %q", got)
+		}
+	})
+	t.Run("outsideHomeUntrusted", func(t *testing.T) {
+		f := newFixture(t, nil)
+		f.Apply(trustHomeTarget())
 		elsewhere := t.TempDir()
 		if got := ProjectEnvWarning(f.Env, elsewhere); !strings.Contains(got, "does not trust "+elsewhere) {
 			t.Errorf("warning %q", got)
@@ -564,7 +889,7 @@ func TestProjectEnvWarning(t *testing.T) {
 	})
 	t.Run("inStatus", func(t *testing.T) {
 		f := newFixture(t, nil)
-		f.Apply(target())
+		f.Apply(trustHomeTarget())
 		f.Write("proj/.env", "X=1\n")
 		wd, _ := os.Getwd()
 		t.Cleanup(func() { _ = os.Chdir(wd) })
@@ -583,7 +908,10 @@ func TestGeminiHomeAndTrustedFoldersPath(t *testing.T) {
 	tf := filepath.Join(f.Home, "trust", "folders.json")
 	f.Vars["GEMINI_CLI_HOME"] = gh
 	f.Vars["GEMINI_CLI_TRUSTED_FOLDERS_PATH"] = tf
-	p := f.Apply(target())
+	if p := f.Plan(target()); slices.Contains(plugintest.Changed(p), tf) {
+		t.Errorf("without --gemini-trust-home coda plans %s", tf)
+	}
+	p := f.Apply(trustHomeTarget())
 	want := []string{filepath.Join(gh, ".gemini", "settings.json"), tf, filepath.Join(gh, ".gemini", ".env")}
 	for _, w := range want {
 		if !slices.Contains(plugintest.Changed(p), w) {
@@ -712,7 +1040,7 @@ func TestSecondSetupKeepsOriginals(t *testing.T) {
 
 func TestNewGeminiDirIsPrivate(t *testing.T) {
 	f := newFixture(t, nil)
-	f.Apply(target())
+	f.Apply(trustHomeTarget())
 	for rel, want := range map[string]os.FileMode{".gemini": 0o700, envRel: 0o600, trustedRel: 0o600, settingsRel: 0o644} {
 		info, err := os.Stat(f.Path(rel))
 		if err != nil {
@@ -725,21 +1053,23 @@ func TestNewGeminiDirIsPrivate(t *testing.T) {
 }
 
 // TestLegacyRecord: a user who set up with the coda before the shared
-// record (its sidecar of version 1) still gets the originals back.
+// record (its sidecar of version 1) still gets the originals back. That
+// coda always trusted HOME: set up with --gemini-trust-home, the state
+// is as it should be (TestOlderCodaTrust takes the trust back).
 func TestLegacyRecord(t *testing.T) {
 	for name, files := range map[string]map[string]string{"empty": nil, "existing": userFiles()} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, files)
-			f.Apply(target())
+			f.Apply(trustHomeTarget())
 			f.WriteLegacyRecord(name)
-			if st := f.Status(target()); st.State != configurator.StateConfigured {
+			if st := f.Status(trustHomeTarget()); st.State != configurator.StateConfigured {
 				t.Errorf("status %s: %s", st.State, st.Detail)
 			}
 			// The same record in the older layout: nothing to write.
-			if p := f.Plan(target()); !p.Empty() {
+			if p := f.Plan(trustHomeTarget()); !p.Empty() {
 				t.Errorf("a plan rewrites the legacy record:\n%s", configurator.Diff(p))
 			}
-			f.Remove(target())
+			f.Remove(trustHomeTarget())
 			for _, rel := range []string{settingsRel, trustedRel, envRel} {
 				switch {
 				case files == nil && f.Exists(rel):

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
 	"github.com/coda-cli/coda/internal/plugins/pluginkit"
@@ -20,8 +19,8 @@ import (
 // when it reaches its home directory ~/.gemini/.env. So a project's .env
 // hides coda's file completely, unless advanced.ignoreLocalEnv is true in
 // settings.json (which skips DIR/.env files, but not DIR/.gemini/.env).
-// And an interactive session reads no .env at all in a folder it does not
-// trust; coda trusts only HOME.
+// And in a folder it does not trust it reads no ~/.gemini/.env at all
+// (see untrustedWarning); coda trusts none unless told to.
 func ProjectEnvWarning(env configurator.Env, cwd string) string {
 	if cwd == "" || !filepath.IsAbs(cwd) {
 		return ""
@@ -48,10 +47,7 @@ func ProjectEnvWarning(env configurator.Env, cwd string) string {
 		}
 		dir = parent
 	}
-	if !trusted(env, p, settings, cwd) {
-		return fmt.Sprintf("Gemini CLI does not trust %s (coda trusts %s), so an interactive session there reads no .env and misses %s until you trust the folder", cwd, env.Home, ours)
-	}
-	return ""
+	return untrustedWarning(env, p, settings, cwd)
 }
 
 func isFile(path string) bool {
@@ -70,54 +66,4 @@ func readSettings(path string) *jsonedit.Object {
 		return nil
 	}
 	return o
-}
-
-// trusted follows Gemini CLI's folder trust: off when
-// security.folderTrust.enabled is false; else the trustedFolders.json
-// rule with the longest path that contains cwd (a TRUST_PARENT rule
-// standing for its parent) decides, comparing real paths. When it cannot
-// tell, it says trusted: the warning is for the clear case only.
-func trusted(env configurator.Env, p paths, settings *jsonedit.Object, cwd string) bool {
-	if settings != nil {
-		if v, _ := settings.GetPath("security", "folderTrust", "enabled"); v == false {
-			return true
-		}
-	}
-	data, err := os.ReadFile(p.trusted)
-	if err != nil {
-		return false
-	}
-	rules, err := jsonedit.ParseDialect(data, jsonedit.Comments)
-	if err != nil {
-		return true
-	}
-	loc := realPath(cwd)
-	best, level := -1, ""
-	for _, rule := range rules.Keys() {
-		v, _ := rules.Get(rule)
-		lvl, _ := v.(string)
-		root := rule
-		if lvl == trustParent {
-			root = filepath.Dir(rule)
-		}
-		if within(loc, realPath(root)) && len(rule) > best {
-			best, level = len(rule), lvl
-		}
-	}
-	return level == trustFolder || level == trustParent
-}
-
-func realPath(p string) string {
-	if r, err := filepath.EvalSymlinks(p); err == nil {
-		return r
-	}
-	return filepath.Clean(p)
-}
-
-func within(path, root string) bool {
-	if path == root {
-		return true
-	}
-	rel, err := filepath.Rel(root, path)
-	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }
