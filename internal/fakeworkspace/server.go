@@ -6,7 +6,10 @@
 // generateContent, OpenAI chat completions), which answer ReplyText;
 // HoldToolCall, which makes the next request that offers a given tool get
 // a tool call instead, held until released, so a test can act in the
-// middle of an agent's session; and faults injected per route.
+// middle of an agent's session; and faults injected per route, from an
+// error or a delay to answers the real API never gives (a redirect, a
+// raw body, the real answer cut short, with garbage after it or with a
+// field changed: see Fault and Misbehaviours).
 //
 // Only tests import it: `coda demo` runs tokenapi alone, so the model
 // emulation and the fault injection are not linked into the coda binary
@@ -152,30 +155,37 @@ func (e extension) Serve(x *tokenapi.Exchange) {
 		s.route(x.W, x, true)
 		return
 	}
-	if !f.AfterHandler {
+	ownAnswer := f.Status != 0 || f.Body != nil
+	if !f.AfterHandler && f.Rewrite == nil {
 		if !s.sleep(x.R.Context(), f.Delay) {
 			x.Abandon()
 			return
 		}
-		if f.Status == 0 {
-			s.route(x.W, x, true)
-		} else {
+		if ownAnswer {
 			writeFault(x.W, f)
+		} else {
+			setHeader(x.W, f.Header)
+			s.route(x.W, x, true)
 		}
 		return
 	}
-	// Lost response: the handler's state changes happen, but its answer is
-	// held back (Delay) and replaced by the fault's error (Status != 0).
+	// Lost or rewritten response: the handler's state changes happen, but
+	// its answer is held back (Delay) and replaced by the fault's error
+	// (Status != 0 or Body) or by what Rewrite makes of it.
 	buf := newBufferedWriter()
 	s.route(buf, x, false)
 	if !s.sleep(x.R.Context(), f.Delay) {
 		x.Abandon()
 		return
 	}
-	if f.Status == 0 {
-		buf.replay(x.W)
-	} else {
+	switch {
+	case f.Rewrite != nil:
+		writeRewritten(x.W, f, buf)
+	case ownAnswer:
 		writeFault(x.W, f)
+	default:
+		setHeader(buf, f.Header)
+		buf.replay(x.W)
 	}
 }
 

@@ -166,6 +166,12 @@ func (e *Engine) mint(ctx context.Context, c workspace.Client, tag Tag, lifetime
 	ctx = context.WithoutCancel(ctx)
 	before := e.Clock.Now()
 	fresh, err := c.CreateToken(ctx, lifetime, tag.Comment())
+	var rejected *workspace.MintRejectedError
+	if errors.As(err, &rejected) && rejected.ID != "" {
+		// Minted but unusable (empty, oversized, already expired...):
+		// delete it at once and store nothing.
+		_ = c.DeleteToken(ctx, rejected.ID)
+	}
 	if err != nil {
 		return workspace.NewToken{}, 0, err
 	}

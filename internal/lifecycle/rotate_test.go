@@ -1629,3 +1629,29 @@ func TestClockSkew(t *testing.T) {
 		})
 	}
 }
+
+// A minted token the workspace answers badly (empty, oversized, with a
+// control character, already expired, never expiring) is deleted at once
+// and nothing is stored: the old token stays current.
+func TestRotateDeletesRejectedMint(t *testing.T) {
+	for _, name := range []string{"empty-token-value", "control-token-value", "huge-token-value", "past-expiry", "never-expires", "no-expiry"} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t)
+			old := e.login("default", 15*time.Minute)
+			e.srv.AddFault(http.MethodPost, fakeworkspace.PathTokenCreate, fakeworkspace.Fault{Times: 1, Rewrite: fakeworkspace.Misbehaviours[name]})
+			_, err := e.r.Rotate(context.Background(), opts("default", 0))
+			if err == nil || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("Rotate = %v, want a one-line error", err)
+			}
+			if p := e.profile("default"); p.TokenID != old.TokenID || len(p.Pending) != 0 {
+				t.Errorf("stored %v", p)
+			}
+			if live := e.liveTagged(e.tagOf("default")); !slices.Equal(live, []string{old.TokenID}) {
+				t.Errorf("live coda tokens %v, want only the old one", live)
+			}
+			if !retryable(err) {
+				t.Error("the watcher would give up on one bad answer")
+			}
+		})
+	}
+}

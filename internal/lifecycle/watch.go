@@ -135,7 +135,7 @@ func (e *Engine) Watch(ctx context.Context, o WatchRequest) error {
 				if ctx.Err() != nil {
 					continue
 				}
-				if !workspace.KindOf(err).Retryable() {
+				if !retryable(err) {
 					return err
 				}
 				failures++
@@ -225,4 +225,12 @@ func (e *Engine) sleepUntil(ctx context.Context, deadline time.Time, maxSlice ti
 			return err
 		}
 	}
+}
+
+// retryable reports whether the watcher tries again after err: network
+// errors, 5xx and 429, and an answer the engine refused (a minted token it
+// deleted), which a flaky proxy can cause once.
+func retryable(err error) bool {
+	var rejected *workspace.MintRejectedError
+	return workspace.KindOf(err).Retryable() || errors.As(err, &rejected)
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,7 +126,8 @@ func setupScript(env *testscript.Env, transcripts string) error {
 		return err
 	}
 	srv.AddUser(scriptUser, "Alice Example")
-	pat, _ := srv.IssuePAT(scriptUser, "pasted by alice", 90*24*time.Hour)
+	pat, patID := srv.IssuePAT(scriptUser, "pasted by alice", 90*24*time.Hour)
+	env.Setenv("PAT_ID", patID) // a token id, not a secret: scripts name the pasted token by it
 	env.Values["fake"] = srv
 	env.Values["pat"] = pat
 	env.Defer(func() {
@@ -167,7 +169,10 @@ func setupScript(env *testscript.Env, transcripts string) error {
 
 // cmdFake inspects and steers the script's fake workspace:
 //
-//	fake fault METHOD PATH STATUS [times=N] [after] [delay=D]
+//	fake fault METHOD PATH STATUS [times=N] [after] [delay=D] [location=URL] [body=TEXT] [rewrite=NAME]
+//	    (location: a Location header, for a 3xx; body: answer TEXT as it
+//	    is; rewrite: run the handler and send its answer changed by
+//	    fakeworkspace.Misbehaviours[NAME], with STATUS 0 keeping its status)
 //	fake coda-tokens N     (exactly N live coda tokens)
 //	fake tokens N          (exactly N live tokens of any kind)
 //	fake issue-pat         (another user-made token, created now)
@@ -189,7 +194,7 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 	switch args[0] {
 	case "fault":
 		if len(args) < 4 {
-			ts.Fatalf("usage: fake fault METHOD PATH STATUS [times=N] [after] [delay=D]")
+			ts.Fatalf("usage: fake fault METHOD PATH STATUS [times=N] [after] [delay=D] [location=URL] [body=TEXT] [rewrite=NAME]")
 		}
 		f := fakeworkspace.Fault{Status: atoi(args[3])}
 		for _, opt := range args[4:] {
@@ -203,6 +208,24 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 				d, err := time.ParseDuration(v)
 				ts.Check(err)
 				f.Delay = d
+			case "location":
+				f.Header = http.Header{"Location": {v}}
+				if f.Body == nil {
+					f.Body = []byte{}
+				}
+			case "body":
+				f.Body = []byte(v)
+			case "rewrite":
+				rw, ok := fakeworkspace.Misbehaviours[v]
+				if !ok {
+					names := make([]string, 0, len(fakeworkspace.Misbehaviours))
+					for name := range fakeworkspace.Misbehaviours {
+						names = append(names, name)
+					}
+					sort.Strings(names)
+					ts.Fatalf("unknown rewrite %q (known: %s)", v, strings.Join(names, ", "))
+				}
+				f.Rewrite = rw
 			default:
 				ts.Fatalf("unknown fault option %q", opt)
 			}

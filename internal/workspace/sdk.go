@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -19,6 +21,8 @@ import (
 	"github.com/databricks/databricks-sdk-go/service/iam"
 	"github.com/databricks/databricks-sdk-go/service/serving"
 	"github.com/databricks/databricks-sdk-go/service/settings"
+
+	"github.com/coda-cli/coda/internal/redact"
 )
 
 // HTTPTimeout bounds one request; coda's own loops own every retry.
@@ -38,10 +42,15 @@ func noHostMetadata(context.Context, string) (*config.HostMetadata, error) { ret
 
 // NewSDKClient builds a client that authenticates with token and nothing
 // else: no credential chain, no environment, no config file, no metadata
-// probe, no SDK retries. Service-principal variables, DATABRICKS_AUTH_TYPE
-// or a ~/.databrickscfg full of other credentials cannot change whom it
-// speaks as.
+// probe, no SDK retries, no redirects. Service-principal variables,
+// DATABRICKS_AUTH_TYPE or a ~/.databrickscfg full of other credentials
+// cannot change whom it speaks as.
 func NewSDKClient(host, token string) (Client, error) {
+	return newSDKClient(host, token, http.DefaultTransport)
+}
+
+// newSDKClient is NewSDKClient over base (tests pass a TLS test server's).
+func newSDKClient(host, token string, base http.RoundTripper) (Client, error) {
 	if token == "" {
 		return nil, ErrNoToken
 	}
@@ -49,6 +58,7 @@ func NewSDKClient(host, token string) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	transport := singleShotTransport{base: NoRedirectTransport(base)}
 	cfg := &config.Config{
 		Host:                 host,
 		Token:                token,
@@ -57,15 +67,15 @@ func NewSDKClient(host, token string) (Client, error) {
 		Loaders:              []config.Loader{noLoader{}},
 		HostMetadataResolver: noHostMetadata,
 		HTTPTimeoutSeconds:   int(HTTPTimeout / time.Second),
-		HTTPTransport:        singleShotTransport{base: http.DefaultTransport},
+		HTTPTransport:        transport,
 		RetryTimeoutSeconds:  int(HTTPTimeout / time.Second),
 	}
 	if err := cfg.EnsureResolved(); err != nil {
-		return nil, fmt.Errorf("workspace client: %w", err)
+		return nil, fmt.Errorf("workspace client: %s", clean(err.Error(), token))
 	}
 	httpCfg, err := config.HTTPClientConfigFromConfig(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("workspace client: %w", err)
+		return nil, fmt.Errorf("workspace client: %s", clean(err.Error(), token))
 	}
 	// coda's loops decide when to retry (with backoff that respects the
 	// token's expiry); the SDK would otherwise retry 429/503 for minutes.
@@ -73,14 +83,18 @@ func NewSDKClient(host, token string) (Client, error) {
 	httpCfg.TransientErrors = nil // else "REQUEST_LIMIT_EXCEEDED" in any message is retried
 	dc, err := client.NewWithClient(cfg, httpclient.NewApiClient(httpCfg))
 	if err != nil {
-		return nil, fmt.Errorf("workspace client: %w", err)
+		return nil, fmt.Errorf("workspace client: %s", clean(err.Error(), token))
 	}
-	return &sdkClient{host: host, token: token, tokens: settings.NewTokens(dc), me: iam.NewCurrentUser(dc),
-		serving: serving.NewServingEndpoints(dc)}, nil
+	probe := noRedirectClient(10*time.Second, nil)
+	probe.Transport = singleShotTransport{base: NoRedirectTransport(base)}
+	return &sdkClient{host: host, token: token, dc: dc, probe: probe, tokens: settings.NewTokens(dc),
+		me: iam.NewCurrentUser(dc), serving: serving.NewServingEndpoints(dc)}, nil
 }
 
 type sdkClient struct {
 	host, token string
+	dc          *client.DatabricksClient
+	probe       *http.Client
 	tokens      *settings.TokensAPI
 	me          *iam.CurrentUserAPI
 	serving     *serving.ServingEndpointsAPI
@@ -89,7 +103,7 @@ type sdkClient struct {
 func (c *sdkClient) ServingEndpoints(ctx context.Context) ([]string, error) {
 	eps, err := c.serving.ListAll(ctx)
 	if err != nil {
-		return nil, convert("list serving endpoints", err)
+		return nil, c.fail("list serving endpoints", err)
 	}
 	names := make([]string, 0, len(eps))
 	for _, ep := range eps {
@@ -98,23 +112,25 @@ func (c *sdkClient) ServingEndpoints(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// probeClient makes single requests with the same no-retry transport.
-var probeClient = &http.Client{Timeout: 10 * time.Second, Transport: singleShotTransport{base: http.DefaultTransport}}
-
 func (c *sdkClient) Probe(ctx context.Context, method, path, body string) (int, string, error) {
+	op := "probe " + redact.Line(path, 200)
 	req, err := http.NewRequestWithContext(ctx, method, c.host+path, strings.NewReader(body))
 	if err != nil {
-		return 0, "", err
+		return 0, "", &Error{Kind: KindOther, Op: op, Message: clean(err.Error(), c.token)}
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := probeClient.Do(req)
+	resp, err := c.probe.Do(req)
 	if err != nil {
-		return 0, "", &Error{Kind: KindTransient, Op: "probe " + path, Message: networkMessage(err)}
+		var re *RedirectError
+		if errors.As(err, &re) {
+			return re.StatusCode, "", &Error{Kind: KindOther, Op: op, Message: re.Error(), err: re}
+		}
+		return 0, "", &Error{Kind: KindTransient, Op: op, Message: clean(networkMessage(err), c.token)}
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	orgID := resp.Header.Get("X-Databricks-Org-Id")
+	orgID := redact.Line(resp.Header.Get("X-Databricks-Org-Id"), 64)
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		// Say whether the token is dead or only not allowed here.
 		var body struct {
@@ -127,17 +143,33 @@ func (c *sdkClient) Probe(ctx context.Context, method, path, body string) (int, 
 			code = fmt.Sprint(body.Code)
 		}
 		return resp.StatusCode, orgID, &Error{Kind: classifyStatus(resp.StatusCode, code, body.Message),
-			StatusCode: resp.StatusCode, Code: code, Message: body.Message, Op: "probe " + path}
+			StatusCode: resp.StatusCode, Code: cleanCode(code, c.token), Message: clean(body.Message, c.token), Op: op}
 	}
 	return resp.StatusCode, orgID, nil
 }
 
 func (c *sdkClient) Me(ctx context.Context) (User, error) {
+	const op = "read current user"
 	u, err := c.me.Me(ctx, iam.MeRequest{})
 	if err != nil {
-		return User{}, convert("read current user", err)
+		return User{}, c.fail(op, err)
 	}
-	return User{ID: u.Id, UserName: u.UserName, DisplayName: u.DisplayName}, nil
+	switch {
+	case u.UserName == "":
+		return User{}, &Error{Kind: KindOther, Op: op, Message: "the workspace answered without a user name"}
+	case len(u.UserName) > maxUserNameBytes:
+		return User{}, &Error{Kind: KindOther, Op: op, Message: fmt.Sprintf("the workspace answered with a user name of %d bytes", len(u.UserName))}
+	case hasControl(u.UserName):
+		return User{}, &Error{Kind: KindOther, Op: op, Message: "the workspace answered with a user name that holds control characters"}
+	}
+	return User{ID: redact.Line(u.Id, 256), UserName: u.UserName, DisplayName: redact.Line(u.DisplayName, maxUserNameBytes)}, nil
+}
+
+// createAnswer receives token/create's answer unparsed (the SDK hands a
+// struct with a Contents field the body as it is) and its Date header.
+type createAnswer struct {
+	Date     string `header:"Date"`
+	Contents io.ReadCloser
 }
 
 func (c *sdkClient) CreateToken(ctx context.Context, lifetime time.Duration, comment string) (NewToken, error) {
@@ -147,20 +179,152 @@ func (c *sdkClient) CreateToken(ctx context.Context, lifetime time.Duration, com
 	if secs <= 0 {
 		return NewToken{}, fmt.Errorf("token lifetime must be positive, got %s", lifetime)
 	}
-	resp, err := c.tokens.Create(ctx, settings.CreateTokenRequest{LifetimeSeconds: secs, Comment: comment})
+	// The body is parsed here, not by the SDK: its errors quote the body,
+	// and a token the answer shows must be refused with its id.
+	var answer createAnswer
+	err := c.dc.Do(ctx, http.MethodPost, "/api/2.0/token/create",
+		map[string]string{"Accept": "application/json", "Content-Type": "application/json"}, nil,
+		settings.CreateTokenRequest{LifetimeSeconds: secs, Comment: comment}, &answer)
 	if err != nil {
-		return NewToken{}, convert("create token", err)
+		if errors.Is(err, errTooLarge) {
+			return NewToken{}, &MintRejectedError{Reason: errTooLarge.Error()}
+		}
+		return NewToken{}, c.fail("create token", err)
 	}
-	if resp.TokenValue == "" || resp.TokenInfo == nil || resp.TokenInfo.TokenId == "" {
-		return NewToken{}, &Error{Kind: KindOther, Op: "create token", Message: "the workspace answered without a token"}
+	if answer.Contents == nil {
+		return NewToken{}, &MintRejectedError{Reason: "the workspace's answer is empty"}
 	}
-	return NewToken{TokenInfo: tokenInfo(*resp.TokenInfo), Value: resp.TokenValue}, nil
+	defer answer.Contents.Close()
+	body, err := io.ReadAll(answer.Contents)
+	if err != nil {
+		if errors.Is(err, errTooLarge) {
+			return NewToken{}, &MintRejectedError{Reason: errTooLarge.Error()}
+		}
+		return NewToken{}, c.fail("create token", err)
+	}
+	nt, err := parseCreated(body, answer.Date, lifetime)
+	if err != nil {
+		var mr *MintRejectedError
+		if errors.As(err, &mr) {
+			mr.Reason = clean(mr.Reason, c.token)
+		}
+		return NewToken{}, err
+	}
+	return nt, nil
+}
+
+// tokenIDInText finds a token id in an answer that is not valid JSON.
+var tokenIDInText = regexp.MustCompile(`"token_id"\s*:\s*"([^"\\]{1,256})"`)
+
+// parseCreated checks token/create's answer (see the package doc for what
+// it refuses); date is the answer's Date header.
+func parseCreated(body []byte, date string, lifetime time.Duration) (NewToken, error) {
+	var resp struct {
+		TokenValue string `json:"token_value"`
+		TokenInfo  *struct {
+			TokenID      string `json:"token_id"`
+			CreationTime int64  `json:"creation_time"`
+			ExpiryTime   int64  `json:"expiry_time"`
+			Comment      string `json:"comment"`
+		} `json:"token_info"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	decodeErr := dec.Decode(&resp)
+	id := ""
+	if resp.TokenInfo != nil {
+		id = resp.TokenInfo.TokenID
+	}
+	if id == "" && decodeErr != nil {
+		// A cut-short answer may still show the id. Only then: in an answer
+		// that decodes, an id anywhere but token_info is not the new token's.
+		if m := tokenIDInText.FindSubmatch(body); m != nil {
+			id = string(m[1])
+		}
+	}
+	if !validTokenID(id) {
+		id = ""
+	}
+	reject := func(format string, args ...any) error {
+		return &MintRejectedError{ID: id, Reason: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case decodeErr != nil:
+		var te *json.UnmarshalTypeError
+		if errors.As(decodeErr, &te) && te.Field != "" {
+			return NewToken{}, reject("the workspace's answer has a %s for %s", te.Value, te.Field)
+		}
+		if errors.As(decodeErr, &te) {
+			return NewToken{}, reject("the workspace's answer is not a JSON object")
+		}
+		return NewToken{}, reject("the workspace's answer is not valid JSON")
+	case len(bytes.TrimSpace(body[dec.InputOffset():])) > 0:
+		return NewToken{}, reject("the workspace's answer has data after its JSON")
+	case resp.TokenInfo == nil || resp.TokenInfo.TokenID == "":
+		return NewToken{}, reject("the workspace's answer has no token id")
+	case id == "":
+		return NewToken{}, reject("the workspace's answer has a token id coda cannot use")
+	case resp.TokenValue == "":
+		return NewToken{}, reject("the token value is empty")
+	case len(resp.TokenValue) > MaxTokenValueBytes:
+		return NewToken{}, reject("the token value is %d bytes, more than %d", len(resp.TokenValue), MaxTokenValueBytes)
+	case !visibleASCII(resp.TokenValue):
+		return NewToken{}, reject("the token value holds characters other than visible ASCII")
+	}
+	ti := resp.TokenInfo
+	created := time.UnixMilli(ti.CreationTime).UTC()
+	if ti.CreationTime <= 0 {
+		// Only the workspace's clocks count, never the local one.
+		d, err := http.ParseTime(date)
+		if err != nil {
+			return NewToken{}, reject("the workspace's answer has no creation time and no Date header")
+		}
+		created = d.UTC()
+	}
+	switch {
+	case ti.ExpiryTime == 0:
+		return NewToken{}, reject("the workspace's answer has no expiry")
+	case ti.ExpiryTime < 0:
+		return NewToken{}, reject("the token never expires, though coda asked for %s", lifetime)
+	}
+	expiry := time.UnixMilli(ti.ExpiryTime).UTC()
+	switch {
+	case !expiry.After(created):
+		return NewToken{}, reject("it expires at %s, not after it was created (%s)",
+			expiry.Format(time.RFC3339), created.Format(time.RFC3339))
+	case expiry.Sub(created) > lifetime+lifetimeSlack:
+		return NewToken{}, reject("it lives %s, longer than the %s coda asked for",
+			expiry.Sub(created).Round(time.Second), lifetime)
+	}
+	return NewToken{
+		TokenInfo: TokenInfo{ID: id, Comment: ti.Comment, Created: created, Expiry: expiry},
+		Value:     resp.TokenValue,
+	}, nil
+}
+
+func validTokenID(id string) bool {
+	return id != "" && len(id) <= maxTokenIDBytes && visibleASCII(id)
+}
+
+// visibleASCII reports whether s holds only the characters 0x21 to 0x7e.
+func visibleASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+func hasControl(s string) bool {
+	return strings.ContainsFunc(s, func(r rune) bool {
+		return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029'
+	})
 }
 
 func (c *sdkClient) DeleteToken(ctx context.Context, id string) error {
 	err := c.tokens.Delete(ctx, settings.RevokeTokenRequest{TokenId: id})
 	if err != nil {
-		err = convert("delete token", err)
+		err = c.fail("delete token", err)
 		if KindOf(err) == KindNotFound {
 			return nil
 		}
@@ -171,7 +335,7 @@ func (c *sdkClient) DeleteToken(ctx context.Context, id string) error {
 func (c *sdkClient) ListTokens(ctx context.Context) ([]TokenInfo, error) {
 	infos, err := c.tokens.ListAll(ctx)
 	if err != nil {
-		return nil, convert("list tokens", err)
+		return nil, c.fail("list tokens", err)
 	}
 	out := make([]TokenInfo, 0, len(infos))
 	for _, ti := range infos {
@@ -188,11 +352,23 @@ func tokenInfo(ti settings.PublicTokenInfo) TokenInfo {
 	return out
 }
 
-// convert turns SDK and transport errors into *Error. Context cancellation
-// passes through unchanged so callers can tell an interrupt from a failure.
-func convert(op string, err error) error {
+// fail converts an SDK or transport error with the client's own token
+// redacted.
+func (c *sdkClient) fail(op string, err error) error {
+	return convert(op, err, c.token)
+}
+
+// convert turns SDK and transport errors into one-line *Error values that
+// quote no response body and no secret (secrets are the values to redact
+// besides token-shaped strings). Context cancellation passes through
+// unchanged so callers can tell an interrupt from a failure.
+func convert(op string, err error, secrets ...string) error {
+	var re *RedirectError
+	if errors.As(err, &re) {
+		return &Error{Kind: KindOther, Op: op, Message: clean(re.Error(), secrets...), err: re}
+	}
+	var ae *apierr.APIError
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		var ae *apierr.APIError
 		if !errors.As(err, &ae) {
 			// A deadline from the HTTP timeout is network trouble, not ours.
 			if errors.Is(err, context.DeadlineExceeded) {
@@ -201,22 +377,58 @@ func convert(op string, err error) error {
 			return err
 		}
 	}
-	var ae *apierr.APIError
 	if errors.As(err, &ae) {
+		// Classify on what the workspace said, then show only what is
+		// safe: a body that is not a Databricks error (the SDK's UNKNOWN,
+		// carrying the whole body) is shown as its status text.
+		kind := classifyStatus(ae.StatusCode, ae.ErrorCode, ae.Message)
+		code, msg := ae.ErrorCode, ae.Message
+		if code == "UNKNOWN" || code == "<nil>" {
+			code = ""
+		}
+		if ae.ErrorCode == "UNKNOWN" {
+			msg = http.StatusText(ae.StatusCode)
+		}
 		return &Error{
-			Kind:       classifyStatus(ae.StatusCode, ae.ErrorCode, ae.Message),
+			Kind:       kind,
 			StatusCode: ae.StatusCode,
-			Code:       ae.ErrorCode,
-			Message:    ae.Message,
+			Code:       cleanCode(code, secrets...),
+			Message:    clean(msg, secrets...),
 			Op:         op,
 		}
+	}
+	if errors.Is(err, errTooLarge) {
+		return &Error{Kind: KindOther, Op: op, Message: errTooLarge.Error()}
+	}
+	if errors.Is(err, httpclient.ErrHTMLContent) {
+		return &Error{Kind: KindOther, Op: op, Message: "the workspace answered with an HTML page, not the API's JSON (is a proxy or a sign-in page in the way?)"}
+	}
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &se) || errors.As(err, &te) || strings.Contains(err.Error(), "failed to unmarshal response body") {
+		return &Error{Kind: KindOther, Op: op, Message: "the workspace's answer is not the JSON the API sends"}
 	}
 	var ne net.Error
 	var ue *url.Error
 	if errors.As(err, &ne) || errors.As(err, &ue) {
-		return &Error{Kind: KindTransient, Op: op, Message: networkMessage(err)}
+		return &Error{Kind: KindTransient, Op: op, Message: clean(networkMessage(err), secrets...)}
 	}
-	return &Error{Kind: KindTransient, Op: op, Message: err.Error()}
+	// Anything else (a body cut short, say): its first line, without the
+	// SDK's request dump.
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	msg, _, _ = strings.Cut(msg, " This is likely a bug")
+	return &Error{Kind: KindTransient, Op: op, Message: clean(msg, secrets...)}
+}
+
+// clean makes text from the workspace or a library safe to show: secrets
+// and token-shaped strings redacted, one line, at most MaxMessageBytes.
+func clean(s string, secrets ...string) string {
+	return redact.Line(redact.Secrets(s, secrets...), MaxMessageBytes)
+}
+
+// cleanCode is clean for an error code, which is short.
+func cleanCode(s string, secrets ...string) string {
+	return redact.Line(redact.Secrets(s, secrets...), 64)
 }
 
 // networkMessage keeps the useful tail of a transport error (for example

@@ -1,16 +1,48 @@
 // Package workspace is coda's only door to a Databricks workspace: a small
 // Client interface and an implementation over databricks-sdk-go that can
 // authenticate with exactly one personal access token and nothing else.
+//
+// It trusts the workspace with the token, not with what it answers:
+//
+//   - Cleartext: a host is https://, or http:// only on loopback
+//     (127.0.0.0/8, ::1, localhost), so a token never crosses a network
+//     unencrypted (NormalizeHost).
+//   - Redirects: the workspace API never redirects, so every 3xx answer
+//     to any request is refused with a *RedirectError before anything
+//     follows it (NoRedirectTransport, NoRedirectClient); a redirect
+//     would otherwise carry the Authorization header to where it points.
+//   - Size: an answer body over MaxResponseBytes (16 MiB) is refused
+//     while it is read.
+//   - Errors: every error the Client returns is one line (HTTP status,
+//     error code and the workspace's message, at most MaxMessageBytes),
+//     never quotes a response body (a body that is not a Databricks error
+//     is shown as its status text), and has every token-shaped string
+//     and the client's own token redacted (internal/redact).
+//   - CreateToken refuses a new token, with a *MintRejectedError that
+//     carries the token's id when it can be read so the caller can
+//     delete it, when the answer is not exactly one JSON object, has no
+//     token id, a value that is empty, over MaxTokenValueBytes (4 KiB)
+//     or holds anything but visible ASCII (no spaces, no control
+//     characters: the value goes into headers and config files), or an
+//     expiry that is missing, -1 (never), not after the token's creation
+//     time (or the response's Date header when creation_time is absent:
+//     never the local clock), or more than a minute longer than the
+//     lifetime asked for.
+//   - Me refuses an empty user name, or one with control characters or
+//     over 1 KiB; control characters are dropped from the display name.
 package workspace
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/coda-cli/coda/internal/redact"
 )
 
 // User is the identity a token belongs to.
@@ -59,7 +91,9 @@ type Factory func(host, token string) (Client, error)
 var ErrNoToken = errors.New("no token given")
 
 // NormalizeHost checks a workspace URL and returns it as scheme://host[:port]
-// without a trailing slash. A bare host name gets https://.
+// without a trailing slash. A bare host name gets https://. Plain http:// is
+// refused unless the host is loopback (127.0.0.0/8, ::1 or localhost): the
+// token would cross the network in cleartext.
 func NormalizeHost(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
 	if raw == "" {
@@ -71,12 +105,26 @@ func NormalizeHost(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") ||
 		u.Hostname() == "" || u.Hostname() == "http" || u.Hostname() == "https" {
-		return "", fmt.Errorf("%q is not a workspace URL: use https://<workspace>.cloud.databricks.com", raw)
+		return "", fmt.Errorf("%q is not a workspace URL: use https://<workspace>.cloud.databricks.com", redact.Line(raw, 200))
 	}
 	if u.User != nil {
 		return "", errors.New("the workspace URL must not contain credentials")
 	}
+	if u.Scheme == "http" && !IsLoopback(u.Hostname()) {
+		return "", fmt.Errorf("http://%s would send the token in cleartext: use https://%s (plain http:// is only for loopback hosts such as 127.0.0.1 and localhost)", u.Host, u.Host)
+	}
 	return u.Scheme + "://" + u.Host, nil
+}
+
+// IsLoopback reports whether a host name (without port) is "localhost" or
+// a loopback address (127.0.0.0/8, ::1): the only hosts coda speaks plain
+// http to.
+func IsLoopback(hostname string) bool {
+	if strings.EqualFold(hostname, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(strings.TrimSuffix(strings.TrimPrefix(hostname, "["), "]"))
+	return ip != nil && ip.IsLoopback()
 }
 
 // Kind classifies a workspace error by what the caller should do about it.
@@ -117,13 +165,16 @@ func (k Kind) String() string {
 func (k Kind) Retryable() bool { return k == KindTransient || k == KindRateLimited }
 
 // Error is a classified workspace failure. Its message comes from the
-// workspace or the transport, never from a token.
+// workspace or the transport, never from a token: it is one line, and
+// token-shaped strings in it are redacted.
 type Error struct {
 	Kind       Kind
 	StatusCode int
 	Code       string
 	Message    string
 	Op         string
+
+	err error // the cause, for errors.As (a *RedirectError)
 }
 
 func (e *Error) Error() string {
@@ -136,9 +187,44 @@ func (e *Error) Error() string {
 		msg = strings.TrimSpace(fmt.Sprintf("%d %s", e.StatusCode, strings.TrimSpace(code+" "+e.Message)))
 	}
 	if e.Op != "" {
-		return e.Op + ": " + msg
+		msg = e.Op + ": " + msg
 	}
-	return msg
+	// The fields are cleaned when the client builds an Error; this is the
+	// last line of defence for one built elsewhere.
+	return redact.Line(redact.Secrets(msg), 2*MaxMessageBytes)
+}
+
+// Unwrap returns the cause when there is one worth matching, such as the
+// *RedirectError of a refused redirect.
+func (e *Error) Unwrap() error { return e.err }
+
+// MaxMessageBytes bounds the workspace's message in an Error.
+const MaxMessageBytes = 300
+
+// Limits on what CreateToken and Me accept from the workspace.
+const (
+	MaxTokenValueBytes = 4 << 10
+	maxTokenIDBytes    = 256
+	maxUserNameBytes   = 1 << 10
+	// lifetimeSlack is how much longer than asked a new token may live.
+	lifetimeSlack = time.Minute
+)
+
+// MintRejectedError is a token the workspace created (or may have created)
+// whose answer coda refuses: malformed, an unusable value, a missing or
+// past expiry. ID is the new token's id when the answer shows one, so the
+// caller can delete the token; the value is never kept. Store nothing.
+type MintRejectedError struct {
+	ID     string
+	Reason string
+}
+
+func (e *MintRejectedError) Error() string {
+	msg := "create token: coda refused the new token: " + e.Reason
+	if e.ID != "" {
+		msg += " (token " + redact.Suffix(e.ID) + ")"
+	}
+	return redact.Line(redact.Secrets(msg), 2*MaxMessageBytes)
 }
 
 // KindOf classifies any error; a non-workspace error is KindOther.

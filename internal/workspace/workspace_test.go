@@ -16,8 +16,9 @@ import (
 
 func TestNormalizeHost(t *testing.T) {
 	tests := []struct {
-		in, want string
-		wantErr  bool
+		in, want  string
+		wantErr   bool
+		wantHTTPS bool // the error says to use https
 	}{
 		{in: "https://adb-123.4.azuredatabricks.net", want: "https://adb-123.4.azuredatabricks.net"},
 		{in: "https://adb-123.4.azuredatabricks.net/", want: "https://adb-123.4.azuredatabricks.net"},
@@ -36,6 +37,23 @@ func TestNormalizeHost(t *testing.T) {
 		{in: "https://user:secret@x.cloud.databricks.com", wantErr: true},
 		{in: "https://token@x.cloud.databricks.com", wantErr: true},
 		{in: "https://ex ample.com", wantErr: true},
+		// Plain http only on loopback: anywhere else the token would cross
+		// the network in cleartext.
+		{in: "http://localhost:8080", want: "http://localhost:8080"},
+		{in: "http://LocalHost", want: "http://LocalHost"},
+		{in: "http://127.0.0.1", want: "http://127.0.0.1"},
+		{in: "http://127.8.9.10:1234/x", want: "http://127.8.9.10:1234"},
+		{in: "http://[::1]:8080", want: "http://[::1]:8080"},
+		{in: "http://[::ffff:127.0.0.1]:8080", want: "http://[::ffff:127.0.0.1]:8080"},
+		{in: "http://x.cloud.databricks.com", wantErr: true, wantHTTPS: true},
+		{in: "HTTP://x.cloud.databricks.com/", wantErr: true, wantHTTPS: true},
+		{in: "http://10.0.0.1:8080", wantErr: true, wantHTTPS: true},
+		{in: "http://192.168.1.20", wantErr: true, wantHTTPS: true},
+		{in: "http://[fe80::1]:8080", wantErr: true, wantHTTPS: true},
+		{in: "http://[::ffff:10.0.0.1]", wantErr: true, wantHTTPS: true},
+		{in: "http://localhost.attacker.example", wantErr: true, wantHTTPS: true},
+		{in: "http://127.0.0.1.nip.io", wantErr: true, wantHTTPS: true},
+		{in: "http://0.0.0.0:8080", wantErr: true, wantHTTPS: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -46,6 +64,9 @@ func TestNormalizeHost(t *testing.T) {
 				}
 				if strings.Contains(err.Error(), "secret") {
 					t.Errorf("error quotes the credentials: %v", err)
+				}
+				if tt.wantHTTPS && !strings.Contains(err.Error(), "use https://") {
+					t.Errorf("error %q does not say to use https", err)
 				}
 				return
 			}
