@@ -55,7 +55,7 @@ func loggedIn(b *testing.B, coda string, loginFlags ...string) *env {
 	b.Cleanup(srv.Close)
 	srv.AddUser(benchUser, "Bench")
 	pat, _ := srv.IssuePAT(benchUser, "bench", 24*time.Hour)
-	dir := b.TempDir()
+	dir := filepath.Join(b.TempDir(), "coda")
 	// A HOME of its own: setup and rotations write agent configs there.
 	e := &env{srv: srv, dir: dir, environ: append(os.Environ(), "CODA_CONFIG_DIR="+dir, "HOME="+b.TempDir(),
 		"XDG_CONFIG_HOME=", "CODEX_HOME=", "DATABRICKS_CONFIG_FILE=", "CLAUDE_CONFIG_DIR=")}

@@ -59,7 +59,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(srv.Close)
 	srv.AddUser(alice, "Alice Example")
 	pat, patID := srv.IssuePAT(alice, "laptop", 0)
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "coda") // coda makes it 0700, whatever the umask
 	e := &env{
 		t:      t,
 		clk:    clk,
@@ -1441,7 +1441,10 @@ func TestCopiedStoreNeverDeletesTheOriginalsTokens(t *testing.T) {
 	if _, err := e.r.Rotate(context.Background(), opts("default", 0)); err != nil {
 		t.Fatal(err) // the original's tokens now carry its store id
 	}
-	copyDir := t.TempDir()
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	if err := os.Mkdir(copyDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	data, err := os.ReadFile(e.st.Path())
 	if err != nil {
 		t.Fatal(err)

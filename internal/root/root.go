@@ -26,6 +26,7 @@ import (
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/plugins"
 	"github.com/coda-cli/coda/internal/prompt"
+	"github.com/coda-cli/coda/internal/redact"
 	"github.com/coda-cli/coda/internal/workspace"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
@@ -102,8 +103,9 @@ func NewFactory(ctx context.Context, ios *cmdutil.IOStreams) *cmdutil.Factory {
 }
 
 // Main runs coda with the process's arguments and returns the exit code.
-// The first SIGINT or SIGTERM cancels the context so the current step can
-// finish; a second one exits at once.
+// The first SIGINT, SIGTERM or SIGHUP (a closed terminal or tmux pane)
+// cancels the context so the current step can finish; a second one exits at
+// once.
 func Main() int { return MainWith() }
 
 // MainWith is Main with extra configurator plugins after the built-in ones
@@ -113,7 +115,8 @@ func MainWith(extra ...configurator.Configurator) int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	signals := make(chan os.Signal, 2)
-	signal.Notify(signals, os.Interrupt, syscall.SIGTERM)
+	// syscall.SIGHUP exists on Windows too (never sent there).
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	go func() {
 		<-signals
 		cancel()
@@ -151,7 +154,9 @@ func report(w io.Writer, ctx context.Context, err error) int {
 	case code == exit.Error && isCobraUsage(err):
 		code = exit.Usage
 	}
-	fmt.Fprintln(w, "Error:", err)
+	// The last line of defence: whatever an error quotes (an argument
+	// typed by mistake, a server's message), no token leaves in it.
+	fmt.Fprintln(w, "Error:", redact.Secrets(err.Error()))
 	return code
 }
 

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/coda-cli/coda/internal/atomicfile"
+	"github.com/coda-cli/coda/internal/store/ownercheck"
 )
 
 // Lock files are never removed: deleting a flock file while another process
@@ -29,6 +32,22 @@ const (
 	pidSettleStep = 10 * time.Millisecond
 )
 
+// lock takes the lock file name in the locks dir, waiting until ctx is done;
+// its errors say they happened waiting for lockName. A lock file another
+// user owns (left by a run as root) is refused: taking it would work for
+// root only. That error is returned as it is, since it names the fix.
+func (s *FileStore) lock(ctx context.Context, name, lockName string) (unlock func(), err error) {
+	path := s.lockPath(name)
+	if err := ownercheck.OwnedPath(lockFileWhat, path); err != nil {
+		return nil, err
+	}
+	unlock, err = lockContext(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for %s: %w", lockName, err)
+	}
+	return unlock, nil
+}
+
 // LockProfile takes the per-profile operation lock, waiting until ctx is done.
 func (s *FileStore) LockProfile(ctx context.Context, profile string) (unlock func(), err error) {
 	if err := ValidateProfileName(profile); err != nil {
@@ -37,11 +56,7 @@ func (s *FileStore) LockProfile(ctx context.Context, profile string) (unlock fun
 	if err := s.ensureDirs(); err != nil {
 		return nil, err
 	}
-	unlock, err = lockContext(ctx, s.lockPath(profileLockName(profile)))
-	if err != nil {
-		return nil, fmt.Errorf("waiting for the lock on profile %s: %w", profile, err)
-	}
-	return unlock, nil
+	return s.lock(ctx, profileLockName(profile), "the lock on profile "+profile)
 }
 
 // AcquireWatcher takes the profile's watcher lock without waiting, so only one
@@ -54,7 +69,11 @@ func (s *FileStore) AcquireWatcher(profile string) (release func(), err error) {
 	if err := s.ensureDirs(); err != nil {
 		return nil, err
 	}
-	fl := flock.New(s.lockPath(watchLockName(profile)), flock.SetPermissions(filePerm))
+	path := s.lockPath(watchLockName(profile))
+	if err := ownercheck.OwnedPath(lockFileWhat, path); err != nil {
+		return nil, err
+	}
+	fl := flock.New(path, flock.SetPermissions(filePerm))
 	deadline := time.Now().Add(pidSettle)
 	for {
 		ok, err := fl.TryLock()
@@ -71,6 +90,9 @@ func (s *FileStore) AcquireWatcher(profile string) (release func(), err error) {
 		time.Sleep(pidSettleStep)
 	}
 
+	// Holding the lock, no other write of the PID file can be in progress:
+	// temp files of one are left over from a crash.
+	_ = atomicfile.RemoveTemps(s.lockPath(watchPIDName(profile)))
 	pidData := []byte(strconv.Itoa(os.Getpid()) + "\n")
 	if err := writeFileAtomic(s.locksDir(), watchPIDName(profile), pidData, s.beforeRename); err != nil {
 		_ = fl.Unlock()

@@ -8,10 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/coda-cli/coda/internal/atomicfile"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/coda-cli/coda/internal/atomicfile"
+	"github.com/coda-cli/coda/internal/store/ownercheck"
 )
 
 // Store is the credentials store.
@@ -50,6 +53,14 @@ const (
 // not usable; create it with NewFileStore. It holds no open files between
 // calls, so any number of FileStores (in any number of processes) may share a
 // dir: the flock(2) locks exclude each other.
+//
+// Like ssh with its keys, it refuses (with an *ownercheck.Error naming the
+// fix) a config dir, locks dir, credentials file or lock file that another
+// user owns. That includes running as root over a user's store (`sudo -E`),
+// which would otherwise re-own credentials.json to root and lock the user's
+// helpers out. It also refuses a config or locks dir that other users can
+// write, and makes one they can only read 0700. On Windows these checks
+// pass (see package ownercheck).
 type FileStore struct {
 	dir string
 
@@ -81,11 +92,16 @@ func (s *FileStore) Update(ctx context.Context, fn func(*State) error) error {
 	if err := s.ensureDirs(); err != nil {
 		return err
 	}
-	unlock, err := lockContext(ctx, s.lockPath(storeLock))
+	unlock, err := s.lock(ctx, storeLock, "the credentials lock")
 	if err != nil {
-		return fmt.Errorf("waiting for the credentials lock: %w", err)
+		return err
 	}
 	defer unlock()
+	// Every writer of the file holds this lock, so no temp file of a write
+	// in progress can exist now: any there is left over from a writer that
+	// died mid-write, and holds a full token. Best effort: a failure must
+	// not stop the update.
+	_ = atomicfile.RemoveTemps(s.Path())
 
 	st, old, err := s.read()
 	if err != nil {
@@ -110,15 +126,15 @@ func (s *FileStore) Update(ctx context.Context, fn func(*State) error) error {
 }
 
 // read loads and parses the credentials file. raw is nil when the file does
-// not exist.
+// not exist. A file another user owns is refused, unread.
 func (s *FileStore) read() (st *State, raw []byte, err error) {
 	path := s.Path()
-	raw, err = os.ReadFile(path)
+	raw, err = s.readOwnFile()
 	if errors.Is(err, fs.ErrNotExist) {
 		return emptyState(), nil, nil
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("reading credentials: %w", err)
+		return nil, nil, err
 	}
 	st, err = decode(path, raw)
 	if err != nil {
@@ -195,30 +211,82 @@ func newInstallationID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// ensureDirs creates the config and locks dirs with 0700.
-func (s *FileStore) ensureDirs() error {
-	if err := ensurePrivateDir(s.dir); err != nil {
-		return err
+// readOwnFile reads the credentials file, refusing one another user owns.
+// The owner is checked on the open descriptor, so it is the file that was
+// read.
+func (s *FileStore) readOwnFile() ([]byte, error) {
+	path := s.Path()
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
 	}
-	return ensurePrivateDir(s.locksDir())
+	if err != nil {
+		// Unreadable because someone else owns the file (root's, after a
+		// sudo run) or the dir (which hides the file): say so, with the
+		// fix, rather than "permission denied".
+		if oerr := ownercheck.OwnedPath(credentialsWhat, path); oerr != nil {
+			return nil, oerr
+		}
+		if oerr := ownercheck.OwnedPath(configDirWhat, s.dir); oerr != nil {
+			return nil, oerr
+		}
+		return nil, fmt.Errorf("reading credentials: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("reading credentials: %w", err)
+	}
+	if err := ownercheck.Owned(credentialsWhat, path, fi); err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(f)
+	if err != nil {
+		return nil, fmt.Errorf("reading credentials: %w", err)
+	}
+	return raw, nil
 }
 
-// ensurePrivateDir creates dir (0700) if missing, and tightens an existing dir
-// that grants group or other access, since it holds credentials.
-func ensurePrivateDir(dir string) error {
+// Names of the store's paths in ownercheck messages.
+const (
+	configDirWhat   = "config dir"
+	locksDirWhat    = "coda's locks dir"
+	credentialsWhat = "credentials file"
+	lockFileWhat    = "lock file"
+)
+
+// ensureDirs creates the config and locks dirs with 0700, or checks that the
+// existing ones are the running user's own and writable by no one else. The
+// config dir is checked before the locks dir is created in it.
+func (s *FileStore) ensureDirs() error {
+	if err := ensurePrivateDir(configDirWhat, s.dir); err != nil {
+		return err
+	}
+	return ensurePrivateDir(locksDirWhat, s.locksDir())
+}
+
+// ensurePrivateDir creates dir (0700) if missing. An existing dir must belong
+// to the running user and be writable by no one else: otherwise it is
+// refused, with the command that fixes it, since someone else may already
+// have put files in it. Read or search access for others is taken away
+// (0700): every file in the dir is 0600, so such access exposed no secret.
+func ensurePrivateDir(what, dir string) error {
 	if err := os.MkdirAll(dir, dirPerm); err != nil {
-		return fmt.Errorf("creating config dir: %w", err)
+		return fmt.Errorf("creating %s: %w", what, err)
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
-		return fmt.Errorf("checking config dir: %w", err)
+		return fmt.Errorf("checking %s: %w", what, err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("config dir %s is not a directory", dir)
+		return fmt.Errorf("%s %s is not a directory", what, dir)
+	}
+	if err := ownercheck.Unshared(what, dir, fi); err != nil {
+		return err
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(dir, dirPerm); err != nil {
-			return fmt.Errorf("restricting permissions of config dir: %w", err)
+			return fmt.Errorf("restricting permissions of %s: %w", what, err)
 		}
 	}
 	return nil

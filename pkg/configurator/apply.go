@@ -14,6 +14,7 @@ import (
 
 	"github.com/coda-cli/coda/internal/atomicfile"
 	"github.com/coda-cli/coda/internal/sink"
+	"github.com/coda-cli/coda/internal/store/ownercheck"
 )
 
 // SecretPerm is the mode of every file that holds a token.
@@ -56,17 +57,23 @@ func WriteChanges(env Env, p Plan) error {
 }
 
 // privateDir makes the directory of a secret file 0700, creating it if
-// needed; the home directory itself is the user's business.
+// needed; the home directory's mode is the user's business. A dir another
+// user owns is refused (home included), like coda's store: above all root
+// writing into a user's home (`sudo -E coda setup`), which would leave the
+// user a token file owned by root. On Windows ownership is not checked.
 func privateDir(env Env, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if filepath.Clean(dir) == filepath.Clean(env.Home) {
-		return nil
-	}
 	info, err := os.Stat(dir)
 	if err != nil {
 		return err
+	}
+	if err := ownercheck.Owned("directory", dir, info); err != nil {
+		return err
+	}
+	if filepath.Clean(dir) == filepath.Clean(env.Home) {
+		return nil
 	}
 	if info.Mode().Perm()&0o077 != 0 {
 		return os.Chmod(dir, 0o700)

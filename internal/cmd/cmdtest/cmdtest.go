@@ -75,7 +75,7 @@ func New(t *testing.T, run func(*cmdutil.Factory) *cobra.Command) *Env {
 	}
 	t.Cleanup(srv.Close)
 	srv.AddUser(User, "Alice Example")
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "coda") // coda makes it 0700, whatever the umask
 	return &Env{
 		T: t, Srv: srv, Clock: clk, Dir: dir,
 		Vars: map[string]string{"CODA_CONFIG_DIR": dir},
@@ -259,6 +259,9 @@ func (e *Env) State() *store.State {
 // WriteConfig writes config.yaml in the config dir.
 func (e *Env) WriteConfig(yaml string) {
 	e.T.Helper()
+	if err := os.MkdirAll(e.Dir, 0o700); err != nil {
+		e.T.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(e.Dir, cmdutil.SettingsFile), []byte(yaml), 0o600); err != nil {
 		e.T.Fatal(err)
 	}

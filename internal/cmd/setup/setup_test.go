@@ -25,7 +25,7 @@ func testFactory(t *testing.T, tty bool, stdin string) (*cmdutil.Factory, *strin
 	t.Helper()
 	ios, in, _, errOut := cmdutil.TestStreams(tty)
 	in.WriteString(stdin)
-	vars := map[string]string{"CODA_CONFIG_DIR": t.TempDir()}
+	vars := map[string]string{"CODA_CONFIG_DIR": filepath.Join(t.TempDir(), "coda")}
 	f := &cmdutil.Factory{IO: ios, Getenv: func(k string) string { return vars[k] }, Clock: clock.Real{}, Output: "text", Plugins: plugins.Builtins()}
 	sb := &strings.Builder{}
 	ios.ErrOut = io.MultiWriter(errOut, sb)
