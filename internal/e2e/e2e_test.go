@@ -100,7 +100,7 @@ func TestDatabricksSDK(t *testing.T) {
 	start := time.Now()
 	w := newWorld(t)
 	w.login(t)
-	w.codaOK(t, "", "setup", "--all", "--endpoint", "serving", "--grace", grace.String())
+	w.codaOK(t, "", "setup", "--all", "--proxy", "off", "--endpoint", "serving", "--grace", grace.String())
 	cfgPath := filepath.Join(w.home, ".databrickscfg")
 
 	for _, k := range []string{"DATABRICKS_HOST", "DATABRICKS_TOKEN", "DATABRICKS_CONFIG_PROFILE", "DATABRICKS_CONFIG_FILE",
@@ -233,7 +233,7 @@ func TestAgents(t *testing.T) {
 	// Gemini CLI runs headless in HOME and reads ~/.gemini/.env only in a
 	// trusted folder (untrusted, it finds no key and exits 41):
 	// --gemini-trust-home trusts HOME, as a user who opts in would.
-	setup := w.codaOK(t, "", "setup", "--all", "--gemini-trust-home", "--endpoint", "serving", "--grace", grace.String())
+	setup := w.codaOK(t, "", "setup", "--all", "--proxy", "off", "--gemini-trust-home", "--endpoint", "serving", "--grace", grace.String())
 	results.timing("coda build", buildTime)
 	results.timing("coda login + setup --all", time.Since(setupStart))
 	checkSetup(t, w, setup)

@@ -103,7 +103,7 @@ func (e *Engine) Login(ctx context.Context, req LoginRequest) (*LoginResult, err
 		case prev != nil && prev.Host == req.Host:
 			// The previous coda tokens of this profile are deleted by the
 			// next rotation, after the grace.
-			p.Settings, p.Tools, p.Pending = prev.Settings, prev.Tools, prev.Pending
+			p.Settings, p.Tools, p.Pending, p.Proxy = prev.Settings, prev.Tools, prev.Pending, prev.Proxy
 			if prev.TokenID != "" {
 				p.Pending = append(p.Pending, store.Pending{TokenID: prev.TokenID,
 					DeleteAfter: now.Add(inForce.GraceD()), ExpiresAt: prev.ExpiresAt})

@@ -168,6 +168,12 @@ func Refresh(p *store.Profile, pl configurator.Configurator) time.Duration {
 // helper refresh interval of a helper plugin, the sinks of a literal one.
 func ToolRecord(env configurator.Env, pl configurator.Configurator, t configurator.Target) (store.Tool, error) {
 	rec := store.Tool{Plugin: pl.Info().Name}
+	if t.Proxied {
+		// The tool holds the proxy's local key, which never rotates: no
+		// sink to write, no helper to keep inside the grace.
+		rec.Proxied = true
+		return rec, nil
+	}
 	switch pl.Info().Delivery {
 	case configurator.DeliveryHelper:
 		rec.Refresh = policy.Duration(t.HelperRefresh)

@@ -44,6 +44,15 @@ type Pending struct {
 	Host string `json:"host,omitempty"`
 }
 
+// ProxyConfig is a profile's proxy settings.
+type ProxyConfig struct {
+	// Mode is auto (tools that cannot pick up a new token by themselves),
+	// all (every agent) or off; empty means auto.
+	Mode string `json:"mode,omitempty"`
+	// Port on 127.0.0.1, chosen when a tool first needs the proxy.
+	Port int `json:"port,omitempty"`
+}
+
 // Tool is a plugin coda set up for a profile.
 type Tool struct {
 	Plugin string `json:"plugin"`
@@ -52,6 +61,9 @@ type Tool struct {
 	Refresh policy.Duration `json:"helper_refresh,omitempty"`
 	// Sinks are the places the tool reads a literal token from.
 	Sinks []sink.Spec `json:"sinks,omitempty"`
+	// Proxied tools reach the workspace through the profile's proxy with
+	// its local key: nothing of theirs rotates.
+	Proxied bool `json:"proxied,omitempty"`
 }
 
 // Profile is one workspace's credentials. Its fmt and slog forms redact the
@@ -71,6 +83,10 @@ type Profile struct {
 	// Policy holds the timing values the user chose for the profile; the
 	// others derive from the lifetime (policy.Settings.Policy).
 	Policy policy.Settings `json:"policy,omitzero"`
+	// Proxy is the profile's loopback credential proxy (coda setup
+	// --proxy): which tools go through it and its port, kept across
+	// restarts so the tools' configs stay valid.
+	Proxy ProxyConfig `json:"proxy,omitzero"`
 	// Tools are the plugins coda set up for this profile, in setup order.
 	Tools    []Tool            `json:"tools,omitempty"`
 	Settings map[string]string `json:"settings,omitempty"` // non-secret plugin settings (endpoint, models, options)
@@ -99,6 +115,20 @@ func (p *Profile) Sinks() []sink.Spec {
 		out = append(out, t.Sinks...)
 	}
 	return out
+}
+
+// ProxiedTools lists the tools that go through the profile's proxy.
+func (p *Profile) ProxiedTools() []string {
+	if p == nil {
+		return nil
+	}
+	var names []string
+	for _, t := range p.Tools {
+		if t.Proxied {
+			names = append(names, t.Plugin)
+		}
+	}
+	return names
 }
 
 // Helpers lists the tools with a credential helper and the longest refresh

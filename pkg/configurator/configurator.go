@@ -93,6 +93,10 @@ type Target struct {
 	HelperRefresh time.Duration
 	// Options are plugin flags (for example databricks-profile, force).
 	Options map[string]string
+	// Proxied is set when the tool goes through coda's loopback proxy:
+	// Endpoints are on the proxy, Token and TokenCommand give the
+	// profile's local key, never a Databricks token, and nothing rotates.
+	Proxied bool
 }
 
 // Option returns a plugin option or def.
@@ -200,7 +204,21 @@ type Info struct {
 	// NPMPackage is the pinned npm package (name@version) coda setup
 	// --install installs; "" when the tool does not come from npm.
 	NPMPackage string
+	// Proxy says how the tool can use coda's loopback credential proxy:
+	// ProxyNever (it calls more than model serving, or needs no token),
+	// ProxyWhenAll (coda setup --proxy all) or ProxyAuto (also by default:
+	// a running session cannot pick up a new token by itself).
+	Proxy ProxyUse
 }
+
+// ProxyUse is when a tool goes through coda's proxy.
+type ProxyUse int
+
+const (
+	ProxyNever ProxyUse = iota
+	ProxyWhenAll
+	ProxyAuto
+)
 
 // Configurator configures one tool. Plans are carried out by Apply.
 type Configurator interface {

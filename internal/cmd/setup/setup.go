@@ -47,6 +47,9 @@ type Options struct {
 	// Timing resolves the profile's policy; --grace is stored in it and
 	// sets the helpers' refresh interval.
 	Timing lifecycle.Timing
+	// Proxy is --proxy (auto, all or off), "" when not given: the
+	// profile's stored mode stays.
+	Proxy string
 
 	Plugins []configurator.Configurator
 	// Exe is how helpers call coda.
@@ -110,6 +113,9 @@ are checked against the workspace's serving endpoints when it answers.`,
 			if opts.GeminiTrustHome && (opts.Remove || !opts.All && !slices.Contains(args, "gemini")) {
 				return exit.Usagef("--gemini-trust-home is for setting up gemini: name gemini or pass --all, without --remove")
 			}
+			if opts.Proxy != "" && !slices.Contains(core.ProxyModes, opts.Proxy) {
+				return exit.Usagef("--proxy must be one of %s, got %q", strings.Join(core.ProxyModes, ", "), opts.Proxy)
+			}
 			var err error
 			if opts.Timing, err = f.Timing(cmd, true); err != nil {
 				return err
@@ -135,6 +141,7 @@ are checked against the workspace's serving endpoints when it answers.`,
 	fl.BoolVar(&opts.Force, "force", false, "git: overwrite user.name and user.email even when set")
 	fl.BoolVar(&opts.GeminiTrustHome, "gemini-trust-home", false, "gemini: trust your home directory in ~/.gemini/trustedFolders.json, which trusts every folder under it for Gemini CLI: their .gemini settings, .env files and tool auto-approval load without asking")
 	cmdutil.AddTimingFlags(fl, cmdutil.KeyGrace)
+	fl.StringVar(&opts.Proxy, "proxy", "", "which agents go through coda's loopback proxy, holding a local key instead of a Databricks token: auto (those that cannot pick up a new token: Gemini CLI), all, or off (stored in the profile; default auto)")
 	return cmd
 }
 
@@ -195,6 +202,9 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	refresh := policy.HelperRefresh(inForce.GraceD())
+	if opts.Proxy != "" && !opts.Remove {
+		p.Proxy.Mode = opts.Proxy
+	}
 	if !opts.Remove {
 		if err := opts.checkHelpers(p, selected, inForce, toStore, refresh); err != nil {
 			return err
@@ -212,7 +222,11 @@ func run(ctx context.Context, opts *Options) error {
 		}
 	}
 
-	results := opts.runPlugins(env, profile, p, selected, refresh)
+	key, err := opts.proxyKey(dir, profile, p, selected)
+	if err != nil {
+		return err
+	}
+	results := opts.runPlugins(env, profile, p, selected, refresh, key)
 
 	failed := 0
 	var names []string
@@ -237,6 +251,7 @@ func run(ctx context.Context, opts *Options) error {
 				return nil
 			}
 			sp.Policy = toStore
+			sp.Proxy = p.Proxy
 			core.Record(sp, tools...)
 			core.ReleaseFromOthers(s, profile, names)
 			return nil
@@ -247,6 +262,10 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	if err := opts.report(profile, results); err != nil {
 		return err
+	}
+	if proxied := proxiedNames(results); len(proxied) > 0 && !opts.Remove {
+		fmt.Fprintf(f.IO.ErrOut, "%s go through coda's proxy on %s with a local key, never a Databricks token: keep coda rotate --watch running (it serves the proxy), or run coda proxy, or install the watcher as a service: coda service install\n",
+			strings.Join(proxied, ", "), core.ProxyURL(p.Proxy.Port))
 	}
 	if failed > 0 {
 		return &exit.SilentError{Code: exit.Error}
@@ -262,7 +281,7 @@ func (opts *Options) checkHelpers(p *store.Profile, selected []configurator.Conf
 	after.Tools = slices.Clone(p.Tools)
 	for _, pl := range selected {
 		t := store.Tool{Plugin: pl.Info().Name}
-		if pl.Info().Delivery == configurator.DeliveryHelper {
+		if pl.Info().Delivery == configurator.DeliveryHelper && !core.UsesProxy(p.Proxy.Mode, pl) {
 			t.Refresh = policy.Duration(refresh)
 		}
 		core.Record(&after, t)
@@ -365,7 +384,38 @@ func (opts *Options) modelOverrides() (map[string]string, error) {
 }
 
 // runPlugins plans (and unless --dry-run applies) every plugin at once.
-func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.Profile, selected []configurator.Configurator, refresh time.Duration) []Result {
+// proxiedNames lists the plugins set up to go through the proxy.
+func proxiedNames(results []Result) []string {
+	var names []string
+	for _, r := range results {
+		if r.tool.Proxied && r.Outcome != "failed" {
+			names = append(names, r.Plugin)
+		}
+	}
+	return names
+}
+
+// proxyKey readies the profile's proxy when a selected tool goes through
+// it: a port (kept in the profile) and the local key (a file in the config
+// dir; made up in memory for --dry-run, which writes nothing). "" when no
+// selected tool uses the proxy.
+func (opts *Options) proxyKey(dir, profile string, p *store.Profile, selected []configurator.Configurator) (string, error) {
+	if !slices.ContainsFunc(selected, func(pl configurator.Configurator) bool { return core.UsesProxy(p.Proxy.Mode, pl) }) {
+		return "", nil
+	}
+	if key := core.ReadProxyKey(dir, profile); key != "" || opts.Remove {
+		return key, core.EnsureProxy(p)
+	}
+	if err := core.EnsureProxy(p); err != nil {
+		return "", err
+	}
+	if opts.DryRun {
+		return core.NewProxyKey(), nil
+	}
+	return core.ProxyKey(dir, profile)
+}
+
+func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.Profile, selected []configurator.Configurator, refresh time.Duration, key string) []Result {
 	results := make([]Result, len(selected))
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -373,7 +423,7 @@ func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.P
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := opts.runOne(env, profile, p, pl, refresh)
+			r := opts.runOne(env, profile, p, pl, refresh, key)
 			results[i] = r
 			mu.Lock()
 			fmt.Fprintf(opts.F.IO.ErrOut, "%s: %s\n", r.Plugin, r.Outcome)
@@ -384,11 +434,14 @@ func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.P
 	return results
 }
 
-func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profile, pl configurator.Configurator, refresh time.Duration) Result {
+func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profile, pl configurator.Configurator, refresh time.Duration, key string) Result {
 	r := Result{Plugin: pl.Info().Name, Files: []string{}}
 	r.Installed = pl.Detect(env).Installed
-	t := core.Target(pl.Info().Name, profile, p, opts.Exe, refresh)
-	var err error
+	t, err := core.TargetFor(pl, profile, p, opts.Exe, refresh, key)
+	if err != nil {
+		r.Outcome, r.Message = "failed", err.Error()
+		return r
+	}
 	if r.tool, err = core.ToolRecord(env, pl, t); err != nil {
 		r.Outcome, r.Message = "failed", err.Error()
 		return r

@@ -178,7 +178,12 @@ func pluginStates(opts *Options, profile string, p *store.Profile) []pluginJSON 
 			out = append(out, pluginJSON{Name: name, State: "unknown", Detail: "not a plugin of this coda"})
 			continue
 		}
-		st, err := pl.Status(env, core.Target(name, profile, p, exe, core.Refresh(p, pl)))
+		t, err := core.TargetFor(pl, profile, p, exe, core.Refresh(p, pl), core.ReadProxyKey(dir, profile))
+		if err != nil {
+			out = append(out, pluginJSON{Name: name, State: "error", Detail: err.Error()})
+			continue
+		}
+		st, err := pl.Status(env, t)
 		if err != nil {
 			out = append(out, pluginJSON{Name: name, State: "error", Detail: err.Error()})
 			continue

@@ -74,6 +74,7 @@ func (Plugin) Info() configurator.Info {
 		InAll:       true,
 		Binaries:    []string{"claude"},
 		NPMPackage:  "@anthropic-ai/claude-code@2.1.328",
+		Proxy:       configurator.ProxyWhenAll,
 	}
 }
 

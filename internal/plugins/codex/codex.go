@@ -74,6 +74,7 @@ func (Plugin) Info() configurator.Info {
 		InAll:       true,
 		Binaries:    []string{"codex"},
 		NPMPackage:  "@openai/codex@0.169.0",
+		Proxy:       configurator.ProxyWhenAll,
 	}
 }
 

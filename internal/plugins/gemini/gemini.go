@@ -91,6 +91,7 @@ func (Plugin) Info() configurator.Info {
 		InAll:       true,
 		Binaries:    []string{"gemini"},
 		NPMPackage:  "@google/gemini-cli@0.61.0",
+		Proxy:       configurator.ProxyAuto,
 	}
 }
 

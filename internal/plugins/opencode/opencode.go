@@ -100,6 +100,7 @@ func (Plugin) Info() configurator.Info {
 		InAll:       true,
 		Binaries:    []string{"opencode"},
 		NPMPackage:  "opencode-ai@1.18.33",
+		Proxy:       configurator.ProxyWhenAll,
 	}
 }
 
