@@ -19,6 +19,7 @@ import (
 	"github.com/coda-cli/coda/internal/cmd/login"
 	"github.com/coda-cli/coda/internal/cmd/revoke"
 	"github.com/coda-cli/coda/internal/cmd/rotate"
+	"github.com/coda-cli/coda/internal/cmd/service"
 	"github.com/coda-cli/coda/internal/cmd/setup"
 	"github.com/coda-cli/coda/internal/cmd/status"
 	"github.com/coda-cli/coda/internal/cmd/token"
@@ -83,6 +84,7 @@ Exit codes:
 		status.NewCmdStatus(f, nil),
 		revoke.NewCmdRevoke(f, nil),
 		setup.NewCmdSetup(f, nil),
+		service.NewCmdService(f, nil),
 		demo.NewCmdDemo(f, NewCmdRoot, nil),
 	)
 	return cmd
