@@ -28,6 +28,10 @@ type RotateRequest struct {
 	// timeouts (Codex: 10 s), so verifying, deleting and sweeping wait for
 	// the watcher or the next coda rotate; the old token stays pending.
 	CreateOnly bool
+	// IfCurrent, when set, makes Rotate a no-op unless the profile's token
+	// is still this one (checked under the lock): the proxy's answer to a
+	// refused token, which many requests may report at once.
+	IfCurrent string
 }
 
 // RotateResult says what one rotation did.
@@ -74,7 +78,7 @@ func (e *Engine) Rotate(ctx context.Context, req RotateRequest) (*RotateResult, 
 		return nil, err
 	}
 	res := &RotateResult{Profile: req.Profile, Policy: inForce, PolicyStored: old.Policy.Changes(toStore)}
-	if req.MinRemaining > 0 && old.Remaining(e.Clock.Now()) >= req.MinRemaining {
+	if (req.MinRemaining > 0 && old.Remaining(e.Clock.Now()) >= req.MinRemaining) || (req.IfCurrent != "" && old.Token != req.IfCurrent) {
 		res.Skipped, res.TokenID, res.ExpiresAt = true, old.TokenID, old.ExpiresAt
 		return res, nil
 	}

@@ -1,8 +1,6 @@
 package pluginhost
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/coda-cli/coda/internal/atomicfile"
+	"github.com/coda-cli/coda/internal/proxy"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
@@ -26,7 +25,7 @@ const (
 )
 
 // defaultProxyMode is the mode of a profile that chose none.
-const defaultProxyMode = ProxyOff
+const defaultProxyMode = ProxyAuto
 
 // ProxyModes lists the values --proxy accepts.
 var ProxyModes = []string{ProxyAuto, ProxyAll, ProxyOff}
@@ -73,12 +72,8 @@ func ReadProxyKey(configDir, profile string) string {
 	return strings.TrimSpace(string(data))
 }
 
-// NewProxyKey is a fresh local key: 32 random bytes, hex.
-func NewProxyKey() string {
-	var b [32]byte
-	_, _ = rand.Read(b[:])
-	return "coda-local-" + hex.EncodeToString(b[:])
-}
+// NewProxyKey is a fresh local key (proxy.NewLocalKey).
+func NewProxyKey() (string, error) { return proxy.NewLocalKey() }
 
 // ProxyKey returns the profile's local key, making one (32 random bytes,
 // hex, in a 0600 file in a 0700 dir) when there is none. The key opens
@@ -96,7 +91,10 @@ func ProxyKey(configDir, profile string) (string, error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return "", err
 	}
-	key := NewProxyKey()
+	key, err := NewProxyKey()
+	if err != nil {
+		return "", err
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return "", err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/coda-cli/coda/internal/clock"
 	"github.com/coda-cli/coda/internal/cmd/demo"
 	"github.com/coda-cli/coda/internal/cmd/login"
+	proxycmd "github.com/coda-cli/coda/internal/cmd/proxy"
 	"github.com/coda-cli/coda/internal/cmd/revoke"
 	"github.com/coda-cli/coda/internal/cmd/rotate"
 	"github.com/coda-cli/coda/internal/cmd/service"
@@ -84,6 +85,7 @@ Exit codes:
 		status.NewCmdStatus(f, nil),
 		revoke.NewCmdRevoke(f, nil),
 		setup.NewCmdSetup(f, nil),
+		proxycmd.NewCmdProxy(f, nil),
 		service.NewCmdService(f, nil),
 		demo.NewCmdDemo(f, NewCmdRoot, nil),
 	)

@@ -110,6 +110,7 @@ func TestScripts(t *testing.T) {
 			"signal-watcher": cmdSignalWatcher,
 			"token-in":       cmdTokenIn,
 			"coda-token":     cmdCodaToken,
+			"proxy-request":  cmdProxyRequest,
 		},
 	})
 }
@@ -413,4 +414,40 @@ func scanTranscripts(t *testing.T, dir string) {
 		}
 	}
 	t.Logf("leak scan: %d coda runs, %d tokens, no token in any output", len(entries), len(values))
+}
+
+// cmdProxyRequest sends a Gemini generateContent request through the
+// default profile's proxy, with the profile's local key as Gemini CLI sends
+// it, and checks the answer is 200 (or, negated, that it is not):
+//
+//	[!] proxy-request [KEY]
+//
+// KEY replaces the local key (a wrong one must be refused).
+func cmdProxyRequest(ts *testscript.TestScript, neg bool, args []string) {
+	dir := ts.Getenv("CODA_CONFIG_DIR")
+	st, err := store.NewFileStore(dir).Load()
+	ts.Check(err)
+	p := st.Profile("default")
+	if p == nil || p.Proxy.Port == 0 {
+		ts.Fatalf("the default profile has no proxy port")
+	}
+	key, err := os.ReadFile(filepath.Join(dir, "proxy", "default.key"))
+	ts.Check(err)
+	if len(args) == 1 {
+		key = []byte(args[0])
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/serving-endpoints/google/v1beta/models/databricks-gemini-2-5-pro:generateContent", p.Proxy.Port)
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(`{"contents":[{"role":"user","parts":[{"text":"hi"}]}]}`))
+	ts.Check(err)
+	req.Header.Set("x-goog-api-key", strings.TrimSpace(string(key)))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	ts.Check(err)
+	resp.Body.Close()
+	switch ok := resp.StatusCode == http.StatusOK; {
+	case ok && neg:
+		ts.Fatalf("the proxy answered 200")
+	case !ok && !neg:
+		ts.Fatalf("the proxy answered %d, want 200", resp.StatusCode)
+	}
 }

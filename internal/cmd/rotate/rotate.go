@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/coda-cli/coda/internal/agentproc"
+	proxycmd "github.com/coda-cli/coda/internal/cmd/proxy"
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/lifecycle"
@@ -192,6 +193,19 @@ func runWatch(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer release()
+	// The profile's proxy, when an agent of it uses one, is served by the
+	// watcher: one process, as users already run it in a tmux pane.
+	serve, err := proxycmd.Prepare(f, e, profile, opts.Timing)
+	if err != nil {
+		return err
+	}
+	if serve != nil {
+		ctx, stop := context.WithCancel(ctx)
+		defer stop()
+		served := make(chan error, 1)
+		go func() { served <- serve(ctx) }()
+		defer func() { stop(); <-served }()
+	}
 	if f.JSON() {
 		e.Events = jsonEvents(f.IO.Out)
 	} else {

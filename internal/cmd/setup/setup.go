@@ -410,7 +410,7 @@ func (opts *Options) proxyKey(dir, profile string, p *store.Profile, selected []
 		return "", err
 	}
 	if opts.DryRun {
-		return core.NewProxyKey(), nil
+		return core.NewProxyKey()
 	}
 	return core.ProxyKey(dir, profile)
 }

@@ -6,10 +6,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	proxycmd "github.com/coda-cli/coda/internal/cmd/proxy"
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	core "github.com/coda-cli/coda/internal/pluginhost"
@@ -59,6 +62,12 @@ of profiles; times are RFC 3339 UTC and no token value is ever included.`,
 	return cmd
 }
 
+type proxyJSON struct {
+	Address string   `json:"address"`
+	Running bool     `json:"running"`
+	Agents  []string `json:"agents"`
+}
+
 type policyJSON struct {
 	Lifetime      string `json:"lifetime"`
 	Interval      string `json:"interval"`
@@ -99,10 +108,12 @@ type profileJSON struct {
 	Policy           *policyJSON           `json:"policy,omitempty"`
 	// ClockSkewSeconds is the workspace's clock minus this machine's,
 	// measured at the last create.
-	ClockSkewSeconds int64        `json:"clock_skew_seconds"`
-	Watcher          watcherJSON  `json:"watcher"`
-	Check            *checkJSON   `json:"check,omitempty"`
-	Plugins          []pluginJSON `json:"plugins"`
+	ClockSkewSeconds int64       `json:"clock_skew_seconds"`
+	Watcher          watcherJSON `json:"watcher"`
+	// Proxy is the profile's loopback proxy, when an agent uses it.
+	Proxy   *proxyJSON   `json:"proxy,omitempty"`
+	Check   *checkJSON   `json:"check,omitempty"`
+	Plugins []pluginJSON `json:"plugins"`
 }
 
 type statusJSON struct {
@@ -137,6 +148,9 @@ func run(ctx context.Context, opts *Options) error {
 		pid, running := st.WatcherPID(name)
 		pj.Watcher = watcherJSON{Running: running, PID: pid}
 		pj.Plugins = pluginStates(opts, name, state.Profile(name))
+		if p := state.Profile(name); len(p.ProxiedTools()) > 0 {
+			pj.Proxy = &proxyJSON{Address: "127.0.0.1:" + strconv.Itoa(p.Proxy.Port), Running: proxycmd.Running(p), Agents: p.ProxiedTools()}
+		}
 		if opts.Check && pj.Valid {
 			pj.Check = check(ctx, f, state.Profile(name))
 			pj.Valid = pj.Check.Valid
@@ -320,6 +334,13 @@ func printText(w io.Writer, profiles []profileJSON) {
 				desc += ": " + pl.Detail
 			}
 			fmt.Fprintf(w, "%-15s%s\n", label, desc)
+		}
+		if px := pj.Proxy; px != nil {
+			if px.Running {
+				row("Proxy", fmt.Sprintf("http://%s up, for %s", px.Address, strings.Join(px.Agents, ", ")))
+			} else {
+				row("Proxy", fmt.Sprintf("http://%s DOWN: %s cannot reach the workspace; start it with coda rotate --watch, coda proxy, or coda service install", px.Address, strings.Join(px.Agents, ", ")))
+			}
 		}
 		if pj.Watcher.Running {
 			row("Watcher", fmt.Sprintf("running (PID %d)", pj.Watcher.PID))
