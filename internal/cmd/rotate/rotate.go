@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,6 +29,7 @@ type Options struct {
 	// --grace given here are stored in it.
 	Timing        lifecycle.Timing
 	Watch         bool
+	AllProfiles   bool
 	PauseWhenIdle bool
 	// AgentsRunning reports whether a coding agent runs (tests replace it).
 	AgentsRunning func() bool
@@ -80,12 +82,21 @@ a second one kills. Only one watcher runs per profile.`,
 			if cmd.Flags().Changed("interval") && !opts.Watch {
 				return exit.Usagef("--interval goes with --watch (a one-shot rotate has no schedule)")
 			}
+			if opts.AllProfiles && !opts.Watch {
+				return exit.Usagef("--all-profiles goes with --watch")
+			}
+			if opts.AllProfiles && f.ProfileChanged {
+				return exit.Usagef("--all-profiles watches every profile: drop -p")
+			}
 			var err error
 			if opts.Timing, err = f.Timing(cmd, true); err != nil {
 				return err
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
+			}
+			if opts.AllProfiles {
+				return runWatchAll(cmd.Context(), opts)
 			}
 			if opts.Watch {
 				return runWatch(cmd.Context(), opts)
@@ -95,6 +106,7 @@ a second one kills. Only one watcher runs per profile.`,
 	}
 	cmdutil.AddTimingFlags(cmd.Flags(), cmdutil.KeyLifetime, cmdutil.KeyGrace, cmdutil.KeyInterval)
 	cmd.Flags().BoolVar(&opts.Watch, "watch", false, "stay in the foreground and rotate on schedule")
+	cmd.Flags().BoolVar(&opts.AllProfiles, "all-profiles", false, "with --watch: watch every logged-in profile in one process, each on its own schedule, and serve their proxies")
 	cmd.Flags().BoolVar(&opts.PauseWhenIdle, "pause-when-idle", false, "with --watch: skip rotations while no claude, codex, gemini or opencode process runs")
 	return cmd
 }
@@ -179,8 +191,21 @@ func sinkError(res *lifecycle.RotateResult) error {
 }
 
 func runWatch(ctx context.Context, opts *Options) error {
+	profile, err := opts.F.Profile()
+	if err != nil {
+		return err
+	}
+	return watchProfile(ctx, opts, profile, nil)
+}
+
+// watchProfile is one profile's watcher: its lock, its proxy when an agent
+// uses one, and the engine's loop.
+//
+// events, when set, receives the engine's events (runWatchAll's shared
+// writer); else they go to stdout (-o json) or stderr.
+func watchProfile(ctx context.Context, opts *Options, profile string, events func(lifecycle.Event)) error {
 	f := opts.F
-	profile, e, err := f.Lifecycle()
+	e, err := f.Engine()
 	if err != nil {
 		return err
 	}
@@ -206,9 +231,12 @@ func runWatch(ctx context.Context, opts *Options) error {
 		go func() { served <- serve(ctx) }()
 		defer func() { stop(); <-served }()
 	}
-	if f.JSON() {
+	switch {
+	case events != nil:
+		e.Events = events
+	case f.JSON():
 		e.Events = jsonEvents(f.IO.Out)
-	} else {
+	default:
 		e.Events = textEvents(f.IO.ErrOut)
 	}
 	return e.Watch(ctx, lifecycle.WatchRequest{
@@ -217,6 +245,60 @@ func runWatch(ctx context.Context, opts *Options) error {
 		PauseWhenIdle: opts.PauseWhenIdle,
 		AgentsRunning: opts.AgentsRunning,
 	})
+}
+
+// runWatchAll watches every logged-in profile in one process, each on its
+// own schedule. A profile that cannot be watched (it needs coda login,
+// another watcher has it) is reported and the others go on; the command
+// ends when every profile has stopped, or at the first Ctrl-C.
+func runWatchAll(ctx context.Context, opts *Options) error {
+	f := opts.F
+	st, err := f.Store()
+	if err != nil {
+		return err
+	}
+	state, err := st.Load()
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, name := range state.ProfileNames() {
+		if state.Profile(name).HasToken() {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return lifecycle.LoginRequired("", "no profile is logged in")
+	}
+	// One writer for every profile's events: lines never interleave.
+	var mu sync.Mutex
+	sink := textEvents(f.IO.ErrOut)
+	if f.JSON() {
+		sink = jsonEvents(f.IO.Out)
+	}
+	events := func(ev lifecycle.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		sink(ev)
+	}
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if errs[i] = watchProfile(ctx, opts, name, events); errs[i] != nil && ctx.Err() == nil {
+				mu.Lock()
+				fmt.Fprintf(f.IO.ErrOut, "%s %s stopped: %v\n", stamp(time.Now()), name, errs[i])
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil
+	}
+	return fmt.Errorf("every profile's watcher stopped (%s): see the lines above", strings.Join(names, ", "))
 }
 
 type eventJSON struct {
