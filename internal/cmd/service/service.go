@@ -374,3 +374,12 @@ func printText(w io.Writer, action string, sys svc.System, t svc.Target, r *svc.
 		row("Logs", u.LogCommand)
 	}
 }
+
+// Install installs the watcher of the factory's profile as a user service,
+// as `coda service install` does: coda setup offers it when an agent
+// depends on the proxy and nothing serves it.
+func Install(ctx context.Context, f *cmdutil.Factory) error {
+	return run(ctx, &Options{F: f, Action: ActionInstall, Executable: executable,
+		System:        func() (svc.System, error) { return svc.Local(f.Getenv) },
+		RotateHasFlag: func(string) bool { return false }})
+}

@@ -18,6 +18,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	proxycmd "github.com/coda-cli/coda/internal/cmd/proxy"
+	servicecmd "github.com/coda-cli/coda/internal/cmd/service"
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/lifecycle"
@@ -56,11 +58,14 @@ type Options struct {
 	Exe string
 	// NPM runs npm for --install (tests replace it).
 	NPM func(ctx context.Context, stderr io.Writer, args ...string) error
+	// InstallService installs the watcher as a user service (coda service
+	// install); tests replace it.
+	InstallService func(ctx context.Context, f *cmdutil.Factory) error
 }
 
 // NewCmdSetup builds the command; runF replaces the run function in tests.
 func NewCmdSetup(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{F: f, Plugins: f.Plugins, NPM: runNPM}
+	opts := &Options{F: f, Plugins: f.Plugins, NPM: runNPM, InstallService: servicecmd.Install}
 	cmd := &cobra.Command{
 		Use:   "setup [--all | NAME...]",
 		Short: "Point coding agents and the Databricks CLI at the workspace",
@@ -263,9 +268,10 @@ func run(ctx context.Context, opts *Options) error {
 	if err := opts.report(profile, results); err != nil {
 		return err
 	}
-	if proxied := proxiedNames(results); len(proxied) > 0 && !opts.Remove {
-		fmt.Fprintf(f.IO.ErrOut, "%s go through coda's proxy on %s with a local key, never a Databricks token: keep coda rotate --watch running (it serves the proxy), or run coda proxy, or install the watcher as a service: coda service install\n",
-			strings.Join(proxied, ", "), core.ProxyURL(p.Proxy.Port))
+	if proxied := proxiedNames(results); len(proxied) > 0 && !opts.Remove && !opts.DryRun {
+		if err := opts.offerService(ctx, profile, p, proxied); err != nil {
+			return err
+		}
 	}
 	if failed > 0 {
 		return &exit.SilentError{Code: exit.Error}
@@ -384,6 +390,41 @@ func (opts *Options) modelOverrides() (map[string]string, error) {
 }
 
 // runPlugins plans (and unless --dry-run applies) every plugin at once.
+// offerService makes sure nobody is left with an agent pointing at a proxy
+// nobody runs: when the proxy is down, it offers on a terminal to install
+// the watcher as a user service (default yes), and otherwise prints the
+// commands that serve it.
+func (opts *Options) offerService(ctx context.Context, profile string, p *store.Profile, proxied []string) error {
+	f := opts.F
+	fmt.Fprintf(f.IO.ErrOut, "%s go through coda's proxy on %s with a local key, never a Databricks token.\n",
+		strings.Join(proxied, ", "), core.ProxyURL(p.Proxy.Port))
+	if proxycmd.Running(p) {
+		return nil
+	}
+	hint := "Nothing serves the proxy yet: keep coda rotate --watch running (it serves it), run coda proxy, or install the watcher as a service: coda service install" + profileFlag(profile)
+	if !f.IO.CanPrompt() {
+		fmt.Fprintln(f.IO.ErrOut, hint)
+		return nil
+	}
+	answer, err := f.Prompter().Choose("Nothing serves the proxy yet. Install the watcher as a user service? It rotates the token and serves the proxy.",
+		[]cmdutil.Option{{Label: "Yes, install it (coda service install)", Value: "yes"}, {Label: "No, I will run coda rotate --watch myself", Value: "no"}})
+	if err != nil {
+		return err
+	}
+	if answer != "yes" {
+		fmt.Fprintln(f.IO.ErrOut, hint)
+		return nil
+	}
+	return opts.InstallService(ctx, f)
+}
+
+func profileFlag(profile string) string {
+	if profile == "default" {
+		return ""
+	}
+	return " -p " + profile
+}
+
 // proxiedNames lists the plugins set up to go through the proxy.
 func proxiedNames(results []Result) []string {
 	var names []string

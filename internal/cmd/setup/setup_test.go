@@ -2,8 +2,10 @@ package setup
 
 import (
 	"context"
+
 	"errors"
 	"github.com/coda-cli/coda/internal/policy"
+	"github.com/spf13/cobra"
 	"io"
 	"os"
 	"path/filepath"
@@ -240,5 +242,59 @@ func TestGeminiTrustHome(t *testing.T) {
 	}
 	if !strings.Contains(res.Out, "took back the TRUST_FOLDER rule for "+home) {
 		t.Errorf("the result does not say it took the trust back:\n%s", res.Out)
+	}
+}
+
+type choosingPrompter struct {
+	answer string
+	asked  []string
+}
+
+func (p *choosingPrompter) Login(string) (string, string, error) { return "", "", nil }
+
+func (p *choosingPrompter) Choose(title string, _ []cmdutil.Option) (string, error) {
+	p.asked = append(p.asked, title)
+	return p.answer, nil
+}
+
+// An agent set up to use the proxy is never left pointing at a proxy
+// nobody runs without the user being told: on a terminal setup offers to
+// install the watcher as a service (and does it on yes); otherwise, or on
+// no, it prints the commands that serve the proxy.
+func TestSetupOffersTheServiceForTheProxy(t *testing.T) {
+	for _, tc := range []struct {
+		tty       bool
+		answer    string
+		installed bool
+	}{{true, "yes", true}, {true, "no", false}, {false, "", false}} {
+		e := cmdtest.NewWithPAT(t, cmdtest.Cmd(NewCmdSetup), cmdtest.Cmd(login.NewCmdLogin))
+		e.Vars["HOME"] = t.TempDir()
+		e.Login()
+		prompter := &choosingPrompter{answer: tc.answer}
+		e.Prompter, e.TTY = prompter, tc.tty
+		installs := 0
+		res := e.Exec(func(f *cmdutil.Factory) *cobra.Command {
+			return NewCmdSetup(f, func(ctx context.Context, o *Options) error {
+				o.InstallService = func(context.Context, *cmdutil.Factory) error { installs++; return nil }
+				return run(ctx, o)
+			})
+		}, "gemini", "--endpoint", "serving")
+		if (installs == 1) != tc.installed {
+			t.Errorf("tty %v answer %q: %d installs", tc.tty, tc.answer, installs)
+		}
+		if res.Err != nil {
+			t.Fatalf("setup: %v\n%s", res.Err, res.ErrOut)
+		}
+		if !strings.Contains(res.ErrOut, "gemini go through coda's proxy on http://127.0.0.1:") {
+			t.Errorf("stderr = %q", res.ErrOut)
+		}
+		asked := len(prompter.asked) == 1
+		if asked != tc.tty {
+			t.Errorf("tty %v: asked %v", tc.tty, prompter.asked)
+		}
+		hint := strings.Contains(res.ErrOut, "coda service install")
+		if hint == tc.installed {
+			t.Errorf("tty %v answer %q: hint shown %v", tc.tty, tc.answer, hint)
+		}
 	}
 }
