@@ -66,6 +66,9 @@ type proxyJSON struct {
 	Address string   `json:"address"`
 	Running bool     `json:"running"`
 	Agents  []string `json:"agents"`
+	// Warning is set when an HTTP(S)_PROXY in this environment would take
+	// the agents' loopback requests unless NO_PROXY covers 127.0.0.1.
+	Warning string `json:"warning,omitempty"`
 }
 
 type policyJSON struct {
@@ -149,7 +152,8 @@ func run(ctx context.Context, opts *Options) error {
 		pj.Watcher = watcherJSON{Running: running, PID: pid}
 		pj.Plugins = pluginStates(opts, name, state.Profile(name))
 		if p := state.Profile(name); len(p.ProxiedTools()) > 0 {
-			pj.Proxy = &proxyJSON{Address: "127.0.0.1:" + strconv.Itoa(p.Proxy.Port), Running: proxycmd.Running(p), Agents: p.ProxiedTools()}
+			pj.Proxy = &proxyJSON{Address: "127.0.0.1:" + strconv.Itoa(p.Proxy.Port), Running: proxycmd.Running(p), Agents: p.ProxiedTools(),
+				Warning: loopbackProxied(f.Getenv)}
 		}
 		if opts.Check && pj.Valid {
 			pj.Check = check(ctx, f, state.Profile(name))
@@ -252,6 +256,29 @@ func utc(t time.Time) *time.Time {
 	return &t
 }
 
+// loopbackProxied warns when agents started from this environment would
+// send their requests to coda's proxy through an HTTP(S) proxy: a proxy
+// variable is set and NO_PROXY does not cover 127.0.0.1.
+func loopbackProxied(getenv func(string) string) string {
+	var set []string
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
+		if getenv(k) != "" {
+			set = append(set, k)
+		}
+	}
+	if len(set) == 0 {
+		return ""
+	}
+	for _, k := range []string{"NO_PROXY", "no_proxy"} {
+		for _, entry := range strings.Split(getenv(k), ",") {
+			if e := strings.TrimSpace(entry); e == "127.0.0.1" || e == "*" || strings.HasPrefix(e, "127.") {
+				return ""
+			}
+		}
+	}
+	return set[0] + " is set and NO_PROXY does not cover 127.0.0.1: agents that honour it would send coda's proxy requests through it; add 127.0.0.1,localhost to NO_PROXY"
+}
+
 func printText(w io.Writer, profiles []profileJSON) {
 	for i, pj := range profiles {
 		if i > 0 {
@@ -340,6 +367,9 @@ func printText(w io.Writer, profiles []profileJSON) {
 				row("Proxy", fmt.Sprintf("http://%s up, for %s", px.Address, strings.Join(px.Agents, ", ")))
 			} else {
 				row("Proxy", fmt.Sprintf("http://%s DOWN: %s cannot reach the workspace; start it with coda rotate --watch, coda proxy, or coda service install", px.Address, strings.Join(px.Agents, ", ")))
+			}
+			if px.Warning != "" {
+				fmt.Fprintf(w, "%-15s%s\n", "", "warning: "+px.Warning)
 			}
 		}
 		if pj.Watcher.Running {

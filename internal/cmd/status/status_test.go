@@ -300,3 +300,21 @@ func TestStatusCheck(t *testing.T) {
 		}
 	})
 }
+
+func TestLoopbackProxied(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		warn bool
+	}{
+		{map[string]string{}, false},
+		{map[string]string{"HTTPS_PROXY": "http://corp:3128"}, true},
+		{map[string]string{"https_proxy": "http://corp:3128", "NO_PROXY": "example.com"}, true},
+		{map[string]string{"HTTPS_PROXY": "http://corp:3128", "NO_PROXY": "example.com, 127.0.0.1"}, false},
+		{map[string]string{"HTTP_PROXY": "http://corp:3128", "no_proxy": "*"}, false},
+	} {
+		got := loopbackProxied(func(k string) string { return tc.env[k] })
+		if (got != "") != tc.warn {
+			t.Errorf("%v: warning %q", tc.env, got)
+		}
+	}
+}
