@@ -429,6 +429,37 @@ func rotationBetweenSessions(t *testing.T, w *world, a agent) (bool, *result) {
 	return ok, res
 }
 
+// failf reports a failed check as a test error and as a table cell.
+func failf(t *testing.T, format string, args ...any) string {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	t.Error(msg)
+	return "FAIL: " + firstLine(msg)
+}
+
+// holdMidSession starts a on a prompt that runs a tool and waits until the
+// fake holds its first model request offering tools. failed is the table
+// cell of a session that never got there.
+func holdMidSession(t *testing.T, w *world, a agent, label string) (h *fakeworkspace.HeldCall, p *proc, failed string) {
+	t.Helper()
+	h, err := w.fw.HoldToolCall(a.protocol, a.tools...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = w.startAgent(t, a, label, "Run `echo "+toolMarker+"`, then say hi.")
+	ctx, cancel := context.WithTimeout(context.Background(), arrivalTimeout)
+	defer cancel()
+	select {
+	case <-h.Arrived():
+		return h, p, ""
+	case <-p.Done():
+		return h, p, failf(t, "%s exited before it sent a model request offering %v:\n%s", a.name, a.tools, p.Wait().describe())
+	case <-ctx.Done():
+		p.Kill()
+		return h, p, failf(t, "no %s request offering %v within %s:\n%s", a.protocol, a.tools, arrivalTimeout, p.Wait().describe())
+	}
+}
+
 // rotationMidSession holds the agent's first model request that offers
 // tools, answers it with a tool call only after a rotation (coda rotate
 // --grace 20s, the helpers' refresh interval, then the old token deleted
@@ -436,29 +467,12 @@ func rotationBetweenSessions(t *testing.T, w *world, a agent) (bool, *result) {
 // tool's result: which token they used and whether the agent finished.
 func rotationMidSession(t *testing.T, w *world, a agent) (string, *result) {
 	t.Helper()
-	fail := func(format string, args ...any) string {
-		msg := fmt.Sprintf(format, args...)
-		t.Error(msg)
-		return "FAIL: " + firstLine(msg)
-	}
-	h, err := w.fw.HoldToolCall(a.protocol, a.tools...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Release()
 	oldID, _ := w.current(t)
-	p := w.startAgent(t, a, "mid-session", "Run `echo "+toolMarker+"`, then say hi.")
+	h, p, failed := holdMidSession(t, w, a, "mid-session")
+	defer h.Release()
 	defer p.Kill()
-
-	ctx, cancel := context.WithTimeout(context.Background(), arrivalTimeout)
-	defer cancel()
-	select {
-	case <-h.Arrived():
-	case <-p.Done():
-		return fail("%s exited before it sent a model request offering %v:\n%s", a.name, a.tools, p.Wait().describe()), p.Wait()
-	case <-ctx.Done():
-		p.Kill()
-		return fail("no %s request offering %v within %s:\n%s", a.protocol, a.tools, arrivalTimeout, p.Wait().describe()), p.Wait()
+	if failed != "" {
+		return failed, p.Wait()
 	}
 	held, _ := h.Request()
 	if held.TokenID != oldID {
@@ -468,7 +482,7 @@ func rotationMidSession(t *testing.T, w *world, a agent) (string, *result) {
 	w.codaOK(t, "", "rotate", "--grace", grace.String())
 	newID, newValue := w.current(t)
 	if newID == oldID {
-		return fail("coda rotate kept token %s", short(newID)), p.Wait()
+		return failf(t, "coda rotate kept token %s", short(newID)), p.Wait()
 	}
 	time.Sleep(helperRefresh)
 	if !w.fw.RevokeToken(oldID) {
@@ -494,28 +508,28 @@ func rotationMidSession(t *testing.T, w *world, a agent) (string, *result) {
 	finished := res.ok() && strings.Contains(string(res.stdout), fakeworkspace.ReplyText)
 	switch {
 	case len(ups) == 0:
-		return fail("%s sent no request carrying the tool call's result:\n%s\nrequests:\n%s", a.name, res.describe(), describeRequests(w.fw.Requests())), res
+		return failf(t, "%s sent no request carrying the tool call's result:\n%s\nrequests:\n%s", a.name, res.describe(), describeRequests(w.fw.Requests())), res
 	case a.followsMidSession && followed && finished:
 		last := ups[len(ups)-1]
 		if last.TokenID != newID || last.Status != 200 {
-			return fail("%s's last follow-up went out with %s (status %d)", a.name, short(last.TokenID), last.Status), res
+			return failf(t, "%s's last follow-up went out with %s (status %d)", a.name, short(last.TokenID), last.Status), res
 		}
 		return "yes (" + seq + ")", res
 	case a.followsMidSession:
-		return fail("%s did not follow the rotation (follow-ups: %s):\n%s", a.name, seq, res.describe()), res
+		return failf(t, "%s did not follow the rotation (follow-ups: %s):\n%s", a.name, seq, res.describe()), res
 	case followed || finished:
-		return fail("%s now follows a mid-session rotation (follow-ups: %s, exit %d): the known limitation is gone; update the expectation and the docs",
+		return failf(t, "%s now follows a mid-session rotation (follow-ups: %s, exit %d): the known limitation is gone; update the expectation and the docs",
 			a.name, seq, res.exit), res
 	}
 	// The known limitation: every follow-up carried the deleted token and
 	// was refused, and the session failed.
 	for _, u := range ups {
 		if u.TokenID != oldID || u.Status != 403 {
-			return fail("%s: unexpected follow-up with token %s status %d (follow-ups: %s)", a.name, short(u.TokenID), u.Status, seq), res
+			return failf(t, "%s: unexpected follow-up with token %s status %d (follow-ups: %s)", a.name, short(u.TokenID), u.Status, seq), res
 		}
 	}
 	if res.exit == 0 || res.timedOut {
-		return fail("%s kept the deleted token but exited %d (timed out: %v)", a.name, res.exit, res.timedOut), res
+		return failf(t, "%s kept the deleted token but exited %d (timed out: %v)", a.name, res.exit, res.timedOut), res
 	}
 	return fmt.Sprintf("no: known limitation (%s): %s, exit %d", a.limitation, seq, res.exit), res
 }

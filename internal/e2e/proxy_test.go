@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -126,33 +125,17 @@ func noDatabricksToken(t *testing.T, w *world) {
 // agent's follow-up went out with the new token and the agent finished.
 func midSessionNoGrace(t *testing.T, w *world, a agent) string {
 	t.Helper()
-	fail := func(format string, args ...any) string {
-		msg := fmt.Sprintf(format, args...)
-		t.Error(msg)
-		return "FAIL: " + firstLine(msg)
-	}
-	h, err := w.fw.HoldToolCall(a.protocol, a.tools...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Release()
 	oldID, _ := w.current(t)
-	p := w.startAgent(t, a, "mid-session proxied", "Run `echo "+toolMarker+"`, then say hi.")
+	h, p, failed := holdMidSession(t, w, a, "mid-session proxied")
+	defer h.Release()
 	defer p.Kill()
-	ctx, cancel := context.WithTimeout(context.Background(), arrivalTimeout)
-	defer cancel()
-	select {
-	case <-h.Arrived():
-	case <-p.Done():
-		return fail("%s exited before it sent a model request offering %v:\n%s", a.name, a.tools, p.Wait().describe())
-	case <-ctx.Done():
-		p.Kill()
-		return fail("no %s request offering %v within %s", a.protocol, a.tools, arrivalTimeout)
+	if failed != "" {
+		return failed
 	}
 	w.codaOK(t, "", "rotate", "--grace", "0s")
 	newID, _ := w.current(t)
 	if newID == oldID || w.fw.RevokeToken(oldID) {
-		return fail("coda rotate --grace 0s did not replace and delete %s", short(oldID))
+		return failf(t, "coda rotate --grace 0s did not replace and delete %s", short(oldID))
 	}
 	h.Release()
 	res := p.Wait()
@@ -162,11 +145,11 @@ func midSessionNoGrace(t *testing.T, w *world, a agent) string {
 		short(oldID), short(newID), seq, a.name, res.exit)
 	finished := res.ok() && strings.Contains(string(res.stdout), fakeworkspace.ReplyText)
 	if len(ups) == 0 || !finished {
-		return fail("%s did not finish after the rotation (follow-ups %s):\n%s", a.name, seq, res.describe())
+		return failf(t, "%s did not finish after the rotation (follow-ups %s):\n%s", a.name, seq, res.describe())
 	}
 	for _, u := range ups {
 		if u.TokenID != newID || u.Status != 200 {
-			return fail("%s: a follow-up went out with %s (status %d), want the new token %s: %s", a.name, short(u.TokenID), u.Status, short(newID), seq)
+			return failf(t, "%s: a follow-up went out with %s (status %d), want the new token %s: %s", a.name, short(u.TokenID), u.Status, short(newID), seq)
 		}
 	}
 	return "yes (" + seq + ")"
