@@ -286,6 +286,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 		return plan, err
 	}
 	rec, replaced := s.record(d)
+	np := s.noProxy(rec, t.Proxied)
 	for _, k := range replaced {
 		plan.Notes = append(plan.Notes, fmt.Sprintf("%s: replaced your %s (coda setup --remove restores it)", pluginkit.Display(env, s.paths.settings), k))
 	}
@@ -300,7 +301,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 
 	// settings.json: rewritten only when one of coda's keys differs; the
 	// rest of the file keeps its bytes.
-	if s.differs(d) {
+	if s.differs(d) || np.any {
 		settings := s.settings.obj
 		settings.Set(keyHelper, d.helper)
 		if envObject(settings) == nil {
@@ -310,6 +311,7 @@ func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator
 		for _, kv := range d.env {
 			envObj.Set(kv[0], kv[1])
 		}
+		np.apply(settings)
 		plan.Changes = pluginkit.AppendChanged(plan.Changes, change(s.settings, jsonedit.Marshal(settings), 0o644))
 	}
 
@@ -356,6 +358,10 @@ func (pl Plugin) PlanRemove(env configurator.Env, t configurator.Target) (config
 		if envObj != nil {
 			for _, k := range EnvKeys {
 				changed = restore(envObj, rs, keyEnv, k) || changed
+			}
+			// NO_PROXY only when coda recorded it (it added loopback).
+			if rs.Key(keyEnv, envNoProxy) != nil {
+				changed = restore(envObj, rs, keyEnv, envNoProxy) || changed
 			}
 			if p := rs.Parent(keyEnv); changed && envObj.Len() == 0 && p != nil && p.Created {
 				settings.Delete(keyEnv)
@@ -430,6 +436,10 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 	if s.rec != nil || s.helperIsCoda(d) {
 		if diff := s.difference(d); diff != "" {
 			return configurator.Status{State: configurator.StateStale, Detail: diff + ": run coda setup claude"}, nil
+		}
+		if t.Proxied && !coversLoopback(str(envNoProxy)) {
+			return configurator.Status{State: configurator.StateStale,
+				Detail: "NO_PROXY in " + where + " does not cover 127.0.0.1, where coda's proxy listens: run coda setup claude"}, nil
 		}
 		return configurator.Status{State: configurator.StateConfigured,
 			Detail: fmt.Sprintf("%s runs coda token for %s against %s", where, t.Profile, t.Endpoints.Anthropic)}, nil

@@ -677,3 +677,48 @@ func TestCompactFileKeepsItsLayout(t *testing.T) {
 		t.Errorf("after remove: %q", got)
 	}
 }
+
+// Through coda's proxy, settings.json's env NO_PROXY covers 127.0.0.1, so
+// an HTTPS_PROXY does not take Claude Code's requests to coda's proxy; the
+// user's own value is kept (extended) and comes back on remove and when the
+// proxy is turned off.
+func TestNoProxyCoversTheProxy(t *testing.T) {
+	proxied := target()
+	proxied.Proxied = true
+	proxied.TokenCommand = []string{"/usr/local/bin/coda", "proxy", "key", "-p", "default"}
+	proxied.Endpoints.Anthropic = "http://127.0.0.1:41234/serving-endpoints/anthropic"
+	for _, tc := range []struct {
+		name, before, during string
+	}{
+		{"none", "", "127.0.0.1,localhost"},
+		{"the user's", "corp.example.com", "corp.example.com,127.0.0.1,localhost"},
+		{"already covered", "127.0.0.1", "127.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			settings := "{\n  \"theme\": \"dark\"\n}\n"
+			if tc.before != "" {
+				settings = "{\n  \"theme\": \"dark\",\n  \"env\": {\n    \"NO_PROXY\": \"" + tc.before + "\"\n  }\n}\n"
+			}
+			f := newFixture(t, map[string]string{settingsRel: settings})
+			f.Apply(proxied)
+			if got := f.settingsEnv()["NO_PROXY"]; got != tc.during {
+				t.Errorf("NO_PROXY = %v, want %q", got, tc.during)
+			}
+			if st := f.Status(proxied); st.State != configurator.StateConfigured {
+				t.Errorf("status %s: %s", st.State, st.Detail)
+			}
+			if p := f.Plan(proxied); !p.Empty() {
+				t.Errorf("a second setup changes files:\n%s", configurator.Diff(p))
+			}
+			f.Apply(target()) // off the proxy: the user's value comes back
+			if got, ok := f.settingsEnv()["NO_PROXY"]; ok != (tc.before != "") || (ok && got != tc.before) {
+				t.Errorf("after --proxy off: NO_PROXY = %v (%v), want %q", got, ok, tc.before)
+			}
+			f.Apply(proxied)
+			f.Remove(proxied)
+			if got := f.Read(settingsRel); got != settings {
+				t.Errorf("remove left:\n%s\nwant:\n%s", got, settings)
+			}
+		})
+	}
+}

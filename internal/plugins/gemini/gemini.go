@@ -282,6 +282,7 @@ func planSetup(env configurator.Env, t configurator.Target) (configurator.Plan, 
 	// to match, saved first.
 	rec := c.record()
 	trust := c.planTrust(rec, home, trustHome(t))
+	noProxy, setNoProxy := c.noProxy(rec, t.Proxied)
 	plan.Changes = append(plan.Changes, c.stored.Save(rec))
 	if trust.change != nil {
 		plan.Changes = append(plan.Changes, *trust.change)
@@ -324,6 +325,13 @@ func planSetup(env configurator.Env, t configurator.Target) (configurator.Plan, 
 		}
 		if err := doc.Set(k, values[k]); err != nil {
 			return plan, trustPlan{}, fmt.Errorf("%s: cannot set %s: %s", pluginkit.Display(env, c.p.env), k, redactedErr(err, values[k]))
+		}
+	}
+	if setNoProxy {
+		if noProxy == "" {
+			doc.Delete(keyNoProxy)
+		} else if err := doc.Set(keyNoProxy, noProxy); err != nil {
+			return plan, trustPlan{}, fmt.Errorf("%s: cannot set %s: %v", pluginkit.Display(env, c.p.env), keyNoProxy, err)
 		}
 	}
 	newEnv := doc.Bytes()
@@ -412,6 +420,14 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 			}
 			if err := doc.Set(k, s); err != nil {
 				return plan, fmt.Errorf("%s: cannot restore your %s: %s", pluginkit.Display(env, c.p.env), k, redactedErr(err, s))
+			}
+		}
+		// NO_PROXY: only when coda recorded it (it added loopback).
+		if c.rec.File(c.p.env).Key(keyNoProxy) != nil {
+			if s, had := c.rec.File(c.p.env).Original(keyNoProxy); !had {
+				doc.Delete(keyNoProxy)
+			} else if err := doc.Set(keyNoProxy, s); err != nil {
+				return plan, fmt.Errorf("%s: cannot restore your %s: %v", pluginkit.Display(env, c.p.env), keyNoProxy, err)
 			}
 		}
 		newEnv := doc.Bytes()
@@ -538,6 +554,9 @@ func (c *current) staleReason(t configurator.Target, trust string) string {
 	}
 	if v, _ := c.dotenv.Get(keyMechanism); v != "bearer" {
 		return keyMechanism + " is not bearer"
+	}
+	if v, _ := c.dotenv.Get(keyNoProxy); t.Proxied && !coversLoopback(v) {
+		return keyNoProxy + " in " + envName + " does not cover 127.0.0.1, where coda's proxy listens"
 	}
 	if v, _ := c.settings.GetPath("security", "auth", "selectedType"); v != AuthType {
 		return "security.auth.selectedType is not " + AuthType

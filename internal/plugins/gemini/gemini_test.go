@@ -1084,3 +1084,64 @@ func TestLegacyRecord(t *testing.T) {
 		})
 	}
 }
+
+// proxiedTarget is Gemini CLI through coda's proxy: a local key and the
+// proxy's endpoints.
+func proxiedTarget() configurator.Target {
+	t := target()
+	t.Proxied = true
+	t.Token = "coda-local-" + strings.Repeat("k", 43)
+	t.Endpoints.Gemini = "http://127.0.0.1:41234/serving-endpoints/google"
+	return t
+}
+
+// Through coda's proxy, .env's NO_PROXY covers 127.0.0.1, so an
+// HTTPS_PROXY does not take Gemini CLI's requests to coda's proxy; the
+// user's own value is kept (extended) and comes back on remove and when
+// the proxy is turned off.
+func TestNoProxyCoversTheProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name, before, during string
+	}{
+		{"none", "", "127.0.0.1,localhost"},
+		{"the user's", "corp.example.com", "corp.example.com,127.0.0.1,localhost"},
+		{"already covered", "localhost,127.0.0.1", "localhost,127.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := "# mine\nOTHER=1\n"
+			if tc.before != "" {
+				env += "NO_PROXY=" + tc.before + "\n"
+			}
+			f := newFixture(t, map[string]string{envRel: env})
+			f.Apply(proxiedTarget())
+			if got, _ := f.dotenv().Get("NO_PROXY"); got != tc.during {
+				t.Errorf("NO_PROXY = %q, want %q", got, tc.during)
+			}
+			if st := f.Status(proxiedTarget()); st.State != configurator.StateConfigured {
+				t.Errorf("status %s: %s", st.State, st.Detail)
+			}
+			if p := f.Plan(proxiedTarget()); !p.Empty() {
+				t.Errorf("a second setup changes files:\n%s", configurator.Diff(p))
+			}
+			// Off the proxy: the user's value comes back.
+			f.Apply(target())
+			got, ok := f.dotenv().Get("NO_PROXY")
+			if ok != (tc.before != "") || got != tc.before {
+				t.Errorf("after --proxy off: NO_PROXY = %q (%v), want %q", got, ok, tc.before)
+			}
+			// Through the proxy again, then remove: the user's file as it was.
+			f.Apply(proxiedTarget())
+			f.Remove(proxiedTarget())
+			if f.Exists(envRel) && f.Read(envRel) != env {
+				t.Errorf("remove left:\n%s\nwant:\n%s", f.Read(envRel), env)
+			}
+		})
+	}
+	// A user's NO_PROXY that lost loopback makes the setup stale.
+	f := newFixture(t, nil)
+	f.Apply(proxiedTarget())
+	f.Write(envRel, strings.Replace(f.Read(envRel), "NO_PROXY=127.0.0.1,localhost", "NO_PROXY=corp.example.com", 1))
+	if st := f.Status(proxiedTarget()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "NO_PROXY") {
+		t.Errorf("status %s: %s", st.State, st.Detail)
+	}
+}
