@@ -119,7 +119,10 @@ type world struct {
 	mu         sync.Mutex
 	outputs    []captured // every output of every process, for the leak scan
 	unexpected []string
-	runs       int
+	// extraEnv is added to every process's environment (a suite's own
+	// conditions, such as a corporate HTTPS_PROXY).
+	extraEnv []string
+	runs     int
 }
 
 type captured struct {
@@ -194,7 +197,7 @@ func dedupe(in []string) []string {
 // env is the whole environment of the processes the suite starts: a user
 // with this HOME and nothing inherited from the test's environment.
 func (w *world) env() []string {
-	return []string{
+	return append([]string{
 		"HOME=" + w.home,
 		"PATH=" + w.path,
 		"TERM=dumb",
@@ -206,7 +209,7 @@ func (w *world) env() []string {
 		"OPENCODE_DISABLE_MODELS_FETCH=1",
 		"OPENCODE_DISABLE_AUTOUPDATE=1",
 		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
-	}
+	}, w.extraEnv...)
 }
 
 // result is a finished process.

@@ -44,6 +44,12 @@ func TestAgentsProxy(t *testing.T) {
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			w := newWorld(t, npmBin)
+			if mode.name == "auto" {
+				// A corporate proxy that answers nothing: Gemini CLI must
+				// reach coda's proxy directly, through the NO_PROXY coda
+				// writes into ~/.gemini/.env.
+				w.extraEnv = []string{"HTTPS_PROXY=http://127.0.0.1:9", "HTTP_PROXY=http://127.0.0.1:9"}
+			}
 			preseed(t, w)
 			w.login(t)
 			w.codaOK(t, "", append([]string{"setup", "--gemini-trust-home", "--endpoint", "serving"}, mode.setup...)...)
