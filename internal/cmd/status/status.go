@@ -16,6 +16,7 @@ import (
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	core "github.com/coda-cli/coda/internal/pluginhost"
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/internal/redact"
 	"github.com/coda-cli/coda/internal/store"
@@ -270,10 +271,8 @@ func loopbackProxied(getenv func(string) string) string {
 		return ""
 	}
 	for _, k := range []string{"NO_PROXY", "no_proxy"} {
-		for _, entry := range strings.Split(getenv(k), ",") {
-			if e := strings.TrimSpace(entry); e == "127.0.0.1" || e == "*" || strings.HasPrefix(e, "127.") {
-				return ""
-			}
+		if pluginkit.CoversLoopback(getenv(k)) {
+			return ""
 		}
 	}
 	return set[0] + " is set and NO_PROXY does not cover 127.0.0.1: agents that honour it would send coda's proxy requests through it; add 127.0.0.1,localhost to NO_PROXY"

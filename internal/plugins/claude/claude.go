@@ -437,7 +437,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		if diff := s.difference(d); diff != "" {
 			return configurator.Status{State: configurator.StateStale, Detail: diff + ": run coda setup claude"}, nil
 		}
-		if t.Proxied && !coversLoopback(str(envNoProxy)) {
+		if t.Proxied && !pluginkit.CoversLoopback(str(envNoProxy)) {
 			return configurator.Status{State: configurator.StateStale,
 				Detail: "NO_PROXY in " + where + " does not cover 127.0.0.1, where coda's proxy listens: run coda setup claude"}, nil
 		}

@@ -2,7 +2,6 @@ package claude
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
 	"github.com/coda-cli/coda/internal/plugins/pluginkit"
@@ -12,16 +11,6 @@ import (
 // is set, unless NO_PROXY names the host; settings.json's env sets it for
 // Claude Code. Through coda's proxy (on 127.0.0.1) it must cover loopback.
 const envNoProxy = "NO_PROXY"
-
-// coversLoopback reports whether a NO_PROXY value bypasses 127.0.0.1.
-func coversLoopback(v string) bool {
-	for _, e := range strings.Split(v, ",") {
-		if e = strings.TrimSpace(e); e == "*" || e == "127.0.0.1" || strings.HasPrefix(e, "127.") {
-			return true
-		}
-	}
-	return false
-}
 
 // noProxyPlan is what coda does to env.NO_PROXY: set it to value, delete
 // it, or leave it (none).
@@ -49,14 +38,10 @@ func (s *state) noProxy(rec *pluginkit.Record, proxied bool) noProxyPlan {
 		if !recorded {
 			f.KeepJSON(pluginkit.Key{keyEnv, envNoProxy}, current, present)
 		}
-		if isString && coversLoopback(text) {
+		if isString && pluginkit.CoversLoopback(text) {
 			return noProxyPlan{}
 		}
-		v := "127.0.0.1,localhost"
-		if isString && strings.TrimSpace(text) != "" {
-			v = text + "," + v
-		}
-		return noProxyPlan{value: v, set: true, any: true}
+		return noProxyPlan{value: pluginkit.WithLoopback(text), set: true, any: true}
 	}
 	if !recorded {
 		return noProxyPlan{}

@@ -555,7 +555,7 @@ func (c *current) staleReason(t configurator.Target, trust string) string {
 	if v, _ := c.dotenv.Get(keyMechanism); v != "bearer" {
 		return keyMechanism + " is not bearer"
 	}
-	if v, _ := c.dotenv.Get(keyNoProxy); t.Proxied && !coversLoopback(v) {
+	if v, _ := c.dotenv.Get(keyNoProxy); t.Proxied && !pluginkit.CoversLoopback(v) {
 		return keyNoProxy + " in " + envName + " does not cover 127.0.0.1, where coda's proxy listens"
 	}
 	if v, _ := c.settings.GetPath("security", "auth", "selectedType"); v != AuthType {

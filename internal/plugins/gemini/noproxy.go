@@ -2,7 +2,6 @@ package gemini
 
 import (
 	"slices"
-	"strings"
 
 	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 )
@@ -13,30 +12,6 @@ import (
 // 127.0.0.1), .env's NO_PROXY must cover loopback, or a corporate proxy
 // would get, and refuse, the requests to coda's.
 const keyNoProxy = "NO_PROXY"
-
-// loopbackEntries are what coda adds to NO_PROXY.
-const loopbackEntries = "127.0.0.1,localhost"
-
-// coversLoopback reports whether a NO_PROXY value bypasses 127.0.0.1.
-func coversLoopback(v string) bool {
-	for _, e := range strings.Split(v, ",") {
-		if e = strings.TrimSpace(e); e == "*" || e == "127.0.0.1" || strings.HasPrefix(e, "127.") {
-			return true
-		}
-	}
-	return false
-}
-
-// withLoopback is v with loopback added when it lacks it.
-func withLoopback(v string) string {
-	switch {
-	case coversLoopback(v):
-		return v
-	case strings.TrimSpace(v) == "":
-		return loopbackEntries
-	}
-	return v + "," + loopbackEntries
-}
 
 // noProxy decides .env's NO_PROXY and keeps rec in step: through the
 // proxy, loopback is added to the user's value (recorded first, so remove
@@ -54,7 +29,7 @@ func (c *current) noProxy(rec *pluginkit.Record, proxied bool) (value string, se
 		if !recorded {
 			envs.Keep(pluginkit.Key{keyNoProxy}, current, present)
 		}
-		if v := withLoopback(current); v != current {
+		if v := pluginkit.WithLoopback(current); v != current {
 			return v, true
 		}
 		return "", false
