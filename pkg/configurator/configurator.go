@@ -248,3 +248,20 @@ func Apply(env Env, c Configurator, p Plan) error {
 	}
 	return WriteChanges(env, p)
 }
+
+// EnvVar is one environment variable a tool reads.
+type EnvVar struct {
+	Name  string
+	Value string
+}
+
+// EnvProvider is implemented by a plugin whose tool is configured through
+// environment variables (GitHub Copilot CLI): EnvVars are the variables
+// that point the tool configured for t at the workspace. They hold a key
+// command or, for a proxied target, the proxy's URL and local key, never a
+// Databricks token. coda env prints them, coda exec sets them, and the
+// plugin's own plan writes them into a snippet the user's shell sources.
+// EnvVars must not read or parse any file.
+type EnvProvider interface {
+	EnvVars(env Env, t Target) ([]EnvVar, error)
+}
