@@ -37,6 +37,9 @@ type Factory struct {
 	// Plugins are the configurators setup and status know (the built-in
 	// ones, plus any a custom coda adds through pkg/coda).
 	Plugins []configurator.Configurator
+	// Signals lets a command take the interrupt signals from the root's
+	// handler; nil in tests.
+	Signals *SignalRelay
 
 	// Filled in by the root command's persistent flags.
 	ProfileFlag    string

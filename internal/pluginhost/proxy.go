@@ -60,7 +60,14 @@ func TargetFor(pl configurator.Configurator, profile string, p *store.Profile, e
 	if !UsesProxy(p.Proxy.Mode, pl) || key == "" || p.Proxy.Port == 0 {
 		return t, nil
 	}
-	return proxied(t, p, key, exe, profile)
+	return proxied(t, p, p.Proxy.Port, key, exe, profile)
+}
+
+// ProxiedTarget is the target of a tool configured through the environment
+// (coda env, coda exec): always through a proxy, the one on port, holding
+// key. name picks the tool's models and options in the profile.
+func ProxiedTarget(name, profile string, p *store.Profile, exe string, port int, key string) (configurator.Target, error) {
+	return proxied(Target(name, profile, p, exe, 0), p, port, key, exe, profile)
 }
 
 // ReadProxyKey is the profile's local key, "" when it has none.
@@ -120,12 +127,12 @@ func EnsureProxy(p *store.Profile) error {
 
 // proxied turns t into the proxied target: the same endpoint family on the
 // proxy, and the local key in place of the token.
-func proxied(t configurator.Target, p *store.Profile, key, exe, profile string) (configurator.Target, error) {
+func proxied(t configurator.Target, p *store.Profile, port int, key, exe, profile string) (configurator.Target, error) {
 	family := p.Settings[keyEndpoint]
 	if family == FamilyGatewayHost {
 		return t, errors.New("coda's proxy carries the serving and ai-gateway endpoint families, not gateway-host: run coda setup --endpoint ai-gateway, or --proxy off")
 	}
-	t.Endpoints = EndpointsFor(ProxyURL(p.Proxy.Port), family, "")
+	t.Endpoints = EndpointsFor(ProxyURL(port), family, "")
 	t.Token = key
 	t.TokenCommand = []string{exe, "proxy", "key", "-p", profile}
 	t.Proxied = true

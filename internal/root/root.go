@@ -17,6 +17,8 @@ import (
 	"github.com/coda-cli/coda/internal/clock"
 	"github.com/coda-cli/coda/internal/cmd/demo"
 	"github.com/coda-cli/coda/internal/cmd/login"
+	envcmd "github.com/coda-cli/coda/internal/cmd/env"
+	execcmd "github.com/coda-cli/coda/internal/cmd/exec"
 	proxycmd "github.com/coda-cli/coda/internal/cmd/proxy"
 	"github.com/coda-cli/coda/internal/cmd/revoke"
 	"github.com/coda-cli/coda/internal/cmd/rotate"
@@ -86,6 +88,8 @@ Exit codes:
 		revoke.NewCmdRevoke(f, nil),
 		setup.NewCmdSetup(f, nil),
 		proxycmd.NewCmdProxy(f, nil),
+		envcmd.NewCmdEnv(f, nil),
+		execcmd.NewCmdExec(f, nil),
 		service.NewCmdService(f, nil),
 		demo.NewCmdDemo(f, NewCmdRoot, nil),
 	)
@@ -121,15 +125,23 @@ func MainWith(extra ...configurator.Configurator) int {
 	signals := make(chan os.Signal, 2)
 	// syscall.SIGHUP exists on Windows too (never sent there).
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	go func() {
-		<-signals
-		cancel()
-		<-signals
-		os.Exit(exit.Interrupted)
-	}()
 	ios := cmdutil.System()
 	f := NewFactory(ctx, ios)
 	f.Plugins = plugins.With(extra...)
+	f.Signals = &cmdutil.SignalRelay{}
+	go func() {
+		seen := 0
+		for sig := range signals {
+			if f.Signals.Deliver(sig) {
+				continue // coda exec passes it to its child
+			}
+			if seen++; seen == 1 {
+				cancel()
+				continue
+			}
+			os.Exit(exit.Interrupted)
+		}
+	}()
 	return Run(ctx, f, os.Args[1:])
 }
 

@@ -51,6 +51,10 @@ type ProxyConfig struct {
 	Mode string `json:"mode,omitempty"`
 	// Port on 127.0.0.1, chosen when a tool first needs the proxy.
 	Port int `json:"port,omitempty"`
+	// Env is set once coda env has printed the proxy's address for tools
+	// configured through the environment: the watcher then serves the
+	// proxy even when no set-up agent goes through it.
+	Env bool `json:"env,omitempty"`
 }
 
 // Tool is a plugin coda set up for a profile.
@@ -127,6 +131,21 @@ func (p *Profile) ProxiedTools() []string {
 		if t.Proxied {
 			names = append(names, t.Plugin)
 		}
+	}
+	return names
+}
+
+// ServesProxy reports whether anything of the profile goes through its
+// proxy: a set-up agent in proxy mode, or tools configured by coda env.
+func (p *Profile) ServesProxy() bool {
+	return p != nil && (len(p.ProxiedTools()) > 0 || p.Proxy.Env)
+}
+
+// ProxyClients names what goes through the profile's proxy, for messages.
+func (p *Profile) ProxyClients() []string {
+	names := p.ProxiedTools()
+	if p != nil && p.Proxy.Env {
+		names = append(names, "coda env")
 	}
 	return names
 }

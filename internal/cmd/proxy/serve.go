@@ -60,7 +60,7 @@ from cron instead. Ctrl-C or SIGTERM stops it (requests in flight finish).`,
 				return err
 			}
 			if serve == nil {
-				return exit.Usagef("no agent of profile %s goes through the proxy: run coda setup gemini (or coda setup --all --proxy all) first", profile)
+				return exit.Usagef("nothing of profile %s goes through the proxy: run coda setup gemini (or coda setup --all --proxy all, or coda env) first", profile)
 			}
 			return serve(cmd.Context())
 		},
@@ -80,7 +80,7 @@ func Prepare(f *cmdutil.Factory, e *lifecycle.Engine, profile string, timing lif
 		return nil, err
 	}
 	p := st.Profile(profile)
-	if p == nil || len(p.ProxiedTools()) == 0 {
+	if !p.ServesProxy() {
 		return nil, nil
 	}
 	dir, err := f.ConfigDir()
@@ -89,6 +89,9 @@ func Prepare(f *cmdutil.Factory, e *lifecycle.Engine, profile string, timing lif
 	}
 	key := pluginhost.ReadProxyKey(dir, profile)
 	if key == "" || p.Proxy.Port == 0 {
+		if len(p.ProxiedTools()) == 0 {
+			return nil, fmt.Errorf("profile %s has tools on coda env but no proxy key or port: run coda env -p %s again", profile, profile)
+		}
 		return nil, fmt.Errorf("profile %s has agents in proxy mode but no proxy key or port: run coda setup %s", profile, strings.Join(p.ProxiedTools(), " "))
 	}
 	srv, err := proxy.New(proxy.Config{
@@ -108,7 +111,7 @@ func Prepare(f *cmdutil.Factory, e *lifecycle.Engine, profile string, timing lif
 		return nil, err
 	}
 	pidFile := filepath.Join(dir, "locks", "proxy-"+profile+".pid")
-	fmt.Fprintf(f.IO.ErrOut, "%s %s proxy: serving %s on http://%s\n", stamp(), profile, strings.Join(p.ProxiedTools(), ", "), addr)
+	fmt.Fprintf(f.IO.ErrOut, "%s %s proxy: serving %s on http://%s\n", stamp(), profile, strings.Join(p.ProxyClients(), ", "), addr)
 	return func(ctx context.Context) error {
 		_ = os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
 		defer os.Remove(pidFile)

@@ -152,8 +152,8 @@ func run(ctx context.Context, opts *Options) error {
 		pid, running := st.WatcherPID(name)
 		pj.Watcher = watcherJSON{Running: running, PID: pid}
 		pj.Plugins = pluginStates(opts, name, state.Profile(name))
-		if p := state.Profile(name); len(p.ProxiedTools()) > 0 {
-			pj.Proxy = &proxyJSON{Address: "127.0.0.1:" + strconv.Itoa(p.Proxy.Port), Running: proxycmd.Running(p), Agents: p.ProxiedTools(),
+		if p := state.Profile(name); p.ServesProxy() {
+			pj.Proxy = &proxyJSON{Address: "127.0.0.1:" + strconv.Itoa(p.Proxy.Port), Running: proxycmd.Running(p), Agents: p.ProxyClients(),
 				Warning: loopbackProxied(f.Getenv)}
 		}
 		if opts.Check && pj.Valid {
