@@ -11,6 +11,7 @@ import (
 	"github.com/coda-cli/coda/internal/plugins/gemini"
 	"github.com/coda-cli/coda/internal/plugins/git"
 	"github.com/coda-cli/coda/internal/plugins/opencode"
+	"github.com/coda-cli/coda/internal/plugins/pi"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -22,6 +23,7 @@ func Builtins() []configurator.Configurator {
 		codex.New(),
 		gemini.New(),
 		opencode.New(),
+		pi.New(),
 		git.New(),
 	}
 }
