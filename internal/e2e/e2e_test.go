@@ -91,6 +91,15 @@ var agents = []agent{
 		},
 		followsMidSession: true, // coda's plugin reads the token file before every request
 	},
+	{
+		name:     "pi",
+		protocol: fakeworkspace.ProtocolChat,
+		args:     func(p string) []string { return []string{"-p", p} },
+		tools: []fakeworkspace.ToolCall{
+			{Name: "bash", Arguments: `{"command":"echo ` + toolMarker + `"}`},
+		},
+		followsMidSession: true, // Pi runs its !key command before every request
+	},
 }
 
 // TestDatabricksSDK loads the profile coda writes into ~/.databrickscfg with
@@ -295,7 +304,7 @@ func preseed(t *testing.T, w *world) {
 func checkSetup(t *testing.T, w *world, setup *result) {
 	t.Helper()
 	out := string(setup.stdout)
-	for _, name := range []string{"databricks", "claude", "codex", "gemini", "opencode"} {
+	for _, name := range []string{"databricks", "claude", "codex", "gemini", "opencode", "pi"} {
 		agent := name != "databricks" // the Databricks CLI is not installed here
 		var line string
 		for _, l := range strings.Split(out, "\n") {

@@ -209,6 +209,7 @@ func (w *world) env() []string {
 		"OPENCODE_DISABLE_MODELS_FETCH=1",
 		"OPENCODE_DISABLE_AUTOUPDATE=1",
 		"CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1",
+		"PI_OFFLINE=1",
 	}, w.extraEnv...)
 }
 

@@ -38,7 +38,7 @@ func TestAgentsProxy(t *testing.T) {
 		// Codex set up as well, their helpers' refresh interval would make
 		// --grace 0s a usage error: their sessions would die.)
 		{"auto", []string{"gemini"}, []string{"gemini"}},
-		{"all", []string{"--all", "--proxy", "all"}, []string{"claude", "codex", "gemini", "opencode"}},
+		{"all", []string{"--all", "--proxy", "all"}, []string{"claude", "codex", "gemini", "opencode", "pi"}},
 	}
 	var table []string
 	for _, mode := range modes {
@@ -110,7 +110,7 @@ func noDatabricksToken(t *testing.T, w *world) {
 	for _, name := range p.ProxiedTools() {
 		proxied[name] = true
 	}
-	dirs := map[string]string{"claude": ".claude", "codex": ".codex", "gemini": ".gemini", "opencode": ".config/opencode"}
+	dirs := map[string]string{"claude": ".claude", "codex": ".codex", "gemini": ".gemini", "opencode": ".config/opencode", "pi": ".pi"}
 	for name := range proxied {
 		root := filepath.Join(w.home, filepath.FromSlash(dirs[name]))
 		_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
