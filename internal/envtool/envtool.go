@@ -3,6 +3,8 @@
 // OpenAI- or Anthropic-compatible tool (Aider, Goose, LangChain scripts,
 // the vendors' SDKs), and every plugin whose tool is configured through the
 // environment (configurator.EnvProvider: GitHub Copilot CLI).
+// Tools that read other variables (Goose reads OPENAI_HOST) are not
+// covered by a recipe; their own config can point at `coda env`'s URL.
 //
 // The variables always lead through coda's loopback proxy: a base URL on
 // 127.0.0.1 and the proxy's local key (or a command that prints it), never
@@ -44,7 +46,7 @@ const (
 var generic = []Tool{
 	{
 		Name:        OpenAI,
-		Description: "OpenAI-compatible tools and SDKs (Aider, LiteLLM, the openai SDKs): OPENAI_BASE_URL, OPENAI_API_BASE and OPENAI_API_KEY",
+		Description: "OpenAI-compatible tools and SDKs: OPENAI_BASE_URL (the openai SDKs), OPENAI_API_BASE (Aider, LiteLLM) and OPENAI_API_KEY",
 		vars: func(_ configurator.Env, t configurator.Target) ([]configurator.EnvVar, error) {
 			return []configurator.EnvVar{
 				{Name: "OPENAI_BASE_URL", Value: t.Endpoints.Chat},
@@ -56,7 +58,7 @@ var generic = []Tool{
 	},
 	{
 		Name:        Anthropic,
-		Description: "Anthropic-compatible tools and SDKs (the anthropic SDKs, Goose): ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY",
+		Description: "Anthropic-compatible tools and SDKs: ANTHROPIC_BASE_URL and ANTHROPIC_API_KEY (the anthropic SDKs)",
 		vars: func(_ configurator.Env, t configurator.Target) ([]configurator.EnvVar, error) {
 			return []configurator.EnvVar{
 				{Name: "ANTHROPIC_BASE_URL", Value: t.Endpoints.Anthropic},

@@ -1,9 +1,13 @@
 package envtool
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/coda-cli/coda/internal/plugins"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -14,7 +18,9 @@ type envPlugin struct {
 	vars []configurator.EnvVar
 }
 
-func (p envPlugin) Info() configurator.Info { return configurator.Info{Name: p.name, Description: p.name + " tool"} }
+func (p envPlugin) Info() configurator.Info {
+	return configurator.Info{Name: p.name, Description: p.name + " tool"}
+}
 func (p envPlugin) EnvVars(configurator.Env, configurator.Target) ([]configurator.EnvVar, error) {
 	return p.vars, nil
 }
@@ -86,5 +92,49 @@ func TestCollect(t *testing.T) {
 	vars, err = Collect(configurator.Env{}, agree, proxied)
 	if err != nil || len(vars) != len(want) {
 		t.Errorf("Collect with an agreeing tool = %v, %v", vars, err)
+	}
+}
+
+// TestREADMERecipes checks that the README's table of recipes names
+// exactly the variables each recipe sets, so the documented recipes cannot
+// drift from the code.
+func TestREADMERecipes(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(raw), "<!-- env-recipes")
+	table, _, ok2 := strings.Cut(table, "<!-- /env-recipes -->")
+	if !ok || !ok2 {
+		t.Fatal("README.md has no env-recipes table")
+	}
+	documented := map[string][]string{}
+	row := regexp.MustCompile("^\\| `([a-z]+)` \\| ([^|]+) \\|")
+	for _, line := range strings.Split(table, "\n") {
+		if m := row.FindStringSubmatch(line); m != nil {
+			for _, v := range strings.Split(m[2], ",") {
+				documented[m[1]] = append(documented[m[1]], strings.Trim(strings.TrimSpace(v), "`"))
+			}
+		}
+	}
+	tools := List(plugins.Builtins())
+	for _, tl := range tools {
+		target, _ := proxied(tl.Name)
+		target.TokenCommand = []string{"/usr/bin/coda", "proxy", "key", "-p", "default"}
+		vars, err := tl.Vars(configurator.Env{Home: t.TempDir(), Getenv: func(string) string { return "" }}, target)
+		if err != nil {
+			t.Fatalf("%s: %v", tl.Name, err)
+		}
+		var names []string
+		for _, v := range vars {
+			names = append(names, v.Name)
+		}
+		if got, want := strings.Join(names, ", "), strings.Join(documented[tl.Name], ", "); got != want {
+			t.Errorf("README documents %s as setting %q; coda env sets %q", tl.Name, want, got)
+		}
+		delete(documented, tl.Name)
+	}
+	for name := range documented {
+		t.Errorf("README documents a recipe %q that coda env does not have", name)
 	}
 }

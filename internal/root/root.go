@@ -16,9 +16,9 @@ import (
 
 	"github.com/coda-cli/coda/internal/clock"
 	"github.com/coda-cli/coda/internal/cmd/demo"
-	"github.com/coda-cli/coda/internal/cmd/login"
 	envcmd "github.com/coda-cli/coda/internal/cmd/env"
 	execcmd "github.com/coda-cli/coda/internal/cmd/exec"
+	"github.com/coda-cli/coda/internal/cmd/login"
 	proxycmd "github.com/coda-cli/coda/internal/cmd/proxy"
 	"github.com/coda-cli/coda/internal/cmd/revoke"
 	"github.com/coda-cli/coda/internal/cmd/rotate"
