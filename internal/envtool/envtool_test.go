@@ -110,10 +110,11 @@ func TestREADMERecipes(t *testing.T) {
 	}
 	documented := map[string][]string{}
 	row := regexp.MustCompile("^\\| `([a-z]+)` \\| ([^|]+) \\|")
+	varName := regexp.MustCompile("`([A-Z][A-Z0-9_]*)`")
 	for _, line := range strings.Split(table, "\n") {
 		if m := row.FindStringSubmatch(line); m != nil {
-			for _, v := range strings.Split(m[2], ",") {
-				documented[m[1]] = append(documented[m[1]], strings.Trim(strings.TrimSpace(v), "`"))
+			for _, v := range varName.FindAllStringSubmatch(m[2], -1) {
+				documented[m[1]] = append(documented[m[1]], v[1])
 			}
 		}
 	}

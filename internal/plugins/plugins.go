@@ -7,6 +7,8 @@ import (
 
 	"github.com/coda-cli/coda/internal/plugins/claude"
 	"github.com/coda-cli/coda/internal/plugins/codex"
+	"github.com/coda-cli/coda/internal/plugins/copilot"
+	"github.com/coda-cli/coda/internal/plugins/crush"
 	"github.com/coda-cli/coda/internal/plugins/databricks"
 	"github.com/coda-cli/coda/internal/plugins/gemini"
 	"github.com/coda-cli/coda/internal/plugins/git"
@@ -23,6 +25,8 @@ func Builtins() []configurator.Configurator {
 		codex.New(),
 		gemini.New(),
 		opencode.New(),
+		copilot.New(),
+		crush.New(),
 		pi.New(),
 		git.New(),
 	}

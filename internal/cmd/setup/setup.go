@@ -46,6 +46,11 @@ type Options struct {
 	// GeminiTrustHome lets the gemini plugin trust HOME in Gemini CLI's
 	// trustedFolders.json (the plugin option trust-home).
 	GeminiTrustHome bool
+	// ShellRC is --shell-rc: the tools configured through environment
+	// variables (configurator.EnvProvider) load their settings from the
+	// user's rc file (the plugin option shell-rc). ShellRCSet tells
+	// whether it was given: without it the profile's choice stays.
+	ShellRC, ShellRCSet bool
 	// Timing resolves the profile's policy; --grace is stored in it and
 	// sets the helpers' refresh interval.
 	Timing lifecycle.Timing
@@ -76,9 +81,12 @@ merging into existing config files: keys coda does not own are kept, a
 Plugins: ` + pluginList(opts.Plugins) + `.
 --all configures every plugin except git.
 
-Tokens reach the tools in one of two ways. Claude Code and Codex run
-"coda token" whenever they need one (a helper), so they follow rotations on
-their own; their refresh interval is well below the rotation grace. Gemini
+Tokens reach the tools in one of two ways. Claude Code, Codex and GitHub
+Copilot CLI run "coda token" whenever they need one (a helper), so they
+follow rotations on their own; their refresh interval is well below the
+rotation grace. Copilot CLI reads its settings from environment variables
+only: coda writes them into a snippet in its state directory, and
+--shell-rc adds the block that loads it to your shell's rc file. Gemini
 CLI, OpenCode and the Databricks CLI read a token from a file (0600) that coda
 rewrites after every rotation, before the old token is deleted. Gemini CLI
 reads its file only at start: a running Gemini session cannot pick up a new
@@ -94,6 +102,7 @@ are checked against the workspace's serving endpoints when it answers.`,
   coda setup --all --install --yes
   coda setup databricks --databricks-profile work
   coda setup --model claude=databricks-claude-opus-4-6 claude
+  coda setup copilot --shell-rc
   coda setup --remove --all`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Names = args
@@ -117,6 +126,10 @@ are checked against the workspace's serving endpoints when it answers.`,
 			}
 			if opts.GeminiTrustHome && (opts.Remove || !opts.All && !slices.Contains(args, "gemini")) {
 				return exit.Usagef("--gemini-trust-home is for setting up gemini: name gemini or pass --all, without --remove")
+			}
+			opts.ShellRCSet = cmd.Flags().Changed("shell-rc")
+			if opts.ShellRCSet && (opts.Remove || len(envPlugins(opts.selected())) == 0) {
+				return exit.Usagef("--shell-rc is for setting up tools configured through environment variables (%s): name one or pass --all, without --remove", pluginList(envPlugins(opts.Plugins)))
 			}
 			if opts.Proxy != "" && !slices.Contains(core.ProxyModes, opts.Proxy) {
 				return exit.Usagef("--proxy must be one of %s, got %q", strings.Join(core.ProxyModes, ", "), opts.Proxy)
@@ -144,10 +157,28 @@ are checked against the workspace's serving endpoints when it answers.`,
 	fl.StringArrayVar(&opts.Models, "model", nil, "PLUGIN=MODEL or PLUGIN.ROLE=MODEL (repeatable)")
 	fl.StringVar(&opts.DatabricksProfile, "databricks-profile", "", "profile name in ~/.databrickscfg (default DEFAULT)")
 	fl.BoolVar(&opts.Force, "force", false, "git: overwrite user.name and user.email even when set")
+	fl.BoolVar(&opts.ShellRC, "shell-rc", false, "copilot: add a block to your shell's rc file (~/.bashrc, ~/.zshrc or fish's config.fish) that loads coda's settings in new shells; kept by later setups, --shell-rc=false takes it out")
 	fl.BoolVar(&opts.GeminiTrustHome, "gemini-trust-home", false, "gemini: trust your home directory in ~/.gemini/trustedFolders.json, which trusts every folder under it for Gemini CLI: their .gemini settings, .env files and tool auto-approval load without asking")
 	cmdutil.AddTimingFlags(fl, cmdutil.KeyGrace)
 	fl.StringVar(&opts.Proxy, "proxy", "", "which agents go through coda's loopback proxy, holding a local key instead of a Databricks token: auto (those that cannot pick up a new token: Gemini CLI), all, or off (stored in the profile; default auto)")
 	return cmd
+}
+
+// envPlugins are the plugins whose tools are configured through
+// environment variables.
+func envPlugins(all []configurator.Configurator) []configurator.Configurator {
+	var out []configurator.Configurator
+	for _, pl := range all {
+		if _, ok := pl.(configurator.EnvProvider); ok {
+			out = append(out, pl)
+		}
+	}
+	return out
+}
+
+// shellRCKey is the profile setting that holds a plugin's shell-rc option.
+func shellRCKey(pl configurator.Configurator) string {
+	return "option." + pl.Info().Name + ".shell-rc"
 }
 
 func pluginList(all []configurator.Configurator) string {
@@ -253,6 +284,12 @@ func run(ctx context.Context, opts *Options) error {
 			sp.Settings = p.Settings
 			if opts.Remove {
 				core.Forget(sp, names...)
+				// A tool set up again later starts without coda's rc block.
+				for _, pl := range envPlugins(opts.selected()) {
+					if slices.Contains(names, pl.Info().Name) {
+						delete(sp.Settings, shellRCKey(pl))
+					}
+				}
 				return nil
 			}
 			sp.Policy = toStore
@@ -348,6 +385,17 @@ func (opts *Options) prepare(ctx context.Context, profile string, p *store.Profi
 			p.Settings["option.gemini.trust-home"] = "true"
 		} else {
 			delete(p.Settings, "option.gemini.trust-home")
+		}
+	}
+	// --shell-rc holds for later setups of the env plugins (and their
+	// status) until --shell-rc=false or a remove takes it back.
+	if opts.ShellRCSet {
+		for _, pl := range envPlugins(opts.selected()) {
+			if opts.ShellRC {
+				p.Settings[shellRCKey(pl)] = "true"
+			} else {
+				delete(p.Settings, shellRCKey(pl))
+			}
 		}
 	}
 	if len(models) > 0 {

@@ -76,6 +76,23 @@ func TestSetupFlags(t *testing.T) {
 		}},
 		{args: []string{"claude", "--gemini-trust-home"}, wantCode: exit.Usage, wantErr: "--gemini-trust-home is for setting up gemini"},
 		{args: []string{"gemini", "--remove", "--gemini-trust-home"}, wantCode: exit.Usage, wantErr: "without --remove"},
+		{args: []string{"copilot", "--shell-rc"}, check: func(t *testing.T, o *Options) {
+			if !o.ShellRC || !o.ShellRCSet {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{args: []string{"--all", "--shell-rc=false"}, check: func(t *testing.T, o *Options) {
+			if o.ShellRC || !o.ShellRCSet {
+				t.Errorf("options %+v", o)
+			}
+		}},
+		{args: []string{"copilot"}, check: func(t *testing.T, o *Options) {
+			if o.ShellRC || o.ShellRCSet {
+				t.Errorf("options %+v: --shell-rc not given must leave the profile's choice", o)
+			}
+		}},
+		{args: []string{"claude", "--shell-rc"}, wantCode: exit.Usage, wantErr: "--shell-rc is for setting up tools configured through environment variables (copilot)"},
+		{args: []string{"copilot", "--remove", "--shell-rc"}, wantCode: exit.Usage, wantErr: "without --remove"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -107,11 +124,18 @@ func TestInstall(t *testing.T) {
 		LookPath: func(string) (string, error) { return "", errors.New("not found") },
 	}
 	all := plugins.Builtins()
-	wantCalls := []string{
-		"install -g --prefix /home/alice/.local @anthropic-ai/claude-code@2.1.328",
-		"install -g --prefix /home/alice/.local @google/gemini-cli@0.61.0",
-		"install -g --prefix /home/alice/.local @openai/codex@0.169.0",
-		"install -g --prefix /home/alice/.local opencode-ai@1.18.33",
+	// Every pinned package, sorted.
+	var wantCalls []string
+	for _, pl := range all {
+		if pkg := pl.Info().NPMPackage; pkg != "" {
+			wantCalls = append(wantCalls, "install -g --prefix /home/alice/.local "+pkg)
+		}
+	}
+	slices.Sort(wantCalls)
+	for _, pkg := range []string{"@anthropic-ai/claude-code@2.1.328", "@github/copilot@1.0.102", "opencode-ai@1.18.33"} {
+		if !slices.Contains(wantCalls, "install -g --prefix /home/alice/.local "+pkg) {
+			t.Fatalf("no plugin pins %s", pkg)
+		}
 	}
 	tests := []struct {
 		name      string
@@ -242,6 +266,81 @@ func TestGeminiTrustHome(t *testing.T) {
 	}
 	if !strings.Contains(res.Out, "took back the TRUST_FOLDER rule for "+home) {
 		t.Errorf("the result does not say it took the trust back:\n%s", res.Out)
+	}
+}
+
+// --shell-rc reaches the env plugins (copilot) as their option shell-rc,
+// kept in the profile: later setups keep coda's block in ~/.bashrc,
+// --shell-rc=false takes it out (and the result says which line to add
+// instead), a remove forgets the choice. Plan notes are in the result,
+// with and without --dry-run.
+func TestShellRC(t *testing.T) {
+	e := cmdtest.NewWithPAT(t, cmdtest.Cmd(NewCmdSetup), cmdtest.Cmd(login.NewCmdLogin))
+	home := t.TempDir()
+	e.Vars["HOME"], e.Vars["SHELL"] = home, "/bin/bash"
+	e.Login()
+	bashrc := filepath.Join(home, ".bashrc")
+	if err := os.WriteFile(bashrc, []byte("alias ll='ls -l'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	option := func() string { return e.State().Profile("default").Settings["option.copilot.shell-rc"] }
+	read := func() string {
+		data, err := os.ReadFile(bashrc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	snippet := filepath.Join(e.Dir, "env", "copilot.sh")
+	hint := "add this line to ~/.bashrc (or run coda setup copilot --shell-rc): if [ -f '" + snippet + "' ]"
+
+	res := e.Run("copilot", "--endpoint", "serving", "--dry-run")
+	if res.Err != nil || !strings.Contains(res.Out, "note (copilot): to load Copilot's settings in new shells, "+hint) {
+		t.Errorf("setup --dry-run: %v\n%s", res.Err, res.Out)
+	}
+	res = e.Run("copilot", "--endpoint", "serving")
+	if res.Err != nil || !strings.Contains(res.Out, hint) {
+		t.Errorf("setup without --dry-run does not show the line to add: %v\n%s", res.Err, res.Out)
+	}
+	if read() != "alias ll='ls -l'\n" || option() != "" {
+		t.Errorf("setup without --shell-rc: option %q, .bashrc %q", option(), read())
+	}
+
+	res = e.Run("copilot", "--shell-rc", "--endpoint", "serving")
+	if res.Err != nil || option() != "true" {
+		t.Fatalf("setup --shell-rc: %v, option %q\n%s", res.Err, option(), res.ErrOut)
+	}
+	withBlock := read()
+	if !strings.HasPrefix(withBlock, "alias ll='ls -l'\n\n# >>> coda copilot >>>\n") || !strings.Contains(withBlock, ". '"+snippet+"'") {
+		t.Errorf(".bashrc after --shell-rc:\n%s", withBlock)
+	}
+	if strings.Contains(res.Out, hint) {
+		t.Errorf("the result asks for a line the block has:\n%s", res.Out)
+	}
+
+	for _, args := range [][]string{{"claude"}, {"copilot"}, {"--all"}} {
+		if res := e.Run(append(args, "--endpoint", "serving")...); res.Err != nil || option() != "true" || read() != withBlock {
+			t.Errorf("setup %v: %v; option %q; .bashrc changed: %v", args, res.Err, option(), read() != withBlock)
+		}
+	}
+
+	res = e.Run("copilot", "--shell-rc=false", "--endpoint", "serving")
+	if res.Err != nil || option() != "" || read() != "alias ll='ls -l'\n" {
+		t.Errorf("setup --shell-rc=false: %v; option %q; .bashrc %q", res.Err, option(), read())
+	}
+	if !strings.Contains(res.Out, hint) {
+		t.Errorf("the result does not say which line to add:\n%s", res.Out)
+	}
+
+	if res := e.Run("copilot", "--shell-rc", "--endpoint", "serving"); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	res = e.Run("--remove", "copilot")
+	if res.Err != nil || option() != "" || read() != "alias ll='ls -l'\n" {
+		t.Errorf("setup --remove copilot: %v; option %q; .bashrc %q", res.Err, option(), read())
+	}
+	if _, err := os.Stat(snippet); !os.IsNotExist(err) {
+		t.Errorf("%s is left after remove (%v)", snippet, err)
 	}
 }
 

@@ -1,0 +1,4 @@
+# ~/.bashrc
+export PATH="$HOME/bin:$PATH"
+alias ll='ls -l'
+[ -f ~/.fzf.bash ] && source ~/.fzf.bash
