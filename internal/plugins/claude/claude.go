@@ -20,10 +20,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
 	"github.com/coda-cli/coda/internal/plugins/pluginkit"
@@ -83,25 +81,6 @@ func (pl Plugin) Detect(env configurator.Env) configurator.Detection {
 	return pluginkit.Detect(env, pl.Info(), p.settings, p.claudeJSON)
 }
 
-// HelperCommand is the apiKeyHelper value: argv as one POSIX shell command,
-// each argument quoted when it needs to be.
-func HelperCommand(argv []string) string {
-	quoted := make([]string, len(argv))
-	for i, a := range argv {
-		quoted[i] = shellQuote(a)
-	}
-	return strings.Join(quoted, " ")
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
-
-func shellQuote(s string) string {
-	if shellSafe.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
-
 type paths struct {
 	settings, claudeJSON string
 }
@@ -133,7 +112,7 @@ func want(t configurator.Target) (desired, error) {
 	}
 	sonnet := t.Model("sonnet", DefaultSonnet)
 	return desired{
-		helper: HelperCommand(t.TokenCommand),
+		helper: pluginkit.ShellCommand(t.TokenCommand),
 		env: [][2]string{
 			{envBaseURL, t.Endpoints.Anthropic},
 			{envAuthToken, ""},

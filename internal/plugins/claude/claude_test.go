@@ -463,23 +463,6 @@ func TestHugeClaudeJSONKeepsOrder(t *testing.T) {
 	})
 }
 
-func TestHelperCommand(t *testing.T) {
-	cases := []struct {
-		argv []string
-		want string
-	}{
-		{[]string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"}, "/usr/local/bin/coda token -p default --min-ttl 5m0s"},
-		{[]string{"/Users/Jo Smith/it's/coda", "token", "-p", "my profile"}, `'/Users/Jo Smith/it'\''s/coda' token -p 'my profile'`},
-		{[]string{"/opt/$HOME/`x`/coda", "-p", "a;b", "*", ""}, "'/opt/$HOME/`x`/coda' -p 'a;b' '*' ''"},
-		{[]string{`C:\x\coda`, "~alice"}, `'C:\x\coda' '~alice'`},
-	}
-	for _, tc := range cases {
-		if got := claude.HelperCommand(tc.argv); got != tc.want {
-			t.Errorf("HelperCommand(%q) = %s, want %s", tc.argv, got, tc.want)
-		}
-	}
-}
-
 // TestHelperRunsInAShell runs the helper the way Claude Code does (a shell
 // command) from a path with a space and a quote, and checks the argv.
 func TestHelperRunsInAShell(t *testing.T) {

@@ -52,7 +52,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/coda-cli/coda/internal/plugins/claude"
 	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/internal/shellenv"
 	"github.com/coda-cli/coda/pkg/configurator"
@@ -117,7 +116,7 @@ func (Plugin) EnvVars(_ configurator.Env, t configurator.Target) ([]configurator
 		{Name: VarBaseURL, Value: t.Endpoints.Chat},
 		{Name: VarModel, Value: t.Model("model", DefaultModel)},
 		// Copilot runs it with sh -c: one POSIX shell command.
-		{Name: VarKeyCommand, Value: claude.HelperCommand(t.TokenCommand)},
+		{Name: VarKeyCommand, Value: pluginkit.ShellCommand(t.TokenCommand)},
 		// A bearer token from elsewhere would win over the key command.
 		{Name: VarBearerToken, Value: ""},
 	}, nil

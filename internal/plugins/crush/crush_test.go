@@ -536,7 +536,7 @@ func TestStatus(t *testing.T) {
 		{"configuredDirect", nil, func(f *plugintest.Fixture) { f.Apply(target()) }, target, configurator.StateConfigured,
 			[]string{"before each prompt", "a running session dies when coda deletes the token it loaded", "coda setup crush --proxy auto", "/usr/local/bin/coda token -p default"}},
 		{"configuredProxied", nil, func(f *plugintest.Fixture) { f.Apply(proxiedTarget()) }, proxiedTarget, configurator.StateConfigured,
-			[]string{"coda's proxy http://127.0.0.1:41999/serving-endpoints", "survive rotations", "proxy key -p default"}},
+			[]string{"coda's proxy http://127.0.0.1:41999/serving-endpoints", "survive rotations", "holds the proxy's local key"}},
 		{"staleProxyOff", nil, func(f *plugintest.Fixture) { f.Apply(proxiedTarget()) }, target, configurator.StateStale,
 			[]string{"coda-databricks points at http://127.0.0.1:41999/serving-endpoints, not " + plugintest.GoldenHost + "/serving-endpoints"}},
 		{"staleModel", nil, func(f *plugintest.Fixture) { f.Apply(target()) }, func() configurator.Target {

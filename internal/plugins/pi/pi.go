@@ -43,7 +43,6 @@ import (
 	"strings"
 
 	"github.com/coda-cli/coda/internal/merge/jsonedit"
-	"github.com/coda-cli/coda/internal/plugins/claude"
 	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
@@ -149,7 +148,7 @@ func (pl Plugin) Detect(env configurator.Env) configurator.Detection {
 // KeyCommand is the apiKey coda writes: "!" and the token command as one
 // POSIX shell command (Pi runs it with /bin/sh).
 func KeyCommand(t configurator.Target) string {
-	return "!" + claude.HelperCommand(t.TokenCommand)
+	return "!" + pluginkit.ShellCommand(t.TokenCommand)
 }
 
 // file is one JSON file as found on disk.
@@ -518,7 +517,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 	if !plan.Empty() {
 		return configurator.Status{State: configurator.StateStale, Detail: joinDetail(c.staleReason(t)+": run coda setup pi", plan.Notes)}, nil
 	}
-	command := claude.HelperCommand(t.TokenCommand)
+	command := pluginkit.ShellCommand(t.TokenCommand)
 	detail := fmt.Sprintf("provider coda-databricks at %s, model %s; Pi runs %s before every request, so running sessions follow rotations", t.Endpoints.Chat, model(t), command)
 	if t.Proxied {
 		detail = fmt.Sprintf("provider coda-databricks at coda's proxy %s, model %s; Pi runs %s before every request and the proxy sends the current token", t.Endpoints.Chat, model(t), command)

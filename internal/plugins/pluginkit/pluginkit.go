@@ -9,6 +9,7 @@ package pluginkit
 import (
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strings"
 
 	"github.com/coda-cli/coda/pkg/configurator"
@@ -91,4 +92,25 @@ func HostOf(s string) string {
 		return ""
 	}
 	return strings.ToLower(u.Hostname())
+}
+
+// ShellCommand is argv as one POSIX shell command line, each argument
+// quoted only when it needs to be: the form of every key command a tool
+// runs through sh (Claude Code's apiKeyHelper, Pi's !command, Crush's
+// $(command), Copilot's COPILOT_PROVIDER_API_KEY_COMMAND).
+func ShellCommand(argv []string) string {
+	quoted := make([]string, len(argv))
+	for i, a := range argv {
+		quoted[i] = shellQuote(a)
+	}
+	return strings.Join(quoted, " ")
+}
+
+var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
+
+func shellQuote(s string) string {
+	if shellSafe.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -514,3 +514,21 @@ func TestJSONChange(t *testing.T) {
 		t.Errorf("created: %+v", c)
 	}
 }
+
+func TestShellCommand(t *testing.T) {
+	cases := []struct {
+		argv []string
+		want string
+	}{
+		{[]string{"/usr/local/bin/coda", "token", "-p", "default", "--min-ttl", "5m0s"}, "/usr/local/bin/coda token -p default --min-ttl 5m0s"},
+		{[]string{"/Users/Jo Smith/it's/coda", "token", "-p", "my profile"}, `'/Users/Jo Smith/it'\''s/coda' token -p 'my profile'`},
+		{[]string{"/opt/$HOME/`x`/coda", "-p", "a;b", "*", ""}, "'/opt/$HOME/`x`/coda' -p 'a;b' '*' ''"},
+		{[]string{`C:\x\coda`, "~alice"}, `'C:\x\coda' '~alice'`},
+	}
+	for _, tc := range cases {
+		if got := pluginkit.ShellCommand(tc.argv); got != tc.want {
+			t.Errorf("ShellCommand(%q) = %s, want %s", tc.argv, got, tc.want)
+		}
+	}
+}
+

@@ -265,7 +265,9 @@ func secretsPrivate(t *testing.T, s Suite) {
 		if token == "" || !bytes.Contains(data, []byte(token)) {
 			return
 		}
-		if delivery != configurator.DeliveryLiteral {
+		// Through the proxy the "token" is the proxy's local key, which a
+		// tool may hold whatever its delivery: it never rotates.
+		if delivery != configurator.DeliveryLiteral && !h.tgt.Proxied {
 			t.Errorf("%s holds the token, but %s delivers it by %s", path, h.c.Info().Name, delivery)
 		}
 		info, err := os.Stat(path)
@@ -396,6 +398,9 @@ func planWritesNothing(t *testing.T, s Suite) {
 
 func rotation(t *testing.T, s Suite) {
 	h := newHarness(t, s, s.UserFiles, true)
+	if h.tgt.Proxied {
+		t.Skip("through coda's proxy the tool holds the local key, which no rotation changes")
+	}
 	h.apply(h.plan(h.tgt))
 	next := h.tgt
 	next.Token = "dapi" + strings.Repeat("7", 28) + time.Now().Format("0405")
