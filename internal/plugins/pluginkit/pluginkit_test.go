@@ -531,4 +531,3 @@ func TestShellCommand(t *testing.T) {
 		}
 	}
 }
-
