@@ -50,6 +50,10 @@ type agent struct {
 	followsMidSession bool
 	// limitation explains why an agent cannot follow.
 	limitation string
+	// snippet, for a tool configured through environment variables, is
+	// the file under coda's config dir that the user's shell sources: the
+	// agent is started from bash after sourcing it.
+	snippet string
 }
 
 var agents = []agent{
@@ -99,6 +103,26 @@ var agents = []agent{
 			{Name: "bash", Arguments: `{"command":"echo ` + toolMarker + `"}`},
 		},
 		followsMidSession: true, // Pi runs its !key command before every request
+	},
+	{
+		name:     "copilot",
+		protocol: fakeworkspace.ProtocolChat,
+		args:     func(p string) []string { return []string{"-p", p, "--allow-all-tools"} },
+		tools: []fakeworkspace.ToolCall{
+			{Name: "bash", Arguments: `{"command":"echo ` + toolMarker + `","description":"Print a marker"}`},
+		},
+		followsMidSession: true, // the key command runs before every request
+		snippet:           "env/copilot.sh",
+	},
+	{
+		name:     "crush",
+		protocol: fakeworkspace.ProtocolChat,
+		args:     func(p string) []string { return []string{"run", "--quiet", p} },
+		tools: []fakeworkspace.ToolCall{
+			{Name: "ls", Arguments: `{"path":"."}`},
+		},
+		followsMidSession: false,
+		limitation:        "Crush expands its $(coda token) key at start and before each prompt, never during an answer nor after a 401 or 403; through coda's proxy (the default, --proxy auto) it survives",
 	},
 }
 
@@ -235,7 +259,7 @@ func TestAgents(t *testing.T) {
 	t.Logf("agent CLIs: %s in %s", strings.Join(versions, ", "), npmBin)
 	results.versions = versions
 
-	w := newWorld(t, npmBin)
+	w := newWorld(t, append([]string{npmBin}, ownBinaryDirs()...)...)
 	preseed(t, w)
 	setupStart := time.Now()
 	w.login(t)
@@ -249,6 +273,10 @@ func TestAgents(t *testing.T) {
 
 	for _, a := range agents {
 		t.Run(a.name, func(t *testing.T) {
+			if _, err := w.lookPath(a.name); err != nil && ownBinary[a.name] != "" {
+				results.record(row{agent: a.name, start: "SKIPPED", between: "SKIPPED", mid: "SKIPPED", timings: ownBinary[a.name]})
+			}
+			skipUnlessOnPath(t, w, a.name)
 			r := row{agent: a.name}
 			var durs []string
 			defer func() {
@@ -304,7 +332,7 @@ func preseed(t *testing.T, w *world) {
 func checkSetup(t *testing.T, w *world, setup *result) {
 	t.Helper()
 	out := string(setup.stdout)
-	for _, name := range []string{"databricks", "claude", "codex", "gemini", "opencode", "pi"} {
+	for _, name := range []string{"databricks", "claude", "codex", "gemini", "opencode", "pi", "copilot"} {
 		agent := name != "databricks" // the Databricks CLI is not installed here
 		var line string
 		for _, l := range strings.Split(out, "\n") {
@@ -345,6 +373,11 @@ func checkSetup(t *testing.T, w *world, setup *result) {
 // startAgent starts the agent on one prompt, headless, in HOME.
 func (w *world) startAgent(t *testing.T, a agent, label, prompt string) *proc {
 	t.Helper()
+	if a.snippet != "" {
+		// As the user's shell would: source coda's snippet, then run it.
+		args := append([]string{"-c", `. "$1" && shift && exec "$@"`, "bash", filepath.Join(w.configDir, filepath.FromSlash(a.snippet)), a.name}, a.args(prompt)...)
+		return w.start(t, a.name+" "+label, w.home, "", agentTimeout, "bash", args...)
+	}
 	return w.start(t, a.name+" "+label, w.home, "", agentTimeout, a.name, a.args(prompt)...)
 }
 

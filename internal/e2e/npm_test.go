@@ -37,7 +37,7 @@ func pinnedCLIs(t *testing.T) []cliPackage {
 	var out []cliPackage
 	for _, pl := range plugins.Builtins() {
 		info := pl.Info()
-		if info.NPMPackage == "" {
+		if info.NPMPackage == "" || ownBinary[info.Name] != "" {
 			continue
 		}
 		i := strings.LastIndex(info.NPMPackage, "@")
@@ -48,6 +48,39 @@ func pinnedCLIs(t *testing.T) []cliPackage {
 	}
 	slices.SortFunc(out, func(a, b cliPackage) int { return strings.Compare(a.plugin, b.plugin) })
 	return out
+}
+
+// ownBinary are the agents whose npm package cannot be installed on the
+// suite's machines, with the reason: their rows run only where the binary
+// is on the test's PATH, and skip loudly elsewhere.
+var ownBinary = map[string]string{
+	"crush": "@charmland/crush downloads its binary from GitHub releases while it installs, which these machines cannot reach; put a crush binary on PATH to run its row",
+}
+
+// ownBinaryDirs are the directories, on the test's PATH, of the ownBinary
+// agents found there.
+func ownBinaryDirs() []string {
+	var dirs []string
+	for name := range ownBinary {
+		if path, err := exec.LookPath(name); err == nil {
+			dirs = append(dirs, filepath.Dir(path))
+		}
+	}
+	return dirs
+}
+
+// skipUnlessOnPath skips, loudly, the row of an ownBinary agent that the
+// world's PATH lacks.
+func skipUnlessOnPath(t *testing.T, w *world, name string) {
+	t.Helper()
+	if ownBinary[name] == "" {
+		return
+	}
+	if _, err := w.lookPath(name); err != nil {
+		bar := strings.Repeat("#", 78)
+		fmt.Fprintf(os.Stderr, "\n%s\n## coda e2e: %s SKIPPED\n## %s\n%s\n\n", bar, name, ownBinary[name], bar)
+		t.Skip("SKIPPED: " + ownBinary[name])
+	}
 }
 
 // cacheDir is $CODA_E2E_CACHE, else ~/.cache/coda-e2e.

@@ -37,13 +37,13 @@ func TestAgentsProxy(t *testing.T) {
 		// The default: Gemini CLI through the proxy. (With Claude Code or
 		// Codex set up as well, their helpers' refresh interval would make
 		// --grace 0s a usage error: their sessions would die.)
-		{"auto", []string{"gemini"}, []string{"gemini"}},
-		{"all", []string{"--all", "--proxy", "all"}, []string{"claude", "codex", "gemini", "opencode", "pi"}},
+		{"auto", []string{"gemini", "crush"}, []string{"gemini", "crush"}},
+		{"all", []string{"--all", "--proxy", "all"}, []string{"claude", "codex", "gemini", "opencode", "pi", "copilot", "crush"}},
 	}
 	var table []string
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
-			w := newWorld(t, npmBin)
+			w := newWorld(t, append([]string{npmBin}, ownBinaryDirs()...)...)
 			if mode.name == "auto" {
 				// A corporate proxy that answers nothing: Gemini CLI must
 				// reach coda's proxy directly, through the NO_PROXY coda
@@ -59,6 +59,7 @@ func TestAgentsProxy(t *testing.T) {
 			for _, name := range mode.agents {
 				a := agentNamed(t, name)
 				t.Run(a.name, func(t *testing.T) {
+					skipUnlessOnPath(t, w, a.name)
 					noDatabricksToken(t, w)
 					ok, _ := startOfSession(t, w, a)
 					mid := midSessionNoGrace(t, w, a)
@@ -110,7 +111,7 @@ func noDatabricksToken(t *testing.T, w *world) {
 	for _, name := range p.ProxiedTools() {
 		proxied[name] = true
 	}
-	dirs := map[string]string{"claude": ".claude", "codex": ".codex", "gemini": ".gemini", "opencode": ".config/opencode", "pi": ".pi"}
+	dirs := map[string]string{"claude": ".claude", "codex": ".codex", "gemini": ".gemini", "opencode": ".config/opencode", "pi": ".pi", "crush": ".config/crush"}
 	for name := range proxied {
 		root := filepath.Join(w.home, filepath.FromSlash(dirs[name]))
 		_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
