@@ -111,8 +111,12 @@ func noDatabricksToken(t *testing.T, w *world) {
 	for _, name := range p.ProxiedTools() {
 		proxied[name] = true
 	}
-	dirs := map[string]string{"claude": ".claude", "codex": ".codex", "gemini": ".gemini", "opencode": ".config/opencode", "pi": ".pi", "crush": ".config/crush"}
+	dirs := map[string]string{"claude": ".claude", "codex": ".codex", "gemini": ".gemini", "opencode": ".config/opencode", "pi": ".pi", "crush": ".config/crush",
+		"copilot": ".config/coda/env"} // the snippets the user's shell sources
 	for name := range proxied {
+		if dirs[name] == "" {
+			t.Fatalf("the suite does not know where %s's files are", name)
+		}
 		root := filepath.Join(w.home, filepath.FromSlash(dirs[name]))
 		_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 			if err != nil || !d.Type().IsRegular() || strings.Contains(path, "node_modules") {
