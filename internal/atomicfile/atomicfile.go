@@ -14,8 +14,9 @@ import (
 // Write replaces path with data so that readers see either the
 // old or the new content, never a mix: temp file in the same dir (rename is
 // only atomic within a filesystem), perm set before any byte is written, fsync,
-// rename, fsync dir. The temp file is removed on any failure, but not if the
-// process dies mid-write: see RemoveTemps.
+// rename (on Windows retried while another process has path open: see
+// replace_windows.go), fsync dir. The temp file is removed on any failure,
+// but not if the process dies mid-write: see RemoveTemps.
 func Write(path string, data []byte, perm os.FileMode, beforeRename func(tmp string) error) (err error) {
 	dir, name := split(path)
 	f, err := os.CreateTemp(dir, tempPrefix(name)+"*")
@@ -52,7 +53,7 @@ func Write(path string, data []byte, perm os.FileMode, beforeRename func(tmp str
 			return err
 		}
 	}
-	if err = os.Rename(tmp, path); err != nil {
+	if err = replace(tmp, path); err != nil {
 		return fmt.Errorf("replacing %s: %w", name, err)
 	}
 	// Best effort: the rename has happened, so reporting a failure here would

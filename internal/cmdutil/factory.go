@@ -18,9 +18,21 @@ import (
 // Prompter asks a person for what login needs. Implementations must mask
 // the token as it is typed.
 type Prompter interface {
-	Login(defaultHost string) (host, token string, err error)
+	// Login asks for the workspace URL (unless p.HostFixed) and a personal
+	// access token.
+	Login(p LoginPrompt) (host, token string, err error)
 	// Choose asks for one of options and returns its Value.
 	Choose(title string, options []Option) (string, error)
+	// Confirm asks a yes-or-no question; def is what Enter answers.
+	Confirm(title string, def bool) (bool, error)
+}
+
+// LoginPrompt is what Login asks for.
+type LoginPrompt struct {
+	// Host prefills the workspace URL.
+	Host string
+	// HostFixed says the host was given (--host): only the token is asked.
+	HostFixed bool
 }
 
 // Option is one answer to a Choose prompt.

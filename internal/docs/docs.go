@@ -26,7 +26,9 @@ func Generate() (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for name, gen := range map[string]func(*bytes.Buffer) error{
 		"completions/coda.bash": func(b *bytes.Buffer) error { return cmd.GenBashCompletionV2(b, true) },
-		"completions/coda.zsh":  func(b *bytes.Buffer) error { return cmd.GenZshCompletion(b) },
+		// zsh loads a completion from a file named after its #compdef
+		// function, so the file is _coda wherever it is installed.
+		"completions/_coda":     func(b *bytes.Buffer) error { return cmd.GenZshCompletion(b) },
 		"completions/coda.fish": func(b *bytes.Buffer) error { return cmd.GenFishCompletion(b, true) },
 		"completions/coda.ps1":  func(b *bytes.Buffer) error { return cmd.GenPowerShellCompletionWithDesc(b) },
 	} {

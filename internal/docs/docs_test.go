@@ -33,6 +33,11 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 	if _, ok := files["man/coda-rotate.1"]; !ok {
 		t.Error("no man page for coda rotate")
 	}
+	// zsh autoloads the file named after the #compdef function: the
+	// packages install completions/_coda as site-functions/_coda.
+	if !bytes.HasPrefix(files["completions/_coda"], []byte("#compdef coda")) {
+		t.Error("completions/_coda is not the zsh completion (#compdef coda)")
+	}
 }
 
 func TestGenerateIsDeterministic(t *testing.T) {

@@ -1,7 +1,11 @@
 // Package fakeworkspace is an in-memory Databricks workspace for tests. It
 // is the core of package tokenapi (SCIM Me, the caller's own token API,
-// expiry, the quota, the 403 "Invalid access token." answer) plus what only
-// tests need: the serving endpoint list and the model-serving routes the
+// expiry, the quota, the 403 "Invalid access token." answer, scoped PATs)
+// plus what only tests need: the workspace's OAuth routes (the OIDC
+// discovery document and /oidc/v1/token: client_credentials for service
+// principals, refresh_token for `databricks auth login` tokens, whose
+// access tokens then authenticate like PATs; see oauth.go), the serving
+// endpoint list and the model-serving routes the
 // coding agents call (Anthropic Messages, OpenAI Responses, Google
 // generateContent, OpenAI chat completions), which answer ReplyText;
 // HoldToolCall, which makes the next request that offers a given tool get
@@ -87,6 +91,11 @@ type Server struct {
 	mu     sync.Mutex
 	faults []*faultEntry
 	holds  []*HeldCall
+	// OAuth: service principals by application id, refresh tokens by
+	// value, and every OAuth secret issued (for MintedValues).
+	principals    map[string]servicePrincipal
+	refreshTokens map[string]*oauthGrant
+	oauthSecrets  []string
 
 	closing   chan struct{} // closed by Close; aborts fault delays and holds
 	closeOnce sync.Once
@@ -137,7 +146,8 @@ func (e extension) Credentials(r *http.Request) ([]string, bool) {
 }
 
 func (e extension) Routes() []string {
-	return append([]string{http.MethodGet + " " + PathServingEndpoints}, modelRouteNames...)
+	return append([]string{http.MethodGet + " " + PathServingEndpoints,
+		http.MethodGet + " " + PathOIDCDiscovery, http.MethodPost + " " + PathOIDCToken}, modelRouteNames...)
 }
 
 // Serve records a model request's protocol and model, applies a matching
@@ -196,6 +206,10 @@ func (s *Server) route(w http.ResponseWriter, x *tokenapi.Exchange, canHold bool
 	r := x.R
 	if m, ok := modelRouteFor(r.Method, r.URL.Path); ok {
 		s.routeModel(w, x, m, canHold)
+		return
+	}
+	if isOAuthPath(r.URL.Path) {
+		s.routeOAuth(w, x)
 		return
 	}
 	if r.Method == http.MethodGet && r.URL.Path == PathServingEndpoints {

@@ -36,6 +36,7 @@ const (
 	EventVerifyFailed   = "verify_failed"
 	EventRetry          = "retry"
 	EventIdle           = "idle"
+	EventIdleUnknown    = "idle_unknown"
 	EventExpiryWarning  = "expiry_warning"
 	EventStarted        = "started"
 	EventStopped        = "stopped"

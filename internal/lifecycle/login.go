@@ -18,8 +18,13 @@ import (
 type LoginRequest struct {
 	Profile string
 	Host    string // normalised
-	PAT     string
-	Timing  Timing
+	// PAT is the pasted personal access token, or the bearer token of a
+	// Databricks CLI profile (its PAT or an OAuth access token).
+	PAT string
+	// DatabricksProfile names the Databricks CLI profile PAT came from
+	// ("" for a pasted token), so errors say what to renew.
+	DatabricksProfile string
+	Timing            Timing
 }
 
 // LoginResult says who logged in and which token coda now holds.
@@ -63,7 +68,7 @@ func (e *Engine) Login(ctx context.Context, req LoginRequest) (*LoginResult, err
 	}
 	me, err := pasted.Me(ctx)
 	if err != nil {
-		return nil, explain(req.Host, "check the token", err)
+		return nil, explain(req, "check the token", err)
 	}
 
 	unlock, err := e.Store.LockProfile(ctx, req.Profile)
@@ -87,7 +92,7 @@ func (e *Engine) Login(ctx context.Context, req LoginRequest) (*LoginResult, err
 	saveCtx := context.WithoutCancel(ctx)
 	minted, skew, err := e.mint(saveCtx, pasted, tag, inForce.LifetimeD())
 	if err != nil {
-		return nil, explain(req.Host, "create coda's token", err)
+		return nil, explain(req, "create coda's token", err)
 	}
 	now := e.Clock.Now()
 	var saved store.Profile
@@ -168,9 +173,20 @@ func (e *Engine) retire(ctx context.Context, profile string, prev *store.Profile
 }
 
 // explain turns a workspace error at login into the next step to take.
-func explain(host, what string, err error) error {
+func explain(req LoginRequest, what string, err error) error {
+	host, from := req.Host, req.DatabricksProfile
+	if scope := workspace.MissingScope(err); scope != "" {
+		// A scoped token: creating tokens needs "authentication".
+		if from != "" {
+			return fmt.Errorf("the credentials of Databricks CLI profile %s lack the %s scope, which coda needs to %s (%v): renew them with that scope (or all APIs) and run coda login again", from, scope, what, err)
+		}
+		return fmt.Errorf("the token lacks the %s scope, which coda needs to %s (%v): create a personal access token with that scope (or all APIs) and run coda login again", scope, what, err)
+	}
 	switch workspace.KindOf(err) {
 	case workspace.KindInvalidToken:
+		if from != "" {
+			return exit.Authf("%s rejected the credentials of Databricks CLI profile %s (%v): renew them (databricks auth login --profile %s, or a new token in the profile) and run coda login again", host, from, err, from)
+		}
 		return exit.Authf("%s rejected the token (%v): create a new personal access token in the workspace (Settings > Developer > Access tokens) and run coda login again", host, err)
 	case workspace.KindPermission:
 		return fmt.Errorf("%s does not let this user %s (%v): ask a workspace admin for token permissions", host, what, err)
@@ -199,7 +215,7 @@ func (e *Engine) PastedCandidates(ctx context.Context, profile string) ([]Pasted
 	}
 	infos, err := c.ListTokens(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("logged in, but could not list tokens to revoke the pasted one: %w", err)
+		return nil, fmt.Errorf("could not list your tokens to find the pasted one: %w", err)
 	}
 	var out []PastedCandidate
 	for _, ti := range infos {
@@ -213,7 +229,8 @@ func (e *Engine) PastedCandidates(ctx context.Context, profile string) ([]Pasted
 
 // RevokePasted deletes, with the profile's coda token, the one token coda
 // did not mint whose id ends in idSuffix. No match, or more than one, is an
-// error that lists the candidates; coda's own tokens never match.
+// error that lists the candidates; coda's own tokens never match. login
+// --revoke-pasted and revoke --pasted both come here.
 func (e *Engine) RevokePasted(ctx context.Context, profile, idSuffix string) (string, []PastedCandidate, error) {
 	all, err := e.PastedCandidates(ctx, profile)
 	if err != nil {
@@ -230,14 +247,14 @@ func (e *Engine) RevokePasted(ctx context.Context, profile, idSuffix string) (st
 		if len(match) == 0 {
 			listed = all
 		}
-		return "", listed, fmt.Errorf("logged in, but %d of your tokens match --revoke-pasted=%s (coda's own never do): give more of the id, or one of those listed", len(match), idSuffix)
+		return "", listed, fmt.Errorf("%d of your tokens match the id %s (coda's own never do): give more of the id, or one of those listed", len(match), redact.Line(redact.Secrets(idSuffix), 80))
 	}
 	c, err := e.currentClient(profile)
 	if err != nil {
 		return "", nil, err
 	}
 	if err := c.DeleteToken(ctx, match[0].ID); err != nil {
-		return "", nil, fmt.Errorf("logged in, but could not delete the pasted token %s: %w", redact.Suffix(match[0].ID), err)
+		return "", nil, fmt.Errorf("could not delete the pasted token %s: %w", redact.Suffix(match[0].ID), err)
 	}
 	return match[0].ID, nil, nil
 }

@@ -20,8 +20,11 @@ type WatchRequest struct {
 	// coda rotate while the watcher runs takes effect at once.
 	Timing Timing
 	// PauseWhenIdle skips rotations while AgentsRunning reports false.
+	// When it fails (processes cannot be listed here) the watcher says so
+	// and rotates as if an agent ran: pausing blind could let the token of
+	// a running agent expire.
 	PauseWhenIdle bool
-	AgentsRunning func() bool
+	AgentsRunning func() (bool, error)
 	// MaxSleep caps one sleep, so a machine waking from suspend notices
 	// within that long (Go timers do not count suspended time).
 	MaxSleep    time.Duration
@@ -55,6 +58,7 @@ func (e *Engine) Watch(ctx context.Context, o WatchRequest) error {
 
 	var (
 		looped, idle, warned bool
+		blind                bool // AgentsRunning failed at the last check
 		failures             int
 		lastErr              error
 		announced            time.Time
@@ -107,7 +111,7 @@ func (e *Engine) Watch(ctx context.Context, o WatchRequest) error {
 		}
 
 		if !now.Before(wake) {
-			if o.PauseWhenIdle && !o.AgentsRunning() {
+			if o.PauseWhenIdle && !e.agentsRunning(o, &blind) {
 				if !idle {
 					e.emit(Event{Profile: o.Profile, Kind: EventIdle, Message: "no coding agent is running; rotation paused"})
 				}
@@ -163,6 +167,22 @@ func (e *Engine) Watch(ctx context.Context, o WatchRequest) error {
 			return err
 		}
 	}
+}
+
+// agentsRunning asks o.AgentsRunning, and when it cannot tell, reports an
+// agent as running and says so once per failing spell.
+func (e *Engine) agentsRunning(o WatchRequest, blind *bool) bool {
+	running, err := o.AgentsRunning()
+	if err != nil {
+		if !*blind {
+			e.emit(Event{Profile: o.Profile, Kind: EventIdleUnknown, Message: fmt.Sprintf(
+				"--pause-when-idle cannot tell whether a coding agent runs (%v); rotating on schedule", err)})
+		}
+		*blind = true
+		return true
+	}
+	*blind = false
+	return running
 }
 
 // watchPolicy is the policy in force at this wake, checked.

@@ -395,7 +395,7 @@ func TestWatchPauseWhenIdle(t *testing.T) {
 	var running atomic.Bool
 	o := watchOpts()
 	o.PauseWhenIdle = true
-	o.AgentsRunning = running.Load
+	o.AgentsRunning = func() (bool, error) { return running.Load(), nil }
 	createsWhileIdle := -1
 
 	run := e.watch(o, func(n int, _ time.Duration, cancel context.CancelFunc) {
@@ -448,7 +448,7 @@ func TestWatchPauseWhenIdleUntilExpiry(t *testing.T) {
 	o := watchOpts()
 	o.Timing = fixed(pol(time.Hour, 10*time.Minute, 2*time.Minute))
 	o.PauseWhenIdle = true
-	o.AgentsRunning = func() bool { return false }
+	o.AgentsRunning = func() (bool, error) { return false, nil }
 
 	run := e.watch(o, nil)
 	assertLoginRequired(t, run.err, "default", "no coding agent was running")
@@ -464,6 +464,43 @@ func TestWatchPauseWhenIdleUntilExpiry(t *testing.T) {
 	}
 	if now := e.clk.Now(); !now.Equal(old.ExpiresAt) {
 		t.Errorf("returned at t0+%s, want at the expiry", now.Sub(t0))
+	}
+}
+
+// TestWatchPauseWhenIdleUnknown: where processes cannot be listed, the
+// watcher says so once per failing spell and rotates on schedule instead of
+// pausing blind.
+func TestWatchPauseWhenIdleUnknown(t *testing.T) {
+	e := newEnv(t)
+	e.login("default", 15*time.Minute)
+	o := watchOpts()
+	o.PauseWhenIdle = true
+	checks := 0
+	o.AgentsRunning = func() (bool, error) {
+		checks++
+		if checks == 3 { // one check that works, and sees no agent
+			return false, nil
+		}
+		return false, errors.New("no /proc")
+	}
+
+	run := e.watch(o, e.stopAfterRotations(3))
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	m := time.Minute
+	unknown := e.events.of(EventIdleUnknown)
+	if got := eventTimes(unknown); !slices.Equal(got, []time.Duration{10 * m, 31 * m}) {
+		t.Errorf("idle_unknown events at %v, want one per failing spell: [10m 31m]", got)
+	}
+	if len(unknown) > 0 && !strings.Contains(unknown[0].Message, "no /proc") {
+		t.Errorf("idle_unknown message %q does not say why", unknown[0].Message)
+	}
+	if got := eventTimes(e.events.of(EventRotated)); !slices.Equal(got, []time.Duration{10 * m, 20 * m, 31 * m}) {
+		t.Errorf("rotated at %v, want on schedule while blind: [10m 20m 31m]", got)
+	}
+	if got := eventTimes(e.events.of(EventIdle)); !slices.Equal(got, []time.Duration{30 * m}) {
+		t.Errorf("idle events at %v, want [30m] (the one check that worked)", got)
 	}
 }
 

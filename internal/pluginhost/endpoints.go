@@ -57,6 +57,12 @@ func (f *fatalProbe) Error() string { return f.err.Error() }
 // answers it with 400, a missing one with 404. No model runs.
 const probeBody = `{"messages":[]}`
 
+// FamilyProbe is the request (a POST of body to path, on host) that tells
+// whether family's paths exist on host: any answer but 404 says they do.
+func FamilyProbe(host, family, workspaceID string) (path, body string) {
+	return strings.TrimPrefix(EndpointsFor(host, family, workspaceID).Chat, host) + "/chat/completions", probeBody
+}
+
 // ResolveEndpoints picks the family for a profile: an explicit one as
 // given, else the one cached in the profile, else the first family the
 // workspace answers (AI Gateway, then serving endpoints). It records the
@@ -71,8 +77,8 @@ func ResolveEndpoints(ctx context.Context, c workspace.Client, p *store.Profile,
 	}
 	wsid := p.Settings[keyWorkspaceID]
 	probe := func(f string) (bool, error) {
-		path := strings.TrimPrefix(EndpointsFor(p.Host, f, wsid).Chat, p.Host) + "/chat/completions"
-		status, id, err := c.Probe(ctx, "POST", path, probeBody)
+		path, body := FamilyProbe(p.Host, f, wsid)
+		status, id, err := c.Probe(ctx, "POST", path, body)
 		if id != "" {
 			wsid = id
 		}

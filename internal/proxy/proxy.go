@@ -117,7 +117,6 @@ import (
 	"net/url"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/coda-cli/coda/internal/redact"
@@ -308,7 +307,7 @@ func Listen(addr string) (net.Listener, error) {
 	}
 	bind := net.JoinHostPort(ip.String(), port)
 	ln, err := net.Listen("tcp", bind)
-	if errors.Is(err, syscall.EADDRINUSE) {
+	if addrInUse(err) {
 		return nil, fmt.Errorf("cannot listen on %s: %w", bind, ErrPortInUse)
 	}
 	if err != nil {

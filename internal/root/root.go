@@ -9,13 +9,16 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
+	"github.com/coda-cli/coda/internal/build"
 	"github.com/coda-cli/coda/internal/clock"
 	"github.com/coda-cli/coda/internal/cmd/demo"
+	"github.com/coda-cli/coda/internal/cmd/doctor"
 	envcmd "github.com/coda-cli/coda/internal/cmd/env"
 	execcmd "github.com/coda-cli/coda/internal/cmd/exec"
 	"github.com/coda-cli/coda/internal/cmd/login"
@@ -26,6 +29,7 @@ import (
 	"github.com/coda-cli/coda/internal/cmd/setup"
 	"github.com/coda-cli/coda/internal/cmd/status"
 	"github.com/coda-cli/coda/internal/cmd/token"
+	versioncmd "github.com/coda-cli/coda/internal/cmd/version"
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/plugins"
@@ -35,11 +39,9 @@ import (
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
-// Version is set at build time (-ldflags "-X ...root.Version=v1.2.3").
-var Version = "dev"
-
 // NewCmdRoot builds the command tree over f.
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	info := build.Get()
 	cmd := &cobra.Command{
 		Use:   "coda",
 		Short: "Short-lived Databricks tokens for AI coding agents",
@@ -62,7 +64,7 @@ Exit codes:
   2    usage: bad flags or missing input
   4    not logged in, token invalid or expired: run coda login
   130  interrupted`,
-		Version:       Version,
+		Version:       info.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
@@ -75,6 +77,9 @@ Exit codes:
 	}
 	// Every command's help ends with the exit codes scripts rely on.
 	cmd.SetUsageTemplate(cmd.UsageTemplate() + "\nExit codes: 0 ok, 1 error, 2 usage, 4 not logged in or token invalid/expired (run coda login), 130 interrupted.\n")
+	// --version prints what coda version prints; the text is quoted as a
+	// template string constant so no character in it can break the template.
+	cmd.SetVersionTemplate("{{" + strconv.Quote(info.String()) + "}}")
 	cmd.PersistentFlags().StringVarP(&f.ProfileFlag, "profile", "p", "default", "coda profile (one workspace)")
 	cmd.PersistentFlags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
@@ -85,12 +90,14 @@ Exit codes:
 		rotate.NewCmdRotate(f, nil),
 		token.NewCmdToken(f, nil),
 		status.NewCmdStatus(f, nil),
+		doctor.NewCmdDoctor(f, nil),
 		revoke.NewCmdRevoke(f, nil),
 		setup.NewCmdSetup(f, nil),
 		proxycmd.NewCmdProxy(f, nil),
 		envcmd.NewCmdEnv(f, nil),
 		execcmd.NewCmdExec(f, nil),
 		service.NewCmdService(f, nil),
+		versioncmd.NewCmdVersion(f, nil),
 		demo.NewCmdDemo(f, NewCmdRoot, nil),
 	)
 	return cmd

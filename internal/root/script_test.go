@@ -170,15 +170,18 @@ func setupScript(env *testscript.Env, transcripts string) error {
 
 // cmdFake inspects and steers the script's fake workspace:
 //
-//	fake fault METHOD PATH STATUS [times=N] [after] [delay=D] [location=URL] [body=TEXT] [rewrite=NAME]
+//	fake fault METHOD PATH STATUS [times=N] [after] [delay=D] [location=URL] [body=TEXT] [rewrite=NAME] [date=D]
 //	    (location: a Location header, for a 3xx; body: answer TEXT as it
 //	    is; rewrite: run the handler and send its answer changed by
-//	    fakeworkspace.Misbehaviours[NAME], with STATUS 0 keeping its status)
+//	    fakeworkspace.Misbehaviours[NAME], with STATUS 0 keeping its status;
+//	    date: a Date header D away from now, a workspace clock that is off)
 //	fake coda-tokens N     (exactly N live coda tokens)
 //	fake tokens N          (exactly N live tokens of any kind)
 //	fake issue-pat         (another user-made token, created now)
 //	fake kill-coda-tokens  (delete every coda token server-side)
 //	fake requests METHOD PATH N (exactly N such requests so far)
+//	fake profile NAME KIND (a Databricks CLI profile: see cmdFakeProfile)
+//	fake pat-env VAR       (VAR holds alice's valid pasted PAT, unseen)
 func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 	if neg {
 		ts.Fatalf("unsupported: ! fake")
@@ -195,7 +198,7 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 	switch args[0] {
 	case "fault":
 		if len(args) < 4 {
-			ts.Fatalf("usage: fake fault METHOD PATH STATUS [times=N] [after] [delay=D] [location=URL] [body=TEXT] [rewrite=NAME]")
+			ts.Fatalf("usage: fake fault METHOD PATH STATUS [times=N] [after] [delay=D] [location=URL] [body=TEXT] [rewrite=NAME] [date=D]")
 		}
 		f := fakeworkspace.Fault{Status: atoi(args[3])}
 		for _, opt := range args[4:] {
@@ -216,6 +219,10 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 				}
 			case "body":
 				f.Body = []byte(v)
+			case "date":
+				d, err := time.ParseDuration(v)
+				ts.Check(err)
+				f.Header = http.Header{"Date": {time.Now().Add(d).UTC().Format(http.TimeFormat)}}
 			case "rewrite":
 				rw, ok := fakeworkspace.Misbehaviours[v]
 				if !ok {
@@ -273,6 +280,10 @@ func cmdFake(ts *testscript.TestScript, neg bool, args []string) {
 		if got != want {
 			ts.Fatalf("fake workspace saw %d %s %s requests, want %d", got, args[1], args[2], want)
 		}
+	case "profile":
+		cmdFakeProfile(ts, srv, args[1:])
+	case "pat-env":
+		ts.Setenv(args[1], ts.Value("pat").(string))
 	default:
 		ts.Fatalf("unknown fake command %q", args[0])
 	}
@@ -294,7 +305,11 @@ func cmdSignalWatcher(ts *testscript.TestScript, neg bool, args []string) {
 	ts.Check(err)
 	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
 	ts.Check(err)
-	ts.Check(syscall.Kill(pid, sig))
+	// os.Process rather than syscall.Kill, which Windows lacks (there
+	// Signal can only kill, and says so).
+	p, err := os.FindProcess(pid)
+	ts.Check(err)
+	ts.Check(p.Signal(sig))
 }
 
 // cmdTokenIn checks whether FILE holds the profile's current token, read
@@ -450,4 +465,56 @@ func cmdProxyRequest(ts *testscript.TestScript, neg bool, args []string) {
 	case !ok && !neg:
 		ts.Fatalf("the proxy answered %d, want 200", resp.StatusCode)
 	}
+}
+
+// cmdFakeProfile adds profile NAME, holding a new credential of KIND on the
+// script's fake workspace, to the Databricks CLI's config file
+// (DATABRICKS_CONFIG_FILE, else $HOME/.databrickscfg), as the Databricks
+// CLI would write it; the script never sees the secret:
+//
+//	fake profile NAME pat [SCOPE...]  (a PAT of alice, with only SCOPEs if given)
+//	fake profile NAME bad-pat         (a token the workspace does not know)
+//	fake profile NAME m2m             (a new service principal's OAuth secret)
+//	fake profile NAME u2m [expired]   (a databricks auth login of alice, its
+//	                                   tokens in $HOME/.databricks/token-cache.json)
+func cmdFakeProfile(ts *testscript.TestScript, srv *fakeworkspace.Server, args []string) {
+	if len(args) < 2 {
+		ts.Fatalf("usage: fake profile NAME pat [SCOPE...]|bad-pat|m2m|u2m [expired]")
+	}
+	name, kind := args[0], args[1]
+	section := fmt.Sprintf("\n[%s]\nhost = %s\n", name, srv.URL())
+	switch kind {
+	case "pat":
+		var scopes []string
+		if len(args) > 2 {
+			scopes = args[2:]
+		}
+		pat, _ := srv.IssueScopedPAT(scriptUser, "databricks cli "+name, 30*24*time.Hour, scopes)
+		section += "token = " + pat + "\nauth_type = pat\n"
+	case "bad-pat":
+		section += "token = dapi00000000000000000000000000000000\nauth_type = pat\n"
+	case "m2m":
+		id := fmt.Sprintf("00000000-0000-4000-8000-%012d", len(srv.MintedValues()))
+		section += "client_id = " + id + "\nclient_secret = " + srv.AddServicePrincipal(id, "coda bot "+name) + "\nauth_type = oauth-m2m\n"
+	case "u2m":
+		lifetime := fakeworkspace.AccessTokenLifetime
+		if len(args) > 2 && args[2] == "expired" {
+			lifetime = -time.Minute
+		}
+		access, refresh, _ := srv.IssueU2M(scriptUser, lifetime)
+		cache := filepath.Join(ts.Getenv("HOME"), ".databricks", "token-cache.json")
+		ts.Check(fakeworkspace.WriteU2MCache(cache, name, access, refresh, time.Now().Add(lifetime)))
+		section += "auth_type = databricks-cli\n"
+	default:
+		ts.Fatalf("unknown profile kind %q", kind)
+	}
+	path := ts.Getenv("DATABRICKS_CONFIG_FILE")
+	if path == "" {
+		path = filepath.Join(ts.Getenv("HOME"), ".databrickscfg")
+	}
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+	ts.Check(err)
+	_, err = f.WriteString(section)
+	ts.Check(err)
+	ts.Check(f.Close())
 }

@@ -210,7 +210,7 @@ func (s System) Unit(t Target) (Unit, error) {
 		}
 		logFile := filepath.Join(s.Home, "Library", "Logs", "coda", log)
 		return Unit{Kind: "launchd", Name: label, Path: filepath.Join(s.Home, "Library", "LaunchAgents", label+".plist"),
-			LogFile: logFile, LogCommand: "tail -f " + shellQuote(logFile)}, nil
+			LogFile: logFile, LogCommand: "tail -f " + ShellQuote(logFile)}, nil
 	}
 	return Unit{}, s.unsupported(t)
 }
@@ -251,8 +251,9 @@ func (s System) Generate(spec Spec) (Unit, []byte, error) {
 	return u, []byte(SystemdUnit(u, spec)), nil
 }
 
-// shellQuote quotes s for a POSIX shell when it needs it.
-func shellQuote(s string) string {
+// ShellQuote quotes s for a POSIX shell when it needs it, so a command
+// shown to a person can be pasted as it is.
+func ShellQuote(s string) string {
 	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
 		return !(r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("/._-+:@%,=", r)))
 	}) {

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/coda-cli/coda/internal/atomicfile"
 	"github.com/coda-cli/coda/internal/store/ownercheck"
@@ -284,7 +285,7 @@ func ensurePrivateDir(what, dir string) error {
 	if err := ownercheck.Unshared(what, dir, fi); err != nil {
 		return err
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
+	if ownercheck.ModesMatter() && fi.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(dir, dirPerm); err != nil {
 			return fmt.Errorf("restricting permissions of %s: %w", what, err)
 		}
@@ -298,7 +299,7 @@ func tightenFile(path string) error {
 	if err != nil {
 		return fmt.Errorf("checking credentials file: %w", err)
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
+	if ownercheck.ModesMatter() && fi.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(path, filePerm); err != nil {
 			return fmt.Errorf("restricting permissions of credentials file: %w", err)
 		}
@@ -316,12 +317,30 @@ func writeFileAtomic(dir, name string, data []byte, beforeRename func(string) er
 // DefaultDir is coda's config dir: $CODA_CONFIG_DIR, else
 // $XDG_CONFIG_HOME/coda, else ~/.config/coda. A relative XDG_CONFIG_HOME is
 // ignored, as the XDG spec requires.
+//
+// On Windows it is %CODA_CONFIG_DIR%, else %AppData%\coda (what
+// os.UserConfigDir gives, the home of per-user settings there); XDG
+// variables are not read.
 func DefaultDir(getenv func(string) string) (string, error) {
+	return defaultDir(getenv, runtime.GOOS)
+}
+
+// defaultDir is DefaultDir for goos, so both rules are tested everywhere.
+func defaultDir(getenv func(string) string, goos string) (string, error) {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	if d := getenv("CODA_CONFIG_DIR"); d != "" {
 		return filepath.Clean(d), nil
+	}
+	if goos == "windows" {
+		// os.UserConfigDir reads the same variable (names ignore case
+		// there), but not through getenv.
+		appData := getenv("APPDATA")
+		if appData == "" {
+			return "", errors.New("cannot find the config dir: set CODA_CONFIG_DIR or APPDATA")
+		}
+		return filepath.Join(appData, "coda"), nil
 	}
 	if x := getenv("XDG_CONFIG_HOME"); x != "" && filepath.IsAbs(x) {
 		return filepath.Join(x, "coda"), nil

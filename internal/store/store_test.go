@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -919,27 +920,43 @@ func TestValidateProfileName(t *testing.T) {
 }
 
 func TestDefaultDir(t *testing.T) {
+	// Paths are built with filepath, so the table holds on every system;
+	// goos picks the rule.
+	appData := filepath.Join("C:", "Users", "u", "AppData", "Roaming")
 	tests := []struct {
 		name string
+		goos string
 		env  map[string]string
-		want string
+		want string // "" for an error
 	}{
-		{"coda wins", map[string]string{"CODA_CONFIG_DIR": "/c", "XDG_CONFIG_HOME": "/x", "HOME": "/h"}, "/c"},
-		{"coda cleaned", map[string]string{"CODA_CONFIG_DIR": "/c/d/../e/"}, "/c/e"},
-		{"xdg", map[string]string{"XDG_CONFIG_HOME": "/x", "HOME": "/h"}, "/x/coda"},
-		{"relative xdg ignored", map[string]string{"XDG_CONFIG_HOME": "rel", "HOME": "/h"}, "/h/.config/coda"},
-		{"home", map[string]string{"HOME": "/h"}, "/h/.config/coda"},
-		{"empty values skipped", map[string]string{"CODA_CONFIG_DIR": "", "XDG_CONFIG_HOME": "", "HOME": "/h"}, "/h/.config/coda"},
+		{"coda wins", "linux", map[string]string{"CODA_CONFIG_DIR": "/c", "XDG_CONFIG_HOME": "/x", "HOME": "/h"}, filepath.Clean("/c")},
+		{"coda cleaned", "linux", map[string]string{"CODA_CONFIG_DIR": "/c/d/../e/"}, filepath.Clean("/c/e")},
+		{"xdg", "linux", map[string]string{"XDG_CONFIG_HOME": "/x", "HOME": "/h"}, filepath.Join("/x", "coda")},
+		{"relative xdg ignored", "linux", map[string]string{"XDG_CONFIG_HOME": "rel", "HOME": "/h"}, filepath.Join("/h", ".config", "coda")},
+		{"home", "darwin", map[string]string{"HOME": "/h"}, filepath.Join("/h", ".config", "coda")},
+		{"empty values skipped", "linux", map[string]string{"CODA_CONFIG_DIR": "", "XDG_CONFIG_HOME": "", "HOME": "/h"}, filepath.Join("/h", ".config", "coda")},
+		{"windows: coda wins", "windows", map[string]string{"CODA_CONFIG_DIR": "/c", "APPDATA": appData}, filepath.Clean("/c")},
+		{"windows: AppData", "windows", map[string]string{"APPDATA": appData, "XDG_CONFIG_HOME": "/x", "HOME": "/h"}, filepath.Join(appData, "coda")},
+		{"windows: no AppData", "windows", map[string]string{"HOME": "/h"}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := DefaultDir(func(k string) string { return tc.env[k] })
+			got, err := defaultDir(func(k string) string { return tc.env[k] }, tc.goos)
+			if tc.want == "" {
+				if err == nil || !strings.Contains(err.Error(), "CODA_CONFIG_DIR") {
+					t.Errorf("defaultDir = %q, %v; want an error naming CODA_CONFIG_DIR", got, err)
+				}
+				return
+			}
 			if err != nil || got != tc.want {
-				t.Errorf("DefaultDir = %q, %v; want %q", got, err, tc.want)
+				t.Errorf("defaultDir = %q, %v; want %q", got, err, tc.want)
 			}
 		})
 	}
 	t.Run("falls back to UserHomeDir", func(t *testing.T) {
+		if runtime.GOOS == "windows" {
+			t.Skip("Windows reads APPDATA, never the home dir")
+		}
 		home, err := os.UserHomeDir()
 		if err != nil {
 			t.Skip("no home dir")

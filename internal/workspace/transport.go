@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/coda-cli/coda/internal/redact"
@@ -185,9 +184,9 @@ var sdkRetryWords = strings.NewReplacer(
 
 func describeNetErr(err error) string {
 	switch {
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case errors.Is(err, errConnRefused):
 		return "the workspace refused the connection"
-	case errors.Is(err, syscall.ECONNRESET):
+	case errors.Is(err, errConnReset):
 		return "the connection was reset"
 	}
 	return sdkRetryWords.Replace(err.Error())

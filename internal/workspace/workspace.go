@@ -1,6 +1,10 @@
 // Package workspace is coda's only door to a Databricks workspace: a small
 // Client interface and an implementation over databricks-sdk-go that can
 // authenticate with exactly one personal access token and nothing else.
+// TokenFromProfile gets such a token, once, from the credentials of one
+// Databricks CLI profile (a PAT, a service principal's OAuth secret, or a
+// `databricks auth login` in the CLI's token cache), built explicitly from
+// that profile alone (profile.go).
 //
 // It trusts the workspace with the token, not with what it answers:
 //
@@ -234,6 +238,21 @@ func KindOf(err error) Kind {
 		return we.Kind
 	}
 	return KindOther
+}
+
+// MissingScope returns the API scopes a 403 says the token lacks ("Provided
+// access token does not have required scopes: authentication", as
+// reported for scoped tokens), or "" for any other error.
+func MissingScope(err error) string {
+	var we *Error
+	if !errors.As(err, &we) || we.StatusCode != 403 {
+		return ""
+	}
+	_, scopes, ok := strings.Cut(we.Message, "does not have required scopes:")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(scopes)
 }
 
 // classifyStatus implements the rules of the workspace's error answers: a

@@ -99,8 +99,12 @@ func NewWithPAT(t *testing.T, run, login func(*cmdutil.Factory) *cobra.Command) 
 
 type refusingPrompter struct{}
 
-func (refusingPrompter) Login(string) (string, string, error) {
+func (refusingPrompter) Login(cmdutil.LoginPrompt) (string, string, error) {
 	return "", "", errors.New("the test prompter must not be called")
+}
+
+func (refusingPrompter) Confirm(string, bool) (bool, error) {
+	return false, errors.New("the test prompter must not be called")
 }
 
 func (refusingPrompter) Choose(string, []cmdutil.Option) (string, error) {
@@ -191,7 +195,8 @@ func (e *Env) Run(args ...string) Result {
 
 // Login runs the real `coda login --token-stdin` with PAT (NewWithPAT
 // only), fails the test unless it stored a token, and returns the stored
-// profile. args may hold "-p NAME".
+// profile. args may hold "-p NAME". It passes --force: a test that logs
+// in again means to replace the login.
 func (e *Env) Login(args ...string) *store.Profile {
 	e.T.Helper()
 	if e.login == nil {
@@ -199,7 +204,7 @@ func (e *Env) Login(args ...string) *store.Profile {
 	}
 	e.Stdin = e.PAT
 	defer func() { e.Stdin = "" }()
-	res := e.Exec(e.login, append([]string{"--host", e.Srv.URL(), "--token-stdin"}, args...)...)
+	res := e.Exec(e.login, append([]string{"--host", e.Srv.URL(), "--token-stdin", "--force"}, args...)...)
 	if res.Err != nil {
 		e.T.Fatalf("login: %v\nstderr: %s", res.Err, res.ErrOut)
 	}

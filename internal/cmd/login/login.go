@@ -1,12 +1,23 @@
-// Package login implements `coda login`: take a personal access token once,
+// Package login implements `coda login`: take a personal access token once
+// (pasted, piped, or the credentials of one Databricks CLI profile),
 // validate it with that token alone, and swap it for a coda-owned token.
+//
+// Choices: a Databricks CLI profile is read explicitly (its own section,
+// its own auth type, nothing from the environment: see
+// workspace.TokenFromProfile) and used once. Replacing a live login asks
+// first on a terminal and needs --force elsewhere (exit 2 without it): a
+// script that logs in again would otherwise silently move the profile's
+// tools to another workspace or user. After a first login on a terminal
+// coda offers to run coda setup --all.
 package login
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -31,33 +42,64 @@ type Options struct {
 	Host         string
 	TokenStdin   bool
 	RevokePasted string
+	// DatabricksProfile is the Databricks CLI profile whose credentials
+	// mint coda's first token: --databricks-profile, else
+	// DATABRICKS_CONFIG_PROFILE when neither --host nor --token-stdin is
+	// given.
+	DatabricksProfile string
+	// Force replaces a live login without asking.
+	Force bool
 	// Timing resolves the profile's policy (--lifetime is stored in it).
 	Timing lifecycle.Timing
+	// RunSetup runs coda setup --all when the person accepts the offer
+	// after a first login; tests replace it.
+	RunSetup func(ctx context.Context) error
 }
 
 // NewCmdLogin builds the command; runF replaces the run function in tests.
 func NewCmdLogin(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{F: f}
 	cmd := &cobra.Command{
-		Use:   "login [--host URL] [--token-stdin]",
+		Use:   "login [--host URL] [--token-stdin | --databricks-profile NAME]",
 		Short: "Swap a personal access token for a short-lived coda token",
 		Long: `Take a Databricks personal access token (PAT) once, check it against the
 workspace using that token alone, and swap it for a coda-owned token that
 lives --lifetime (15 minutes by default).
 
-On a terminal coda asks for the workspace URL and the token (masked). Without
-a terminal it never prompts: pipe the token in with --token-stdin and give
-the host with --host or DATABRICKS_HOST. A token is never accepted as a
-command-line argument.
+On a terminal coda asks for the workspace URL (not when --host is given)
+and the token (masked). Without a terminal it never prompts: pipe the
+token in with --token-stdin and give the host with --host or
+DATABRICKS_HOST. A token is never accepted as a command-line argument.
+
+--databricks-profile NAME takes the credentials of that one profile of
+~/.databrickscfg (or DATABRICKS_CONFIG_FILE) instead, whatever its auth
+type: a PAT (auth_type = pat), a service principal's OAuth secret
+(oauth-m2m) or a databricks auth login (databricks-cli, read from the
+Databricks CLI's token cache ~/.databricks/token-cache.json and refreshed
+there when it has expired). They are used once, to mint coda's first
+token, and never stored. Only that profile counts: no other profile, no
+[DEFAULT] and no DATABRICKS_* variable. Without --host and --token-stdin,
+DATABRICKS_CONFIG_PROFILE names the profile too.
+
+The token needs the authentication scope (or all APIs) to create coda's
+tokens; a scoped token without it is refused with an error that names it.
+
+A profile that is already logged in (its coda token has not expired) is
+only replaced after a yes on a terminal, or with --force; without a
+terminal and without --force login refuses (exit 2). After the first login
+of a profile on a terminal, coda offers to run coda setup --all.
 
 The pasted PAT stays yours: coda leaves it alone unless you pass
 --revoke-pasted=TOKEN_ID (a suffix of the id is enough), which deletes that
-token once coda's own is stored. The workspace lists no token values, so
-coda never guesses which token you pasted: on a terminal, --revoke-pasted
-without an id lists your tokens that coda did not create (id, comment,
-created, expires) and asks; without a terminal the id is required.`,
+token once coda's own is stored; coda revoke --pasted TOKEN_ID does it
+later. The workspace lists no token values, so coda never guesses which
+token you pasted: on a terminal, --revoke-pasted without an id lists your
+tokens that coda did not create (id, comment, created, expires) and asks;
+without a terminal the id is required.`,
 		Example: `  coda login --host https://my-workspace.cloud.databricks.com
-  pbpaste | coda login --host https://my-workspace.cloud.databricks.com --token-stdin`,
+  pbpaste | coda login --host https://my-workspace.cloud.databricks.com --token-stdin
+  coda login --databricks-profile work
+  coda login -p work --databricks-profile work --force`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				// Never echo it: it may be the token itself.
@@ -66,15 +108,26 @@ created, expires) and asks; without a terminal the id is required.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			fromProfile := cmd.Flags().Changed("databricks-profile")
 			switch {
 			case cmd.Flags().Changed("revoke-pasted") && opts.RevokePasted == "":
 				return exit.Usagef("--revoke-pasted= needs a token id: --revoke-pasted=TOKEN_ID (a suffix of the id is enough)")
+			case fromProfile && opts.DatabricksProfile == "":
+				return exit.Usagef("--databricks-profile needs the name of a profile in ~/.databrickscfg")
+			case fromProfile && (opts.Host != "" || opts.TokenStdin || opts.RevokePasted != ""):
+				return exit.Usagef("--databricks-profile takes the host and the credentials from the profile: drop --host, --token-stdin and --revoke-pasted")
 			case opts.RevokePasted == lifecycle.RevokePastedAsk && !f.IO.CanPrompt():
 				return exit.Usagef("--revoke-pasted without an id asks which token to delete, and there is no terminal: pass --revoke-pasted=TOKEN_ID (the id of the token you pasted, from the workspace's Access tokens page)")
+			}
+			if !fromProfile && opts.Host == "" && !opts.TokenStdin && opts.RevokePasted == "" {
+				opts.DatabricksProfile = strings.TrimSpace(f.Getenv("DATABRICKS_CONFIG_PROFILE"))
 			}
 			var err error
 			if opts.Timing, err = f.Timing(cmd, true); err != nil {
 				return err
+			}
+			if opts.RunSetup == nil {
+				opts.RunSetup = func(ctx context.Context) error { return runSetupAll(ctx, cmd) }
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
@@ -84,10 +137,26 @@ created, expires) and asks; without a terminal the id is required.`,
 	}
 	cmd.Flags().StringVar(&opts.Host, "host", "", "workspace URL (default: DATABRICKS_HOST, else the profile's host)")
 	cmd.Flags().BoolVar(&opts.TokenStdin, "token-stdin", false, "read the personal access token from standard input")
+	cmd.Flags().StringVar(&opts.DatabricksProfile, "databricks-profile", "", "log in with the credentials of this ~/.databrickscfg profile (pat, oauth-m2m or databricks-cli)")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace a live login of the profile without asking")
 	cmdutil.AddTimingFlags(cmd.Flags(), cmdutil.KeyLifetime)
 	cmd.Flags().StringVar(&opts.RevokePasted, "revoke-pasted", "", "delete the pasted token after the swap (=TOKEN_ID to choose which)")
 	cmd.Flags().Lookup("revoke-pasted").NoOptDefVal = lifecycle.RevokePastedAsk
 	return cmd
+}
+
+// runSetupAll runs the setup command of cmd's tree as `coda setup --all`,
+// for the same profile (the factory holds it).
+func runSetupAll(ctx context.Context, cmd *cobra.Command) error {
+	setup, _, err := cmd.Root().Find([]string{"setup"})
+	if err != nil || setup == nil || setup.Name() != "setup" || setup.RunE == nil {
+		return errors.New("this coda has no setup command: configure your tools with coda setup --all")
+	}
+	if err := setup.ParseFlags([]string{"--all"}); err != nil {
+		return err
+	}
+	setup.SetContext(ctx)
+	return setup.RunE(setup, nil)
 }
 
 func run(ctx context.Context, opts *Options) error {
@@ -100,11 +169,22 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	host, pat, err := readCredentials(ctx, opts, state.Profile(profile))
-	if err != nil {
+	prev := state.Profile(profile)
+	if keep, err := confirmReplace(f, opts, profile, prev); err != nil || keep {
 		return err
 	}
-	res, err := e.Login(ctx, lifecycle.LoginRequest{Profile: profile, Host: host, PAT: pat, Timing: opts.Timing})
+	req := lifecycle.LoginRequest{Profile: profile, Timing: opts.Timing, DatabricksProfile: opts.DatabricksProfile}
+	var authType string
+	if opts.DatabricksProfile != "" {
+		var pt workspace.ProfileToken
+		if pt, err = tokenFromProfile(ctx, f, opts.DatabricksProfile); err != nil {
+			return err
+		}
+		req.Host, req.PAT, authType = pt.Host, pt.Token, pt.AuthType
+	} else if req.Host, req.PAT, err = readCredentials(ctx, opts, prev); err != nil {
+		return err
+	}
+	res, err := e.Login(ctx, req)
 	if err != nil {
 		return err
 	}
@@ -117,11 +197,87 @@ func run(ctx context.Context, opts *Options) error {
 	revoked, revokeErr := "", error(nil)
 	if opts.RevokePasted != "" {
 		revoked, revokeErr = revokePasted(ctx, f, e, profile, opts.RevokePasted)
+		if revokeErr != nil {
+			revokeErr = fmt.Errorf("logged in, but %w", revokeErr)
+		}
 	}
-	if err := report(f, res, revoked); err != nil {
+	if err := report(f, res, opts.DatabricksProfile, authType, revoked); err != nil {
 		return err
 	}
-	return revokeErr
+	if revokeErr != nil {
+		return revokeErr
+	}
+	// The profile has tools when it was set up before on the same host.
+	setUp := false
+	if st, err := e.Store.Load(); err == nil && st.Profile(profile) != nil {
+		setUp = len(st.Profile(profile).Tools) > 0
+	}
+	return offerSetup(ctx, f, opts, !setUp)
+}
+
+// confirmReplace decides whether a login may replace the profile's live
+// one: yes with --force, else the person's answer on a terminal; without a
+// terminal it refuses (exit 2). keep is true when the person said no.
+func confirmReplace(f *cmdutil.Factory, opts *Options, profile string, prev *store.Profile) (keep bool, err error) {
+	now := f.Clock.Now()
+	if opts.Force || !prev.Live(now) {
+		return false, nil
+	}
+	left := prev.Remaining(now).Round(time.Second)
+	if !f.IO.CanPrompt() {
+		return false, exit.Usagef("profile %s is logged in to %s as %s (coda token %s, %s left): pass --force to replace that login, or log in another profile with -p NAME",
+			profile, prev.Host, prev.User, redact.Suffix(prev.TokenID), left)
+	}
+	replace, err := f.Prompter().Confirm(fmt.Sprintf("Profile %s is logged in to %s as %s (%s left). Replace that login?", profile, prev.Host, prev.User, left), false)
+	if err != nil {
+		return false, err
+	}
+	if !replace {
+		fmt.Fprintf(f.IO.ErrOut, "Kept the login of profile %s.\n", profile)
+	}
+	return !replace, nil
+}
+
+// tokenFromProfile gets the bearer token of Databricks CLI profile name,
+// from ~/.databrickscfg or DATABRICKS_CONFIG_FILE.
+func tokenFromProfile(ctx context.Context, f *cmdutil.Factory, name string) (workspace.ProfileToken, error) {
+	home := f.Getenv("HOME")
+	if home == "" {
+		return workspace.ProfileToken{}, errors.New("HOME is not set, so coda cannot find ~/.databrickscfg")
+	}
+	file := f.Getenv("DATABRICKS_CONFIG_FILE")
+	switch {
+	case file == "":
+		file = filepath.Join(home, ".databrickscfg")
+	case file == "~" || strings.HasPrefix(file, "~/"):
+		file = filepath.Join(home, file[1:])
+	}
+	return workspace.TokenFromProfile(ctx, workspace.DatabricksProfile{Name: name, File: file,
+		TokenCache: filepath.Join(home, ".databricks", "token-cache.json")})
+}
+
+// offerSetup offers, on a terminal and after the first login of the
+// profile, to run coda setup --all (yes by default), and ends with the
+// next steps.
+func offerSetup(ctx context.Context, f *cmdutil.Factory, opts *Options, first bool) error {
+	const watch = "keep coda rotate --watch running (or run coda rotate from cron)"
+	if !first || !f.IO.CanPrompt() || f.JSON() {
+		fmt.Fprintln(f.IO.ErrOut, "Next: coda setup --all, then "+watch+".")
+		return nil
+	}
+	yes, err := f.Prompter().Confirm("Set up your coding agents and the Databricks CLI now (coda setup --all)?", true)
+	if err != nil {
+		return err
+	}
+	if !yes {
+		fmt.Fprintln(f.IO.ErrOut, "Next: coda setup --all, then "+watch+".")
+		return nil
+	}
+	if err := opts.RunSetup(ctx); err != nil {
+		return fmt.Errorf("logged in, but coda setup --all failed: %w", err)
+	}
+	fmt.Fprintln(f.IO.ErrOut, "Next: "+watch+".")
+	return nil
 }
 
 // revokePasted deletes the token the person names, or (ask) chooses from
@@ -138,7 +294,7 @@ func revokePasted(ctx context.Context, f *cmdutil.Factory, e *lifecycle.Engine, 
 		}
 		options := []cmdutil.Option{{Label: "none: keep them all", Value: ""}}
 		for _, ti := range all {
-			options = append(options, cmdutil.Option{Label: describeToken(ti), Value: ti.ID})
+			options = append(options, cmdutil.Option{Label: DescribePasted(ti), Value: ti.ID})
 		}
 		if want, err = f.Prompter().Choose("Which token did you paste? coda deletes it", options); err != nil || want == "" {
 			return "", err
@@ -146,14 +302,15 @@ func revokePasted(ctx context.Context, f *cmdutil.Factory, e *lifecycle.Engine, 
 	}
 	id, candidates, err := e.RevokePasted(ctx, profile, want)
 	for _, ti := range candidates {
-		fmt.Fprintln(f.IO.ErrOut, "  "+describeToken(ti))
+		fmt.Fprintln(f.IO.ErrOut, "  "+DescribePasted(ti))
 	}
 	return id, err
 }
 
-// describeToken is one line about a token: id suffix, created, expiry and
-// comment; never its value.
-func describeToken(ti lifecycle.PastedCandidate) string {
+// DescribePasted is one line about a token that may be the pasted one: id
+// suffix, created, expiry and comment; never its value. coda revoke
+// --pasted lists candidates the same way.
+func DescribePasted(ti lifecycle.PastedCandidate) string {
 	expires := "never expires"
 	if !ti.Expiry.IsZero() {
 		expires = "expires " + ti.Expiry.UTC().Format(time.RFC3339)
@@ -191,7 +348,7 @@ func readCredentials(ctx context.Context, opts *Options, prev *store.Profile) (h
 			return "", "", exit.Usagef("stdin holds more than one line or word: pipe in only the personal access token")
 		}
 	case f.IO.CanPrompt():
-		if host, token, err = f.Prompter().Login(host); err != nil {
+		if host, token, err = f.Prompter().Login(cmdutil.LoginPrompt{Host: host, HostFixed: opts.Host != ""}); err != nil {
 			return "", "", err
 		}
 	default:
@@ -207,25 +364,33 @@ func readCredentials(ctx context.Context, opts *Options, prev *store.Profile) (h
 }
 
 type loginJSON struct {
-	Version      int       `json:"version"`
-	Profile      string    `json:"profile"`
-	Host         string    `json:"host"`
-	User         string    `json:"user"`
-	TokenID      string    `json:"token_id"`
-	ExpiresAt    time.Time `json:"expires_at"`
-	PastedToken  string    `json:"pasted_token"`
-	RevokedToken string    `json:"revoked_token_id,omitempty"`
+	Version     int       `json:"version"`
+	Profile     string    `json:"profile"`
+	Host        string    `json:"host"`
+	User        string    `json:"user"`
+	TokenID     string    `json:"token_id"`
+	ExpiresAt   time.Time `json:"expires_at"`
+	PastedToken string    `json:"pasted_token"` // kept, revoked, or none (a Databricks CLI profile's)
+	// DatabricksProfile is the Databricks CLI profile whose credentials
+	// minted the token, and AuthType their kind.
+	DatabricksProfile string `json:"databricks_profile,omitempty"`
+	AuthType          string `json:"auth_type,omitempty"`
+	RevokedToken      string `json:"revoked_token_id,omitempty"`
 }
 
-func report(f *cmdutil.Factory, res *lifecycle.LoginResult, revoked string) error {
+func report(f *cmdutil.Factory, res *lifecycle.LoginResult, dbProfile, authType, revoked string) error {
 	profile, host, me := res.Profile, res.Host, res.User
 	pasted := "kept"
-	if revoked != "" {
+	switch {
+	case dbProfile != "":
+		pasted = "none"
+	case revoked != "":
 		pasted = "revoked"
 	}
 	if f.JSON() {
 		out := loginJSON{Version: cmdutil.JSONVersion, Profile: profile, Host: host, User: me.UserName,
-			TokenID: redact.Suffix(res.TokenID), ExpiresAt: res.ExpiresAt.UTC(), PastedToken: pasted}
+			TokenID: redact.Suffix(res.TokenID), ExpiresAt: res.ExpiresAt.UTC(), PastedToken: pasted,
+			DatabricksProfile: dbProfile, AuthType: authType}
 		if revoked != "" {
 			out.RevokedToken = redact.Suffix(revoked)
 		}
@@ -234,11 +399,13 @@ func report(f *cmdutil.Factory, res *lifecycle.LoginResult, revoked string) erro
 	left := res.ExpiresAt.Sub(f.Clock.Now()).Round(time.Second)
 	fmt.Fprintf(f.IO.Out, "Logged in to %s as %s (profile %s).\n", host, me.UserName, profile)
 	fmt.Fprintf(f.IO.Out, "coda token %s expires at %s (in %s).\n", redact.Suffix(res.TokenID), res.ExpiresAt.UTC().Format(time.RFC3339), left)
-	if revoked != "" {
+	switch pasted {
+	case "revoked":
 		fmt.Fprintf(f.IO.Out, "Revoked the pasted token %s.\n", redact.Suffix(revoked))
-	} else {
-		fmt.Fprintln(f.IO.ErrOut, "Your pasted token was left as it is (revoke it in the workspace, or log in with --revoke-pasted=TOKEN_ID).")
+	case "kept":
+		fmt.Fprintln(f.IO.ErrOut, "Your pasted token was left as it is (revoke it in the workspace, or later with coda revoke --pasted TOKEN_ID).")
+	default:
+		fmt.Fprintf(f.IO.ErrOut, "Used the credentials of Databricks CLI profile %s (%s) once; coda keeps none of them.\n", dbProfile, authType)
 	}
-	fmt.Fprintln(f.IO.ErrOut, "Next: coda setup --all, then keep coda rotate --watch running (or run coda rotate from cron).")
 	return nil
 }

@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -23,22 +24,25 @@ import (
 // ---- test harness (shared: internal/cmd/cmdtest) ----
 
 type fakePrompter struct {
-	mu       sync.Mutex
-	defaults []string // the default host of every call
-	host     string   // returned host; "" returns the default
-	token    string
-	err      error
-	choice   string             // what Choose answers
-	shown    [][]cmdutil.Option // the options of every Choose
+	mu      sync.Mutex
+	prompts []cmdutil.LoginPrompt // every Login call
+	host    string                // returned host; "" returns the prefilled one
+	token   string
+	err     error
+	choice  string             // what Choose answers
+	shown   [][]cmdutil.Option // the options of every Choose
+	replace bool               // what Confirm answers to "Replace that login?"
+	setup   bool               // what Confirm answers to the coda setup --all offer
+	asked   []string           // the title of every Confirm
 }
 
-func (p *fakePrompter) Login(defaultHost string) (string, string, error) {
+func (p *fakePrompter) Login(lp cmdutil.LoginPrompt) (string, string, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.defaults = append(p.defaults, defaultHost)
+	p.prompts = append(p.prompts, lp)
 	host := p.host
-	if host == "" {
-		host = defaultHost
+	if host == "" || lp.HostFixed {
+		host = lp.Host
 	}
 	return host, p.token, p.err
 }
@@ -51,10 +55,37 @@ func (p *fakePrompter) Choose(title string, options []cmdutil.Option) (string, e
 	return p.choice, p.err
 }
 
+// Confirm answers replace or setup, by the question, and records it.
+func (p *fakePrompter) Confirm(title string, def bool) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.asked = append(p.asked, title)
+	switch {
+	case p.err != nil:
+		return false, p.err
+	case strings.Contains(title, "Replace that login?") && !def:
+		return p.replace, nil
+	case strings.Contains(title, "coda setup --all") && def:
+		return p.setup, nil
+	}
+	return false, fmt.Errorf("unexpected question %q (default %v)", title, def)
+}
+
+// calls returns the prefilled host of every Login call.
 func (p *fakePrompter) calls() []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]string(nil), p.defaults...)
+	var out []string
+	for _, lp := range p.prompts {
+		out = append(out, lp.Host)
+	}
+	return out
+}
+
+func (p *fakePrompter) questions() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.asked...)
 }
 
 type testEnv struct {
@@ -103,6 +134,20 @@ func TestNewCmdLoginFlags(t *testing.T) {
 		{name: "positional argument: a pasted token is refused, never echoed", args: []string{"dapi0123456789abcdef"}, wantCode: exit.Usage},
 		{name: "revoke-pasted id needs =", args: []string{"--revoke-pasted", "abc"}, wantCode: exit.Usage},
 		{name: "unknown flag", args: []string{"--token", "x"}, wantCode: exit.Error},
+		{name: "force", args: []string{"--force"}, want: Options{Force: true}, lifetime: 15 * time.Minute},
+		{name: "databricks-profile", args: []string{"--databricks-profile", "work"}, want: Options{DatabricksProfile: "work"}, lifetime: 15 * time.Minute},
+		{name: "DATABRICKS_CONFIG_PROFILE alone names the profile", env: map[string]string{"DATABRICKS_CONFIG_PROFILE": "work"},
+			want: Options{DatabricksProfile: "work"}, lifetime: 15 * time.Minute},
+		{name: "DATABRICKS_CONFIG_PROFILE is ignored with --host", args: []string{"--host", "h"}, env: map[string]string{"DATABRICKS_CONFIG_PROFILE": "work"},
+			want: Options{Host: "h"}, lifetime: 15 * time.Minute},
+		{name: "DATABRICKS_CONFIG_PROFILE is ignored with --token-stdin", args: []string{"--token-stdin"}, env: map[string]string{"DATABRICKS_CONFIG_PROFILE": "work"},
+			want: Options{TokenStdin: true}, lifetime: 15 * time.Minute},
+		{name: "the flag beats DATABRICKS_CONFIG_PROFILE", args: []string{"--databricks-profile", "a"}, env: map[string]string{"DATABRICKS_CONFIG_PROFILE": "b"},
+			want: Options{DatabricksProfile: "a"}, lifetime: 15 * time.Minute},
+		{name: "databricks-profile empty", args: []string{"--databricks-profile="}, wantCode: exit.Usage},
+		{name: "databricks-profile with --host", args: []string{"--databricks-profile", "w", "--host", "h"}, wantCode: exit.Usage},
+		{name: "databricks-profile with --token-stdin", args: []string{"--databricks-profile", "w", "--token-stdin"}, wantCode: exit.Usage},
+		{name: "databricks-profile with --revoke-pasted", args: []string{"--databricks-profile", "w", "--revoke-pasted=9f"}, wantCode: exit.Usage},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,8 +183,8 @@ func TestNewCmdLoginFlags(t *testing.T) {
 			if got.F == nil {
 				t.Error("Options.F is nil")
 			}
-			g := [3]any{got.Host, got.TokenStdin, got.RevokePasted}
-			if w := [3]any{tt.want.Host, tt.want.TokenStdin, tt.want.RevokePasted}; g != w || lifetime != tt.lifetime {
+			g := [5]any{got.Host, got.TokenStdin, got.RevokePasted, got.DatabricksProfile, got.Force}
+			if w := [5]any{tt.want.Host, tt.want.TokenStdin, tt.want.RevokePasted, tt.want.DatabricksProfile, tt.want.Force}; g != w || lifetime != tt.lifetime {
 				t.Errorf("Options = %v, lifetime %s; want %v, %s", g, lifetime, w, tt.lifetime)
 			}
 			if len(e.Srv.Requests()) != 0 {
@@ -203,6 +248,9 @@ func TestLoginPromptDefaultHost(t *testing.T) {
 			}
 			if got := e.prompter.calls(); len(got) != 1 || got[0] != want {
 				t.Errorf("prompter called with %q, want [%q]", got, want)
+			} else if fixed := e.prompter.prompts[0].HostFixed; fixed != tt.flagHost {
+				// --host is not asked again; a host from elsewhere is only prefilled.
+				t.Errorf("HostFixed = %v, want %v", fixed, tt.flagHost)
 			}
 			e.AssertNoSecrets(res.Out, res.ErrOut)
 			if strings.Contains(res.Out+res.ErrOut, pat) {
@@ -395,7 +443,7 @@ func TestLoginKeepsPendingOfSameHost(t *testing.T) {
 	}
 	first := e.State().Profile("default")
 	e.Stdin = pat
-	if res := e.Run("--host", e.Srv.URL(), "--token-stdin"); res.Err != nil {
+	if res := e.Run("--host", e.Srv.URL(), "--token-stdin", "--force"); res.Err != nil {
 		t.Fatal(res.Err)
 	}
 	second := e.State().Profile("default")
@@ -436,6 +484,7 @@ func TestLoginRevokePastedNeverGuesses(t *testing.T) {
 
 	// On a terminal coda asks; the person keeps them all.
 	e.TTY = true
+	e.prompter.replace = true // the logins after the first replace it
 	e.Stdin = pat
 	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted")
 	if res.Err != nil {
@@ -479,7 +528,7 @@ func TestLoginRevokePastedByID(t *testing.T) {
 	}
 	codaID := e.State().Profile("default").TokenID
 	e.Stdin = patA
-	res := e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted="+codaID[len(codaID)-6:])
+	res := e.Run("--host", e.Srv.URL(), "--token-stdin", "--force", "--revoke-pasted="+codaID[len(codaID)-6:])
 	if res.Err == nil || !strings.Contains(res.Err.Error(), "0 of your tokens match") {
 		t.Fatalf("revoke by coda token id: err = %v", res.Err)
 	}
@@ -492,7 +541,7 @@ func TestLoginRevokePastedByID(t *testing.T) {
 
 	// Pick B by the last 6 characters of its id (logged in with A).
 	e.Stdin = patA
-	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--revoke-pasted="+idB[len(idB)-6:], "-o", "json")
+	res = e.Run("--host", e.Srv.URL(), "--token-stdin", "--force", "--revoke-pasted="+idB[len(idB)-6:], "-o", "json")
 	if res.Err != nil {
 		t.Fatalf("revoke by suffix: %v\nstderr: %s", res.Err, res.ErrOut)
 	}

@@ -32,12 +32,17 @@ func TestNewCmdRevokeFlags(t *testing.T) {
 		name    string
 		args    []string
 		all     bool
+		pasted  string
 		wantErr bool
 	}{
 		{name: "none"},
 		{name: "all", args: []string{"--all"}, all: true},
 		{name: "positional", args: []string{"default"}, wantErr: true},
 		{name: "unknown flag", args: []string{"--force"}, wantErr: true},
+		{name: "pasted", args: []string{"--pasted", "3f9a"}, pasted: "3f9a"},
+		{name: "pasted empty", args: []string{"--pasted="}, wantErr: true},
+		{name: "pasted blank", args: []string{"--pasted", " "}, wantErr: true},
+		{name: "pasted with all", args: []string{"--pasted", "3f9a", "--all"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,8 +57,8 @@ func TestNewCmdRevokeFlags(t *testing.T) {
 			if res.Err != nil || got == nil || got.F == nil {
 				t.Fatalf("err = %v, options = %+v", res.Err, got)
 			}
-			if got.All != tt.all {
-				t.Errorf("All = %v, want %v", got.All, tt.all)
+			if got.All != tt.all || got.Pasted != tt.pasted {
+				t.Errorf("All = %v, Pasted = %q; want %v, %q", got.All, got.Pasted, tt.all, tt.pasted)
 			}
 		})
 	}
@@ -258,5 +263,75 @@ func TestRevokeAllListFails(t *testing.T) {
 	}
 	if !strings.Contains(res.ErrOut, "could not list tokens for --all") {
 		t.Errorf("stderr = %q", res.ErrOut)
+	}
+}
+
+// revoke --pasted deletes the pasted PAT with coda's own token and keeps
+// the login; a suffix that matches none (or several) of the user's own
+// tokens lists them and deletes nothing, and coda's tokens never match.
+func TestRevokePasted(t *testing.T) {
+	tests := []struct {
+		name     string
+		id       func(e *testEnv, other string) string
+		json     bool
+		loggedIn bool
+		wantCode int
+		deleted  bool
+	}{
+		{name: "by id", id: func(e *testEnv, _ string) string { return e.PATID }, loggedIn: true, deleted: true},
+		{name: "by suffix, JSON", id: func(e *testEnv, _ string) string { return e.PATID[len(e.PATID)-6:] }, json: true, loggedIn: true, deleted: true},
+		{name: "no match", id: func(*testEnv, string) string { return "nosuchid" }, loggedIn: true, wantCode: exit.Error},
+		{name: "a coda token never matches", id: func(e *testEnv, _ string) string { return e.State().Profile("default").TokenID }, loggedIn: true, wantCode: exit.Error},
+		{name: "not logged in", id: func(e *testEnv, _ string) string { return e.PATID }, wantCode: exit.Auth},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			_, other := e.Srv.IssuePAT(cmdtest.User, "ci", 0)
+			if tt.loggedIn {
+				e.Login()
+			}
+			before := e.State().Profile("default")
+			args := []string{"--pasted", tt.id(e, other)}
+			if tt.json {
+				args = append(args, "-o", "json")
+			}
+			e.Srv.ResetRequests()
+			res := e.Run(args...)
+			if res.Code() != tt.wantCode {
+				t.Fatalf("err = %v (exit %d), want exit %d\n%s", res.Err, res.Code(), tt.wantCode, res.ErrOut)
+			}
+			e.AssertNoSecrets(res.Out, res.ErrOut)
+			if e.IsLive(e.PATID) == tt.deleted || !e.IsLive(other) {
+				t.Errorf("pasted live %v, other live %v; want the pasted one deleted: %v", e.IsLive(e.PATID), e.IsLive(other), tt.deleted)
+			}
+			if tt.loggedIn {
+				// The login stays as it was.
+				if p := e.State().Profile("default"); p == nil || p.TokenID != before.TokenID || !e.IsLive(p.TokenID) {
+					t.Errorf("the login changed: %v", p)
+				}
+				for _, r := range e.Srv.Requests() {
+					if r.TokenID != before.TokenID {
+						t.Errorf("%s %s authenticated with %q, want coda's token", r.Method, r.Path, r.TokenID)
+					}
+				}
+			}
+			switch {
+			case tt.wantCode == exit.Error:
+				if !strings.Contains(res.Err.Error(), "0 of your tokens match the id") ||
+					!strings.Contains(res.ErrOut, redact.Suffix(e.PATID)) || !strings.Contains(res.ErrOut, redact.Suffix(other)) {
+					t.Errorf("err = %v, stderr:\n%s", res.Err, res.ErrOut)
+				}
+			case tt.json:
+				m := cmdtest.DecodeJSON(t, res.Out)
+				if m["revoked_pasted_token_id"] != redact.Suffix(e.PATID) || m["profile"] != "default" {
+					t.Errorf("JSON = %v", m)
+				}
+			case tt.deleted:
+				if res.Out != "Revoked the pasted token "+redact.Suffix(e.PATID)+".\n" {
+					t.Errorf("stdout = %q", res.Out)
+				}
+			}
+		})
 	}
 }

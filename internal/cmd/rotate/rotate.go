@@ -31,8 +31,9 @@ type Options struct {
 	Watch         bool
 	AllProfiles   bool
 	PauseWhenIdle bool
-	// AgentsRunning reports whether a coding agent runs (tests replace it).
-	AgentsRunning func() bool
+	// AgentsRunning reports whether a coding agent runs, or that it cannot
+	// tell (tests replace it).
+	AgentsRunning func() (bool, error)
 }
 
 // NewCmdRotate builds the command; runF replaces the run function in tests.

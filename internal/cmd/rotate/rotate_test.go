@@ -280,7 +280,7 @@ func (e *testEnv) watch(agents bool, args ...string) cmdtest.Result {
 	e.T.Helper()
 	return e.Exec(func(f *cmdutil.Factory) *cobra.Command {
 		cmd := NewCmdRotate(f, func(ctx context.Context, o *Options) error {
-			o.AgentsRunning = func() bool { return agents }
+			o.AgentsRunning = func() (bool, error) { return agents, nil }
 			return runWatch(ctx, o)
 		})
 		return cmd

@@ -349,7 +349,9 @@ type choosingPrompter struct {
 	asked  []string
 }
 
-func (p *choosingPrompter) Login(string) (string, string, error) { return "", "", nil }
+func (p *choosingPrompter) Login(cmdutil.LoginPrompt) (string, string, error) { return "", "", nil }
+
+func (p *choosingPrompter) Confirm(string, bool) (bool, error) { return false, nil }
 
 func (p *choosingPrompter) Choose(title string, _ []cmdutil.Option) (string, error) {
 	p.asked = append(p.asked, title)

@@ -85,13 +85,15 @@ type watcherJSON struct {
 	PID     int  `json:"pid,omitempty"`
 }
 
-type checkJSON struct {
+// TokenCheck is the workspace's verdict on a token, asked online.
+type TokenCheck struct {
 	Valid bool   `json:"valid"`
 	User  string `json:"user,omitempty"`
 	Error string `json:"error,omitempty"`
 }
 
-type pluginJSON struct {
+// PluginState is a plugin's report on a tool it set up for a profile.
+type PluginState struct {
 	Name   string `json:"name"`
 	State  string `json:"state"`
 	Detail string `json:"detail,omitempty"`
@@ -115,9 +117,9 @@ type profileJSON struct {
 	ClockSkewSeconds int64       `json:"clock_skew_seconds"`
 	Watcher          watcherJSON `json:"watcher"`
 	// Proxy is the profile's loopback proxy, when an agent uses it.
-	Proxy   *proxyJSON   `json:"proxy,omitempty"`
-	Check   *checkJSON   `json:"check,omitempty"`
-	Plugins []pluginJSON `json:"plugins"`
+	Proxy   *proxyJSON    `json:"proxy,omitempty"`
+	Check   *TokenCheck   `json:"check,omitempty"`
+	Plugins []PluginState `json:"plugins"`
 }
 
 type statusJSON struct {
@@ -151,13 +153,13 @@ func run(ctx context.Context, opts *Options) error {
 		pj := describe(name, state.Profile(name), now)
 		pid, running := st.WatcherPID(name)
 		pj.Watcher = watcherJSON{Running: running, PID: pid}
-		pj.Plugins = pluginStates(opts, name, state.Profile(name))
+		pj.Plugins = PluginStates(f, opts.Plugins, name, state.Profile(name))
 		if p := state.Profile(name); p.ServesProxy() {
 			pj.Proxy = &proxyJSON{Address: "127.0.0.1:" + strconv.Itoa(p.Proxy.Port), Running: proxycmd.Running(p), Agents: p.ProxyClients(),
-				Warning: loopbackProxied(f.Getenv)}
+				Warning: LoopbackProxied(f.Getenv)}
 		}
 		if opts.Check && pj.Valid {
-			pj.Check = check(ctx, f, state.Profile(name))
+			pj.Check = CheckToken(ctx, f, state.Profile(name))
 			pj.Valid = pj.Check.Valid
 		}
 		out.Profiles = append(out.Profiles, pj)
@@ -181,39 +183,39 @@ func run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-// pluginStates asks each plugin the profile set up how its files look.
-// It reads files only: status stays offline.
-func pluginStates(opts *Options, profile string, p *store.Profile) []pluginJSON {
-	out := []pluginJSON{}
-	dir, err := opts.F.ConfigDir()
+// PluginStates asks each of plugins that the profile set up how its files
+// look. It reads files only: status and doctor stay offline with it.
+func PluginStates(f *cmdutil.Factory, plugins []configurator.Configurator, profile string, p *store.Profile) []PluginState {
+	out := []PluginState{}
+	dir, err := f.ConfigDir()
 	if err != nil || p == nil {
 		return out
 	}
-	env := core.Env(opts.F.Getenv, dir)
+	env := core.Env(f.Getenv, dir)
 	exe := core.Executable()
 	for _, name := range core.Configured(p) {
-		pl := core.Find(opts.Plugins, name)
+		pl := core.Find(plugins, name)
 		if pl == nil {
-			out = append(out, pluginJSON{Name: name, State: "unknown", Detail: "not a plugin of this coda"})
+			out = append(out, PluginState{Name: name, State: "unknown", Detail: "not a plugin of this coda"})
 			continue
 		}
 		t, err := core.TargetFor(pl, profile, p, exe, core.Refresh(p, pl), core.ReadProxyKey(dir, profile))
 		if err != nil {
-			out = append(out, pluginJSON{Name: name, State: "error", Detail: err.Error()})
+			out = append(out, PluginState{Name: name, State: "error", Detail: err.Error()})
 			continue
 		}
 		st, err := pl.Status(env, t)
 		if err != nil {
-			out = append(out, pluginJSON{Name: name, State: "error", Detail: err.Error()})
+			out = append(out, PluginState{Name: name, State: "error", Detail: err.Error()})
 			continue
 		}
-		out = append(out, pluginJSON{Name: name, State: string(st.State), Detail: st.Detail})
+		out = append(out, PluginState{Name: name, State: string(st.State), Detail: st.Detail})
 	}
 	return out
 }
 
 func describe(name string, p *store.Profile, now time.Time) profileJSON {
-	pj := profileJSON{Name: name, Pending: []cmdutil.PendingJSON{}, Plugins: []pluginJSON{}}
+	pj := profileJSON{Name: name, Pending: []cmdutil.PendingJSON{}, Plugins: []PluginState{}}
 	if !p.HasToken() {
 		return pj
 	}
@@ -237,16 +239,18 @@ func describe(name string, p *store.Profile, now time.Time) profileJSON {
 	return pj
 }
 
-func check(ctx context.Context, f *cmdutil.Factory, p *store.Profile) *checkJSON {
+// CheckToken asks the workspace whether p's token is valid. Only a
+// rejection makes it invalid; a network error leaves it valid, with Error.
+func CheckToken(ctx context.Context, f *cmdutil.Factory, p *store.Profile) *TokenCheck {
 	c, err := f.Clients(p.Host, p.Token)
 	if err == nil {
 		var u workspace.User
 		if u, err = c.Me(ctx); err == nil {
-			return &checkJSON{Valid: true, User: u.UserName}
+			return &TokenCheck{Valid: true, User: u.UserName}
 		}
 	}
 	// Only a rejection makes the token invalid; a network error is unknown.
-	return &checkJSON{Valid: workspace.KindOf(err) != workspace.KindInvalidToken, Error: err.Error()}
+	return &TokenCheck{Valid: workspace.KindOf(err) != workspace.KindInvalidToken, Error: err.Error()}
 }
 
 func utc(t time.Time) *time.Time {
@@ -257,10 +261,10 @@ func utc(t time.Time) *time.Time {
 	return &t
 }
 
-// loopbackProxied warns when agents started from this environment would
+// LoopbackProxied warns when agents started from this environment would
 // send their requests to coda's proxy through an HTTP(S) proxy: a proxy
-// variable is set and NO_PROXY does not cover 127.0.0.1.
-func loopbackProxied(getenv func(string) string) string {
+// variable is set and NO_PROXY does not cover 127.0.0.1. "" when not.
+func LoopbackProxied(getenv func(string) string) string {
 	var set []string
 	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"} {
 		if getenv(k) != "" {

@@ -312,7 +312,7 @@ func TestLoopbackProxied(t *testing.T) {
 		{map[string]string{"HTTPS_PROXY": "http://corp:3128", "NO_PROXY": "example.com, 127.0.0.1"}, false},
 		{map[string]string{"HTTP_PROXY": "http://corp:3128", "no_proxy": "*"}, false},
 	} {
-		got := loopbackProxied(func(k string) string { return tc.env[k] })
+		got := LoopbackProxied(func(k string) string { return tc.env[k] })
 		if (got != "") != tc.warn {
 			t.Errorf("%v: warning %q", tc.env, got)
 		}

@@ -1,9 +1,13 @@
 // Package tokenapi is the core of coda's fake Databricks workspace: users
 // (SCIM Me), the caller's own token API (create, delete, list) with expiry
-// decided by an injected clock, the per-user quota of live tokens, and the
+// decided by an injected clock, the per-user quota of live tokens, the
 // real 403 "Invalid access token." answer for an unknown, revoked or
-// expired token. `coda demo` runs it as it is, on loopback, because no
-// real workspace is reachable from the demo.
+// expired token, tokens restricted to API scopes (403 PERMISSION_DENIED
+// "Provided access token does not have required scopes: authentication"
+// on the token API for a token without that scope), and OAuth access
+// tokens that authenticate like PATs but are not in the token API. `coda
+// demo` runs it as it is, on loopback, because no real workspace is
+// reachable from the demo.
 //
 // Tests use the package fakeworkspace instead, which wraps this server
 // through an Extension with what only tests need: the model-serving routes
@@ -120,6 +124,7 @@ type TokenInfo struct {
 	ID, Comment, UserName string
 	Created, Expiry       time.Time // Expiry is zero when NeverExpires
 	NeverExpires          bool
+	Scopes                []string // nil: every API
 }
 
 // Server is a fake Databricks workspace. All methods are safe for concurrent
@@ -131,6 +136,8 @@ type Server struct {
 	maxLiveTokens int
 	ext           Extension
 	routes        map[string]routeHandler // key: "METHOD /path"
+	// scopes are the API scope each route needs (none for a route absent).
+	scopes map[string]string
 
 	mu       sync.Mutex
 	users    map[string]*user  // by userName
@@ -178,7 +185,33 @@ func New(opts Options) *Server {
 		http.MethodPost + " " + PathTokenDelete: s.handleTokenDelete,
 		http.MethodGet + " " + PathTokenList:    s.handleTokenList,
 	}
+	// The token API is the "authentication" scope. Which scope SCIM Me
+	// needs, if any, is unverified: here it needs none.
+	s.scopes = map[string]string{
+		http.MethodPost + " " + PathTokenCreate: ScopeAuthentication,
+		http.MethodPost + " " + PathTokenDelete: ScopeAuthentication,
+		http.MethodGet + " " + PathTokenList:    ScopeAuthentication,
+	}
 	return s
+}
+
+// ScopeAuthentication is the API scope of the token API: only a token with
+// it can create tokens (and it can create them with any scope).
+const ScopeAuthentication = "authentication"
+
+// allowed reports whether a token restricted to scopes may call a route
+// that needs scope: "all-apis" allows everything, and SCOPE:read allows
+// the GET and HEAD routes of SCOPE.
+func allowed(scopes []string, scope, method string) bool {
+	if scopes == nil || scope == "" {
+		return true
+	}
+	for _, s := range scopes {
+		if s == "all-apis" || s == scope || (s == scope+":read" && (method == http.MethodGet || method == http.MethodHead)) {
+			return true
+		}
+	}
+	return false
 }
 
 // Start serves the fake on 127.0.0.1 at a free port. Loopback only: the fake
@@ -385,6 +418,15 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	caller, ok := s.authenticate(w, values)
 	if !ok {
+		return
+	}
+	if scope := s.scopes[r.Method+" "+r.URL.Path]; !allowed(caller.scopes, scope, r.Method) {
+		// The answer reported for scoped tokens ("OAuth token" for those).
+		kind := "access"
+		if caller.oauth {
+			kind = "OAuth"
+		}
+		WriteError(w, http.StatusForbidden, "PERMISSION_DENIED", "Provided "+kind+" token does not have required scopes: "+scope)
 		return
 	}
 	h(w, r, caller)

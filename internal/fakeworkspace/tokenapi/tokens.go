@@ -22,6 +22,11 @@ type token struct {
 	expiry                       time.Time // zero: never expires
 	seq                          int       // creation order, for ties on a fake clock
 	deleted                      bool
+	// scopes are the API scopes the token may call; nil is every API.
+	scopes []string
+	// oauth marks an OAuth access token: it authenticates like a PAT, but
+	// the token API neither lists it, nor deletes it, nor counts it.
+	oauth bool
 }
 
 func (t *token) live(now time.Time) bool {
@@ -36,6 +41,7 @@ func (t *token) info() TokenInfo {
 		Created:      t.created,
 		Expiry:       t.expiry,
 		NeverExpires: t.expiry.IsZero(),
+		Scopes:       append([]string(nil), t.scopes...),
 	}
 }
 
@@ -66,6 +72,14 @@ func (s *Server) addUserLocked(userName, displayName string) *user {
 // bypassing the quota. lifetime 0 means it never expires; a negative lifetime
 // gives an already expired token. An unknown user is added first.
 func (s *Server) IssuePAT(userName, comment string, lifetime time.Duration) (value, id string) {
+	return s.IssueScopedPAT(userName, comment, lifetime, nil)
+}
+
+// IssueScopedPAT is IssuePAT for a token restricted to scopes (nil: every
+// API), as the UI makes one when "Other APIs" is chosen. A route outside
+// its scopes answers 403 PERMISSION_DENIED "Provided access token does not
+// have required scopes: SCOPE".
+func (s *Server) IssueScopedPAT(userName, comment string, lifetime time.Duration, scopes []string) (value, id string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.users[userName]; !ok {
@@ -77,7 +91,25 @@ func (s *Server) IssuePAT(userName, comment string, lifetime time.Duration) (val
 		expiry = now.Add(lifetime)
 	}
 	t := s.mintLocked(userName, comment, now, expiry)
+	t.scopes = append([]string(nil), scopes...)
 	return t.value, t.id
+}
+
+// IssueAccessToken records an OAuth access token of userName (an unknown
+// user is added) that lives lifetime and may call scopes ("all-apis":
+// every API), and returns its value. An extension's OAuth token endpoint
+// calls it; the token then authenticates every route as a PAT would.
+func (s *Server) IssueAccessToken(userName string, scopes []string, lifetime time.Duration) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.users[userName]; !ok {
+		s.addUserLocked(userName, userName)
+	}
+	now := s.clock.Now()
+	// Real access tokens are JWTs: three base64url parts.
+	t := s.mintValueLocked(userName, "", "eyJhbGciOiJSUzI1NiJ9."+randomHex(24)+"."+randomHex(16), now, now.Add(lifetime))
+	t.oauth, t.scopes = true, append([]string(nil), scopes...)
+	return t.value
 }
 
 // RevokeToken deletes a token out of band, as an admin or the 90-day
@@ -110,7 +142,7 @@ func (s *Server) liveTokensLocked(userName string) []*token {
 	now := s.clock.Now()
 	var out []*token
 	for _, t := range s.tokens {
-		if t.userName == userName && t.live(now) {
+		if t.userName == userName && !t.oauth && t.live(now) {
 			out = append(out, t)
 		}
 	}
@@ -144,10 +176,14 @@ func (s *Server) TokenIDForValue(value string) (string, bool) {
 }
 
 func (s *Server) mintLocked(userName, comment string, created, expiry time.Time) *token {
+	return s.mintValueLocked(userName, comment, "dapi"+randomHex(16), created, expiry)
+}
+
+func (s *Server) mintValueLocked(userName, comment, value string, created, expiry time.Time) *token {
 	s.tokenSeq++
 	t := &token{
 		id:       randomHex(32),
-		value:    "dapi" + randomHex(16),
+		value:    value,
 		userName: userName,
 		comment:  comment,
 		created:  created,
@@ -168,11 +204,12 @@ func randomHex(n int) string {
 
 // tokenInfoJSON is the wire form of a token's metadata.
 type tokenInfoJSON struct {
-	TokenID           string `json:"token_id"`
-	CreationTime      int64  `json:"creation_time"`
-	ExpiryTime        int64  `json:"expiry_time"` // -1: never expires
-	Comment           string `json:"comment"`
-	CreatedByUsername string `json:"created_by_username,omitempty"`
+	TokenID           string   `json:"token_id"`
+	CreationTime      int64    `json:"creation_time"`
+	ExpiryTime        int64    `json:"expiry_time"` // -1: never expires
+	Comment           string   `json:"comment"`
+	CreatedByUsername string   `json:"created_by_username,omitempty"`
+	Scopes            []string `json:"scopes,omitempty"`
 }
 
 func (t *token) wire() tokenInfoJSON {
@@ -185,6 +222,7 @@ func (t *token) wire() tokenInfoJSON {
 		CreationTime: t.created.UnixMilli(),
 		ExpiryTime:   expiry,
 		Comment:      t.comment,
+		Scopes:       t.scopes,
 	}
 }
 
@@ -211,8 +249,9 @@ const maxLifetimeSeconds = math.MaxInt64 / int64(time.Second)
 
 func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request, caller *token) {
 	var req struct {
-		LifetimeSeconds *int64 `json:"lifetime_seconds"`
-		Comment         string `json:"comment"`
+		LifetimeSeconds *int64   `json:"lifetime_seconds"`
+		Comment         string   `json:"comment"`
+		Scopes          []string `json:"scopes"`
 	}
 	if !decodeBody(w, r, &req) {
 		return
@@ -239,6 +278,9 @@ func (s *Server) handleTokenCreate(w http.ResponseWriter, r *http.Request, calle
 	}
 	now := s.clock.Now()
 	t := s.mintLocked(caller.userName, req.Comment, now, now.Add(lifetime))
+	if len(req.Scopes) > 0 {
+		t.scopes = append([]string(nil), req.Scopes...)
+	}
 	resp := struct {
 		TokenValue string        `json:"token_value"`
 		TokenInfo  tokenInfoJSON `json:"token_info"`
@@ -262,7 +304,7 @@ func (s *Server) handleTokenDelete(w http.ResponseWriter, r *http.Request, calle
 	t, ok := s.tokens[req.TokenID]
 	// Another user's token is reported as missing, not forbidden, so ids of
 	// other users' tokens cannot be probed.
-	found := ok && t.userName == caller.userName && t.live(s.clock.Now())
+	found := ok && t.userName == caller.userName && !t.oauth && t.live(s.clock.Now())
 	if found {
 		t.deleted = true
 	}

@@ -30,6 +30,11 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s %s %s; %s", e.What, e.Path, e.Reason, e.Fix)
 }
 
+// ModesMatter reports whether permission bits say who else may use a file
+// here: on Unix. On Windows they do not (os.Chmod only flips the read-only
+// attribute), so callers skip tightening them.
+func ModesMatter() bool { return checksModes }
+
 // geteuid is the effective uid the checks compare owners with (a var so
 // tests can play another user).
 var geteuid = os.Geteuid
