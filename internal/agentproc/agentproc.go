@@ -18,7 +18,7 @@ import (
 )
 
 // Names are the agent executables coda looks for.
-var Names = []string{"claude", "codex", "gemini", "opencode"}
+var Names = []string{"claude", "codex", "gemini", "opencode", "pi", "copilot", "crush"}
 
 // process is one process of the current user: its id and argv.
 type process struct {
