@@ -31,7 +31,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "crosscheck: %q is not GOOS/GOARCH\n", target)
 			os.Exit(2)
 		}
-		if err := check(goos, goarch); err != nil {
+		if err := check(".", goos, goarch); err != nil {
 			fmt.Fprintf(os.Stderr, "crosscheck %s: %v\n", target, err)
 			failed = true
 		}
@@ -41,8 +41,11 @@ func main() {
 	}
 }
 
-func check(goos, goarch string) error {
+// check type-checks the packages of the module in dir for goos/goarch; the
+// errors are printed, and counted in the error returned.
+func check(dir, goos, goarch string) error {
 	cfg := &packages.Config{
+		Dir: dir,
 		Mode: packages.NeedName | packages.NeedImports | packages.NeedDeps |
 			packages.NeedSyntax | packages.NeedTypes | packages.NeedTypesInfo,
 		Tests: true,

@@ -59,7 +59,10 @@ func isAgentCommand(argv []string, windows bool) bool {
 }
 
 func isAgent(arg string, windows bool) bool {
-	return slices.Contains(Names, strings.TrimSuffix(baseName(arg, windows), ".js"))
+	// npm installs Claude Code and OpenCode as claude.exe and opencode.exe
+	// on every OS, and their links point there.
+	name := strings.TrimSuffix(strings.TrimSuffix(baseName(arg, windows), ".js"), ".exe")
+	return slices.Contains(Names, name)
 }
 
 // baseName is the last element of a program path; on Windows lower-cased

@@ -31,6 +31,9 @@ func TestIsAgentCommand(t *testing.T) {
 		{false, "/home/u/.local/bin/codex\x00exec", true},
 		{false, "node\x00/home/u/.local/lib/node_modules/@google/gemini-cli/bin/gemini", true},
 		{false, "/usr/bin/opencode\x00run", true},
+		{false, "/home/u/.local/lib/node_modules/@anthropic-ai/claude-code/bin/claude.exe\x00-p", true}, // npm's native build, on Linux too
+		{false, "/home/u/.local/bin/pi", true},
+		{false, "/usr/local/bin/crush\x00run", true},
 		{false, "vim\x00claude", false}, // editing a file named claude is not running it
 		{false, "bash", false},
 		{false, "node\x00server.js\x00claude", false},

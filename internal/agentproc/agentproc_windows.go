@@ -44,7 +44,10 @@ func processes() ([]process, error) {
 
 // inspect tells whether pid runs as user, and if so its argv (nil when it
 // cannot be read). Processes that cannot be opened belong to other users
-// or to the system: they are not this user's agents.
+// or to the system: they are not this user's agents. One that opens but
+// whose token cannot be read (this user's elevated processes, some
+// services) counts as the user's: a wrong "mine" only keeps rotations
+// going, a wrong "not mine" could pause them under a running agent.
 func inspect(pid uint32, user *windows.SID) (argv []string, mine bool) {
 	h, err := windows.OpenProcess(windows.PROCESS_QUERY_LIMITED_INFORMATION, false, pid)
 	if err != nil {
@@ -52,13 +55,12 @@ func inspect(pid uint32, user *windows.SID) (argv []string, mine bool) {
 	}
 	defer windows.CloseHandle(h)
 	var tok windows.Token
-	if err := windows.OpenProcessToken(h, windows.TOKEN_QUERY, &tok); err != nil {
-		return nil, false
-	}
-	defer tok.Close()
-	owner, err := tok.GetTokenUser()
-	if err != nil || !owner.User.Sid.Equals(user) {
-		return nil, false
+	if err := windows.OpenProcessToken(h, windows.TOKEN_QUERY, &tok); err == nil {
+		owner, err := tok.GetTokenUser()
+		tok.Close()
+		if err == nil && !owner.User.Sid.Equals(user) {
+			return nil, false
+		}
 	}
 	line, err := commandLine(h)
 	if err != nil || line == "" {

@@ -45,8 +45,15 @@ type env struct {
 }
 
 // loggedIn starts a fake workspace and logs a profile in through coda
-// (with extra login flags).
+// (with extra login flags), its token in credentials.json unless the flags
+// say otherwise.
 func loggedIn(b *testing.B, coda string, loginFlags ...string) *env {
+	b.Helper()
+	return loggedInEnv(b, coda, nil, loginFlags...)
+}
+
+// loggedInEnv is loggedIn with extra environment variables for every run.
+func loggedInEnv(b *testing.B, coda string, extraEnv []string, loginFlags ...string) *env {
 	b.Helper()
 	srv := fakeworkspace.New(fakeworkspace.Options{MaxLiveTokens: 1 << 20})
 	if err := srv.Start(); err != nil {
@@ -57,8 +64,8 @@ func loggedIn(b *testing.B, coda string, loginFlags ...string) *env {
 	pat, _ := srv.IssuePAT(benchUser, "bench", 24*time.Hour)
 	dir := filepath.Join(b.TempDir(), "coda")
 	// A HOME of its own: setup and rotations write agent configs there.
-	e := &env{srv: srv, dir: dir, environ: append(os.Environ(), "CODA_CONFIG_DIR="+dir, "HOME="+b.TempDir(),
-		"XDG_CONFIG_HOME=", "CODEX_HOME=", "DATABRICKS_CONFIG_FILE=", "CLAUDE_CONFIG_DIR=")}
+	e := &env{srv: srv, dir: dir, environ: append(append(os.Environ(), "CODA_CONFIG_DIR="+dir, "HOME="+b.TempDir(),
+		"XDG_CONFIG_HOME=", "CODEX_HOME=", "DATABRICKS_CONFIG_FILE=", "CLAUDE_CONFIG_DIR=", "CODA_STORAGE=file"), extraEnv...)}
 	login := exec.Command(coda, append([]string{"login", "--host", srv.URL(), "--token-stdin"}, loginFlags...)...)
 	login.Env = e.environ
 	login.Stdin = strings.NewReader(pat)
@@ -115,6 +122,75 @@ func BenchmarkToken(b *testing.B) {
 	b.ReportMetric(ms(median(floors)), "floor-ms")
 	b.ReportMetric(ms(median(tokens)), "token-ms")
 	b.ReportMetric(float64(median(tokens))/float64(median(floors)), "x-floor")
+}
+
+// BenchmarkTokenKeyring: `coda token` with a fresh token kept in
+// credentials.json and in a keyring, side by side. The keyring is a file
+// (keyringtest.File) in a build of coda made for this benchmark
+// (./codakeyring), so this times coda's own keyring path (the sealed read
+// and one keyring call under its timeout), not a Secret Service:
+// BenchmarkTokenSecretService does that. Target: x-file ≤ 1.1.
+func BenchmarkTokenKeyring(b *testing.B) {
+	coda, floor := build(b)
+	codaKeyring := buildOne(b, "./codakeyring")
+	file := loggedIn(b, coda)
+	kr := loggedInEnv(b, codaKeyring, []string{"CODA_BENCH_KEYRING=" + filepath.Join(b.TempDir(), "keyring.json")}, "--storage", "keyring")
+	keyringTokenOnly(b, kr)
+	var floors, files, keyrings []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		floors = append(floors, run(b, file.environ, floor))
+		files = append(files, run(b, file.environ, coda, "token"))
+		keyrings = append(keyrings, run(b, kr.environ, codaKeyring, "token"))
+	}
+	b.StopTimer()
+	b.ReportMetric(ms(median(floors)), "floor-ms")
+	b.ReportMetric(ms(median(files)), "file-ms")
+	b.ReportMetric(ms(median(keyrings)), "keyring-ms")
+	b.ReportMetric(float64(median(keyrings))/float64(median(files)), "x-file")
+}
+
+// BenchmarkTokenSecretService: `coda token` with the token in the real
+// system keyring, beside the file. It writes to the keyring of the
+// session it runs in, so it runs only when asked to, with
+// CODA_BENCH_SECRET_SERVICE=1, e.g. in a throwaway session:
+//
+//	dbus-run-session -- sh -c 'echo pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null;
+//	  CODA_BENCH_SECRET_SERVICE=1 go test -run "^$" -bench TokenSecretService -benchtime 40x ./internal/bench/'
+func BenchmarkTokenSecretService(b *testing.B) {
+	if os.Getenv("CODA_BENCH_SECRET_SERVICE") != "1" {
+		b.Skip("writes to the system keyring: set CODA_BENCH_SECRET_SERVICE=1 to run it")
+	}
+	coda, floor := build(b)
+	file := loggedIn(b, coda)
+	kr := loggedIn(b, coda, "--storage", "keyring")
+	b.Cleanup(func() { run(b, kr.environ, coda, "revoke") }) // deletes its keyring entries
+	keyringTokenOnly(b, kr)
+	var floors, files, keyrings []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		floors = append(floors, run(b, file.environ, floor))
+		files = append(files, run(b, file.environ, coda, "token"))
+		keyrings = append(keyrings, run(b, kr.environ, coda, "token"))
+	}
+	b.StopTimer()
+	b.ReportMetric(ms(median(floors)), "floor-ms")
+	b.ReportMetric(ms(median(files)), "file-ms")
+	b.ReportMetric(ms(median(keyrings)), "keyring-ms")
+	b.ReportMetric(float64(median(keyrings))/float64(median(files)), "x-file")
+}
+
+// keyringTokenOnly checks that e's profile keeps its token in the keyring:
+// credentials.json says so and holds no token value.
+func keyringTokenOnly(b *testing.B, e *env) {
+	b.Helper()
+	raw, err := os.ReadFile(filepath.Join(e.dir, "credentials.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if !strings.Contains(string(raw), `"storage": "keyring"`) || !strings.Contains(string(raw), `"token": ""`) {
+		b.Fatal("the profile does not keep its token in the keyring")
+	}
 }
 
 // BenchmarkTokenRotating: `coda token` that must rotate (a 1-minute token

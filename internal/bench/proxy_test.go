@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httptrace"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coda-cli/coda/internal/logging"
 	"github.com/coda-cli/coda/internal/proxy"
 )
 
@@ -27,6 +29,14 @@ const (
 )
 
 type staticTokens struct{}
+
+// benchLog sends the proxy's log lines to the benchmark's log.
+type benchLog struct{ b *testing.B }
+
+func (l benchLog) Write(p []byte) (int, error) {
+	l.b.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
 
 func (staticTokens) Token(context.Context) (string, error) { return proxyBenchToken, nil }
 func (staticTokens) Refresh(_ context.Context, stale string) (string, error) {
@@ -74,7 +84,7 @@ func proxied(b *testing.B) *proxyEnv {
 		b.Fatal(err)
 	}
 	s, err := proxy.New(proxy.Config{Host: up.URL, LocalKey: key, Tokens: staticTokens{},
-		Log: func(line string) { b.Log(line) }})
+		Log: logging.New(benchLog{b}, slog.LevelInfo)})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 package cmdutil
 
 import (
+	"log/slog"
 	"path/filepath"
+	"strconv"
 	"sync"
 
 	"github.com/spf13/viper"
@@ -9,6 +11,7 @@ import (
 	"github.com/coda-cli/coda/internal/clock"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/lifecycle"
+	"github.com/coda-cli/coda/internal/logging"
 	"github.com/coda-cli/coda/internal/sink"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/workspace"
@@ -56,7 +59,12 @@ type Factory struct {
 	// Filled in by the root command's persistent flags.
 	ProfileFlag    string
 	ProfileChanged bool
-	Output         string
+	// Output is the output format (text or json), settled by
+	// ResolveOutput; OutputFlag says -o was on the command line.
+	Output     string
+	OutputFlag bool
+	// Debug and Quiet are --debug and -q (see Log).
+	Debug, Quiet bool
 
 	once     sync.Once
 	dir      string
@@ -65,6 +73,24 @@ type Factory struct {
 	settings *viper.Viper
 	setErr   error
 	setOnce  sync.Once
+	logOnce  sync.Once
+	log      *slog.Logger
+	logLevel slog.LevelVar
+}
+
+// Log is coda's logger on stderr (package logging): Debug with --debug or
+// CODA_DEBUG=1, Warn with -q (which wins over CODA_DEBUG), else Info. The
+// watcher, the proxy and the workspace client's HTTP trace write to it;
+// results on stdout never do.
+func (f *Factory) Log() *slog.Logger {
+	f.logOnce.Do(func() { f.log = logging.New(f.IO.ErrOut, &f.logLevel) })
+	debug := f.Debug
+	if !debug && f.Getenv != nil {
+		debug, _ = strconv.ParseBool(f.Getenv("CODA_DEBUG"))
+	}
+	// Set at every call: the flags are parsed after the Factory is built.
+	f.logLevel.Set(logging.Level(debug, f.Quiet))
+	return f.log
 }
 
 // ConfigDir is where settings and state live.
@@ -105,8 +131,15 @@ func (f *Factory) Profile() (string, error) {
 	return name, nil
 }
 
-// JSON reports whether -o json was chosen.
+// JSON reports whether the output is JSON: -o json, CODA_OUTPUT=json or
+// output: json in config.yaml.
 func (f *Factory) JSON() bool { return f.Output == "json" }
+
+// ExplicitJSON reports whether -o json is on the command line. Outputs
+// that other programs read as text (coda token's bare token, coda env's
+// lines for eval) heed only that: CODA_OUTPUT or config.yaml must not turn
+// every agent's key command into JSON.
+func (f *Factory) ExplicitJSON() bool { return f.OutputFlag && f.JSON() }
 
 // Lifecycle is what every lifecycle command starts from: the profile to
 // act on and the engine.

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"io"
 	"os"
-	"time"
 
 	"golang.org/x/term"
 
@@ -60,19 +59,19 @@ const JSONVersion = 1
 // PendingJSON is an old token waiting for deletion, as rotate and status
 // print it: the id's last 4 characters, never the token.
 type PendingJSON struct {
-	TokenID     string    `json:"token_id"`
-	DeleteAfter time.Time `json:"delete_after"`
-	Attempts    int       `json:"attempts"`
-	LastError   string    `json:"last_error,omitempty"`
-	HeldBy      string    `json:"held_by,omitempty"`
+	TokenID     string `json:"token_id"`
+	DeleteAfter Time   `json:"delete_after"`
+	Attempts    int    `json:"attempts"`
+	LastError   string `json:"last_error,omitempty"`
+	HeldBy      string `json:"held_by,omitempty"`
 	// Host is set for a token of the host the profile used before.
-	Host      string    `json:"host,omitempty"`
-	ExpiresAt time.Time `json:"expires_at"`
+	Host      string `json:"host,omitempty"`
+	ExpiresAt Time   `json:"expires_at"`
 }
 
 // Pending is pe's JSON form.
 func Pending(pe store.Pending) PendingJSON {
-	return PendingJSON{redact.Suffix(pe.TokenID), pe.DeleteAfter.UTC(), pe.Attempts, pe.LastError, pe.HeldBy, pe.Host, pe.ExpiresAt.UTC()}
+	return PendingJSON{redact.Suffix(pe.TokenID), NewTime(pe.DeleteAfter), pe.Attempts, pe.LastError, pe.HeldBy, pe.Host, NewTime(pe.ExpiresAt)}
 }
 
 // PrintJSON writes v as indented JSON with a trailing newline.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/lifecycle"
@@ -33,8 +35,15 @@ const (
 
 var timingKeys = []string{KeyLifetime, KeyInterval, KeyGrace, KeyMinTTL}
 
+// KeyOutput is the output format's setting (-o): text or json.
+const KeyOutput = "output"
+
+// KeyStorage is where coda login keeps a profile's token: keyring or
+// file (coda login --storage).
+const KeyStorage = "storage"
+
 // settingsKeys are the top-level keys config.yaml may hold.
-var settingsKeys = append([]string{"profile", "models"}, timingKeys...)
+var settingsKeys = append([]string{"profile", KeyOutput, KeyStorage, "models"}, timingKeys...)
 
 // EnvName is the CODA_* variable of a setting.
 func EnvName(key string) string {
@@ -42,7 +51,7 @@ func EnvName(key string) string {
 }
 
 // Settings reads config.yaml (nil when there is none). Unknown keys and
-// values of the wrong type are errors naming the key.
+// values of the wrong type are errors naming the key and its line.
 func (f *Factory) Settings() (*viper.Viper, error) {
 	f.setOnce.Do(func() { f.settings, f.setErr = f.readSettings() })
 	return f.settings, f.setErr
@@ -54,40 +63,116 @@ func (f *Factory) readSettings() (*viper.Viper, error) {
 		return nil, err
 	}
 	path := filepath.Join(dir, SettingsFile)
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// viper keeps no line numbers and folds the case of keys: the file is
+	// checked on its YAML nodes first, so an error points at the line.
+	if err := checkSettings(path, data); err != nil {
+		return nil, err
 	}
 	v := viper.New()
 	v.SetConfigFile(path)
 	if err := v.ReadInConfig(); err != nil {
 		return nil, exit.Usagef("settings file %s is not valid YAML: fix or remove it", path)
 	}
-	for _, key := range v.AllKeys() {
-		top, _, _ := strings.Cut(key, ".")
-		if !slices.Contains(settingsKeys, top) {
-			return nil, exit.Usagef("%s: unknown setting %q (known: %s)", path, top, strings.Join(settingsKeys, ", "))
-		}
-	}
-	for _, key := range timingKeys {
-		if !v.IsSet(key) {
-			continue
-		}
-		raw, ok := v.Get(key).(string)
-		if _, err := time.ParseDuration(raw); !ok || err != nil {
-			return nil, exit.Usagef("%s: %s must be a duration such as 15m, got %v", path, key, v.Get(key))
-		}
-	}
-	if v.IsSet("profile") {
-		if _, ok := v.Get("profile").(string); !ok {
-			return nil, exit.Usagef("%s: profile must be a name, got %v", path, v.Get("profile"))
-		}
-	}
-	if v.IsSet("models") {
-		if _, ok := v.Get("models").(map[string]any); !ok {
-			return nil, exit.Usagef("%s: models must map PLUGIN[.ROLE] to a model name", path)
-		}
-	}
 	return v, nil
+}
+
+// yamlLine finds the line number in a YAML parser's error.
+var yamlLine = regexp.MustCompile(`line (\d+)`)
+
+// checkSettings checks config.yaml's keys and the types of their values.
+// Errors name the file, line and key; they quote a value only when it is
+// a plain scalar, never the file.
+func checkSettings(path string, data []byte) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		at := path
+		if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+			at += ":" + m[1]
+		}
+		return exit.Usagef("%s: not valid YAML: fix or remove the settings file", at)
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file sets nothing
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return exit.Usagef("%s:%d: settings are `key: value` lines (known keys: %s)", path, root.Line, strings.Join(settingsKeys, ", "))
+	}
+	isString := func(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!str" }
+	got := func(n *yaml.Node) string {
+		if n.Kind == yaml.ScalarNode {
+			return fmt.Sprintf(", got %q", n.Value)
+		}
+		return ""
+	}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		key := k.Value
+		at := fmt.Sprintf("%s:%d", path, k.Line)
+		if first, dup := seen[key]; dup {
+			return exit.Usagef("%s: %s is set twice (first on line %d)", at, key, first)
+		}
+		seen[key] = k.Line
+		switch {
+		case !slices.Contains(settingsKeys, key):
+			return exit.Usagef("%s: unknown setting %q%s (known: %s)", at, key, DidYouMean(key, settingsKeys), strings.Join(settingsKeys, ", "))
+		case slices.Contains(timingKeys, key):
+			if _, err := time.ParseDuration(v.Value); !isString(v) || err != nil {
+				return exit.Usagef("%s: %s must be a duration such as 15m%s", at, key, got(v))
+			}
+		case key == "profile":
+			if !isString(v) {
+				return exit.Usagef("%s: profile must be a name%s", at, got(v))
+			}
+		case key == KeyOutput:
+			if !isString(v) || (v.Value != "text" && v.Value != "json") {
+				return exit.Usagef("%s: output must be text or json%s", at, got(v))
+			}
+		case key == KeyStorage:
+			if !isString(v) || (v.Value != "keyring" && v.Value != "file") {
+				return exit.Usagef("%s: storage must be keyring or file%s", at, got(v))
+			}
+		case key == "models":
+			if v.Kind != yaml.MappingNode {
+				return exit.Usagef("%s: models must map PLUGIN or PLUGIN.ROLE to a model name", at)
+			}
+			for j := 0; j+1 < len(v.Content); j += 2 {
+				if name, model := v.Content[j], v.Content[j+1]; !isString(model) || model.Value == "" {
+					return exit.Usagef("%s:%d: models.%s must be a model name%s", path, name.Line, name.Value, got(model))
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// ResolveOutput settles the output format: -o when it is on the command
+// line (flagSet), else CODA_OUTPUT, else output in config.yaml, else
+// text.
+func (f *Factory) ResolveOutput(flagSet bool) error {
+	f.OutputFlag = flagSet
+	src := "--output"
+	if !flagSet {
+		if env := f.Getenv(EnvName(KeyOutput)); env != "" {
+			f.Output, src = env, EnvName(KeyOutput)
+		} else if v, err := f.SettingString(KeyOutput); err != nil {
+			return err
+		} else if v != "" {
+			f.Output, src = v, KeyOutput+" in "+SettingsFile
+		}
+	}
+	if f.Output != "text" && f.Output != "json" {
+		return exit.Usagef("%s must be text or json, got %q", src, f.Output)
+	}
+	return nil
 }
 
 // ambientTiming is the timing from config.yaml with CODA_* over it.

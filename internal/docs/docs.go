@@ -1,18 +1,30 @@
 // Package docs renders coda's completions and man pages from the command
-// tree. Output is byte-for-byte reproducible: the man header date is fixed.
+// tree. Output is byte-for-byte reproducible: it depends on nothing but the
+// tree, and the man header's date is a constant changed by hand, so
+// `go run ./cmd/gen-docs -check` (CI, and goreleaser before a release)
+// compares committed files with a fresh rendering. SOURCE_DATE_EPOCH is
+// deliberately not read: the committed pages are what packages ship, and a
+// check that depended on the environment could fail a release build.
+//
+// The man pages are written as roff here (man.go, roff.go) rather than by
+// cobra/doc. cobra/doc renders help text as Markdown through go-md2man, so
+// the underscores of $XDG_CONFIG_HOME and CODA_* became emphasis
+// ($XDG_CONFIGHOME), indented lists ran together, and every page carried
+// the same title; it also has no place for EXIT STATUS, ENVIRONMENT and
+// FILES. Here help text is escaped, never interpreted: paragraphs are
+// filled, indented lines stay as written, and each page is titled after its
+// command (CODA-ROTATE(1)).
 package docs
 
 import (
 	"bytes"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/cobra/doc"
 
 	"github.com/coda-cli/coda/internal/clock"
 	"github.com/coda-cli/coda/internal/cmdutil"
+	"github.com/coda-cli/coda/internal/plugins"
 	"github.com/coda-cli/coda/internal/root"
 )
 
@@ -38,32 +50,16 @@ func Generate() (map[string][]byte, error) {
 		}
 		files[name] = b.Bytes()
 	}
-	tmp, err := os.MkdirTemp("", "coda-man-")
-	if err != nil {
-		return nil, err
-	}
-	defer os.RemoveAll(tmp)
-	header := &doc.GenManHeader{Title: "CODA", Section: "1", Source: "coda", Manual: "coda manual", Date: &manDate}
-	if err := doc.GenManTree(cmd, header, tmp); err != nil {
-		return nil, err
-	}
-	pages, err := filepath.Glob(filepath.Join(tmp, "*.1"))
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range pages {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil, err
-		}
-		files["man/"+filepath.Base(p)] = data
+	for name, page := range manPages(cmd, manDate) {
+		files["man/"+name] = page
 	}
 	return files, nil
 }
 
-// newTree builds the command tree without touching disk or network.
+// newTree builds the command tree without touching disk or network, with
+// the built-in plugins (setup's and env's help list them).
 func newTree() *cobra.Command {
-	f := &cmdutil.Factory{IO: cmdutil.System(), Getenv: func(string) string { return "" }, Clock: clock.Real{}}
+	f := &cmdutil.Factory{IO: cmdutil.System(), Getenv: func(string) string { return "" }, Clock: clock.Real{}, Plugins: plugins.Builtins()}
 	cmd := root.NewCmdRoot(f)
 	cmd.DisableAutoGenTag = true
 	return cmd

@@ -54,7 +54,7 @@ func TestGenerateIsDeterministic(t *testing.T) {
 			t.Errorf("%s differs between two runs", name)
 		}
 	}
-	if !strings.Contains(string(a["man/coda.1"]), "Exit codes") {
+	if !strings.Contains(string(a["man/coda.1"]), ".SH EXIT STATUS") {
 		t.Error("coda.1 does not document the exit codes")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -332,6 +333,15 @@ func preseed(t *testing.T, w *world) {
 func checkSetup(t *testing.T, w *world, setup *result) {
 	t.Helper()
 	out := string(setup.stdout)
+	// Tools not installed are named once, after the result lines.
+	const missingPrefix = "Not installed here, set up for when they are: "
+	var missing string
+	var notInstalled []string
+	for _, l := range strings.Split(out, "\n") {
+		if rest, ok := strings.CutPrefix(l, missingPrefix); ok {
+			missing, notInstalled = l, strings.Split(strings.TrimSuffix(rest, "."), ", ")
+		}
+	}
 	for _, name := range []string{"databricks", "claude", "codex", "gemini", "opencode", "pi", "copilot"} {
 		agent := name != "databricks" // the Databricks CLI is not installed here
 		var line string
@@ -343,8 +353,8 @@ func checkSetup(t *testing.T, w *world, setup *result) {
 		if !strings.Contains(line, " configured") {
 			t.Errorf("coda setup --all: %s not configured:\n%s", name, out)
 		}
-		if agent && strings.Contains(line, "not installed") {
-			t.Errorf("coda setup --all did not detect %s on PATH: %s", name, line)
+		if agent && slices.Contains(notInstalled, name) {
+			t.Errorf("coda setup --all did not detect %s on PATH: %s", name, missing)
 		}
 	}
 	codex, err := os.ReadFile(filepath.Join(w.home, ".codex", "config.toml"))

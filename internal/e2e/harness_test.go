@@ -214,6 +214,8 @@ func (w *world) env() []string {
 		"CRUSH_DISABLE_METRICS=1",
 		"CRUSH_DISABLE_PROVIDER_AUTO_UPDATE=1",
 		"DO_NOT_TRACK=1",
+		// Never the real keyring of the machine running the suite.
+		"CODA_STORAGE=file",
 	}, w.extraEnv...)
 }
 

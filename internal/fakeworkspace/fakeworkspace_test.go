@@ -194,6 +194,12 @@ func TestMe(t *testing.T) {
 	if got := r.header.Get("X-Databricks-Org-Id"); got != "42" {
 		t.Errorf("org id header = %q, want 42", got)
 	}
+	// Every answer has its own request id, as the real API's do.
+	again := do(t, f.url, http.MethodGet, PathMe, f.pat, "")
+	id, id2 := r.header.Get("X-Request-Id"), again.header.Get("X-Request-Id")
+	if !regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`).MatchString(id) || id == id2 {
+		t.Errorf("request ids = %q, %q; want two different UUIDs", id, id2)
+	}
 	var me struct {
 		ID          string   `json:"id"`
 		UserName    string   `json:"userName"`

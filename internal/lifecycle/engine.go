@@ -148,7 +148,8 @@ func profileFlag(profile string) string {
 	return " -p " + profile
 }
 
-// liveProfile loads the profile and checks it still holds a live token.
+// liveProfile loads the profile, checks it still holds a live token and
+// reads that token (from the keyring, for a profile that keeps it there).
 func (e *Engine) liveProfile(name string) (*store.State, *store.Profile, error) {
 	st, err := e.Store.Load()
 	if err != nil {
@@ -160,6 +161,9 @@ func (e *Engine) liveProfile(name string) (*store.State, *store.Profile, error) 
 	}
 	if !p.Live(e.Clock.Now()) {
 		return st, p, LoginRequired(name, fmt.Sprintf("the token of profile %q expired at %s", name, p.ExpiresAt.UTC().Format(time.RFC3339)))
+	}
+	if err := p.Unseal(); err != nil {
+		return st, nil, err
 	}
 	return st, p, nil
 }

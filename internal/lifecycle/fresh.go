@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -65,14 +66,27 @@ func (e *Engine) EnsureFresh(ctx context.Context, profile string, timing Timing)
 	return out, nil
 }
 
+// current loads the profile and reads its token. A keyring entry that
+// vanished between reading the file and reading the keyring was deleted by
+// a rotation that finished in between (with no grace): the file read
+// again names its successor.
 func (e *Engine) current(profile string) (*store.Profile, error) {
-	st, err := e.Store.Load()
-	if err != nil {
-		return nil, err
+	for retried := false; ; retried = true {
+		st, err := e.Store.Load()
+		if err != nil {
+			return nil, err
+		}
+		p := st.Profile(profile)
+		if !p.HasToken() {
+			return nil, LoginRequired(profile, fmt.Sprintf("profile %q is not logged in", profile))
+		}
+		err = p.Unseal()
+		if err != nil && !retried && errors.Is(err, store.ErrKeyringNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return p, nil
 	}
-	p := st.Profile(profile)
-	if !p.HasToken() {
-		return nil, LoginRequired(profile, fmt.Sprintf("profile %q is not logged in", profile))
-	}
-	return p, nil
 }

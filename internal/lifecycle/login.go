@@ -25,6 +25,10 @@ type LoginRequest struct {
 	// ("" for a pasted token), so errors say what to renew.
 	DatabricksProfile string
 	Timing            Timing
+	// Storage is where the profile keeps its token from now on:
+	// store.StorageKeyring or store.StorageFile ("" is the file). The
+	// command chooses it (coda login --storage) and probes the keyring.
+	Storage string
 }
 
 // LoginResult says who logged in and which token coda now holds.
@@ -37,6 +41,8 @@ type LoginResult struct {
 	ClockSkew    time.Duration
 	SkewWarning  string
 	SinkFailures []SinkFailure
+	// Storage is where the token is kept.
+	Storage string
 }
 
 // Login checks the PAT with that token alone, mints a tagged coda token
@@ -95,12 +101,16 @@ func (e *Engine) Login(ctx context.Context, req LoginRequest) (*LoginResult, err
 		return nil, explain(req, "create coda's token", err)
 	}
 	now := e.Clock.Now()
+	storage := req.Storage
+	if storage == "" {
+		storage = store.StorageFile
+	}
 	var saved store.Profile
 	err = e.Store.Update(saveCtx, func(s *store.State) error {
 		prev := s.Profile(req.Profile)
 		p := &store.Profile{
 			Host: req.Host, User: me.UserName,
-			Token: minted.Value, TokenID: minted.ID,
+			Token: minted.Value, TokenID: minted.ID, Storage: storage,
 			CreatedAt: minted.Created, ExpiresAt: minted.Expiry,
 			Policy: toStore, ClockSkew: policy.Duration(skew),
 		}
@@ -131,6 +141,7 @@ func (e *Engine) Login(ctx context.Context, req LoginRequest) (*LoginResult, err
 		TokenID: minted.ID, ExpiresAt: minted.Expiry, ClockSkew: skew,
 		SkewWarning:  skewNote(stored.ClockSkew, skew),
 		SinkFailures: e.deliver(req.Profile, saved),
+		Storage:      storage,
 	}, nil
 }
 
@@ -149,7 +160,7 @@ func (e *Engine) retire(ctx context.Context, profile string, prev *store.Profile
 	}
 	now := e.Clock.Now()
 	var c workspace.Client
-	if prev.Live(now) {
+	if prev.Live(now) && prev.Unseal() == nil {
 		c, _ = e.Clients(prev.Host, prev.Token)
 	}
 	for _, pe := range all {

@@ -77,6 +77,14 @@ func (e *Engine) deleteAll(ctx context.Context, st *store.State, profile string,
 		}
 		return
 	}
+	// A keyring out of reach leaves the tokens to expire; the profile is
+	// forgotten all the same.
+	if err := p.Unseal(); err != nil {
+		for _, id := range append(ids, p.TokenID) {
+			fail(id, err.Error())
+		}
+		return
+	}
 	c, err := e.Clients(p.Host, p.Token)
 	if err != nil {
 		for _, id := range append(ids, p.TokenID) {

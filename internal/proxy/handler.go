@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -46,7 +47,7 @@ func routeOf(ctx context.Context) *route {
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	refuse := func(status int, why, agentMsg string) {
-		s.logf("refused %s %s: %s", r.Method, logPath(r.URL.Path), why)
+		s.logf(slog.LevelWarn, "refused %s %s: %s", r.Method, logPath(r.URL.Path), why)
 		writeError(w, status, agentMsg)
 	}
 	if r.Method == http.MethodConnect {
@@ -123,7 +124,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return // the agent went away
 		}
 		msg := "coda could not get a workspace token: " + err.Error()
-		s.logf("%s %s: %s", r.Method, logPath(r.URL.Path), msg)
+		s.logf(slog.LevelError, "%s %s: %s", r.Method, logPath(r.URL.Path), msg)
 		writeError(w, http.StatusBadGateway, msg)
 		return
 	}
@@ -161,7 +162,7 @@ func (s *Server) rewrite(pr *httputil.ProxyRequest) {
 func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
 	rt := routeOf(r.Context())
 	if r.Context().Err() != nil {
-		s.logf("%s %s: the agent went away before the workspace answered", rt.method, rt.path)
+		s.logf(slog.LevelInfo, "%s %s: the agent went away before the workspace answered", rt.method, rt.path)
 		return
 	}
 	var re *workspace.RedirectError
@@ -173,7 +174,7 @@ func (s *Server) upstreamError(w http.ResponseWriter, r *http.Request, err error
 	case errors.As(err, &ne) && ne.Timeout():
 		status, msg = http.StatusGatewayTimeout, "the workspace did not answer in time: "+err.Error()
 	}
-	s.logf("%s %s: %s", rt.method, rt.path, msg)
+	s.logf(slog.LevelWarn, "%s %s: %s", rt.method, rt.path, msg)
 	writeError(w, status, msg)
 }
 

@@ -99,8 +99,12 @@
 // # Logs
 //
 // Config.Log gets one line per notable event: a refused request (method,
-// path and why), a retry, a failed refresh, an upstream failure. Lines
-// never hold a body, a query string, a header value, a token or the key.
+// path and why) and an upstream failure at Warn, a retry at Info, a failed
+// refresh at Warn or Error. At Debug it also gets one line per request
+// sent upstream (workspace.LogTransport: method, URL with credential-like
+// query values redacted, status, duration, the workspace's request id), so
+// a retried request shows twice. Lines never hold a body, a header value
+// other than the request id, a token or the key.
 package proxy
 
 import (
@@ -111,6 +115,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -163,7 +168,7 @@ type Config struct {
 	// Tokens supplies the workspace token.
 	Tokens TokenSource
 	// Log receives one-line events without secrets; nil discards them.
-	Log func(line string)
+	Log *slog.Logger
 	// ResponseHeaderTimeout bounds the wait for the upstream's response
 	// headers; zero means DefaultResponseHeaderTimeout.
 	ResponseHeaderTimeout time.Duration
@@ -186,7 +191,7 @@ type Server struct {
 	keyHash       [sha256.Size]byte
 	key           string
 	tokens        TokenSource
-	log           func(string)
+	log           *slog.Logger
 	errLog        *log.Logger
 	readHeaderTO  time.Duration
 	shutdownGrace time.Duration
@@ -217,7 +222,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("proxy: no token source")
 	}
 	if s.log == nil {
-		s.log = func(string) {}
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	s.errLog = log.New(logWriter(s.logf), "", 0)
 	s.readHeaderTO = orDefault(cfg.ReadHeaderTimeout, 30*time.Second)
@@ -234,9 +239,12 @@ func New(cfg Config) (*Server, error) {
 		t.WriteBufferSize = 64 << 10
 		base = t
 	}
+	// The request log sits under the retry, so a retried request shows
+	// twice, and under NoRedirectTransport, so a redirect shows its status.
+	upstream := workspace.NoRedirectTransport(workspace.LogTransport(base, s.log))
 	s.reverseProxy = &httputil.ReverseProxy{
 		Rewrite:       s.rewrite,
-		Transport:     &retryTransport{base: workspace.NoRedirectTransport(base), tokens: s.tokens, logf: s.logf},
+		Transport:     &retryTransport{base: upstream, tokens: s.tokens, logf: s.logf},
 		FlushInterval: -1,
 		ErrorLog:      s.errLog,
 		ErrorHandler:  s.upstreamError,
@@ -351,16 +359,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// logf sends one cleaned line to the logger.
-func (s *Server) logf(format string, args ...any) {
-	s.log(redact.Line(redact.Secrets(fmt.Sprintf(format, args...), s.key), 500))
+// logf sends one cleaned line to the logger at level.
+func (s *Server) logf(level slog.Level, format string, args ...any) {
+	ctx := context.Background()
+	if !s.log.Enabled(ctx, level) {
+		return
+	}
+	s.log.Log(ctx, level, redact.Line(redact.Secrets(fmt.Sprintf(format, args...), s.key), 500))
 }
 
 // logWriter adapts logf to the *log.Logger that net/http writes to.
-type logWriter func(format string, args ...any)
+type logWriter func(level slog.Level, format string, args ...any)
 
 func (w logWriter) Write(p []byte) (int, error) {
-	w("%s", strings.TrimSpace(string(p)))
+	w(slog.LevelWarn, "%s", strings.TrimSpace(string(p)))
 	return len(p), nil
 }
 

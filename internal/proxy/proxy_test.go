@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -130,11 +131,11 @@ func newRig(t *testing.T, handle func(w http.ResponseWriter, r *http.Request, bo
 		t.Fatal(err)
 	}
 	g := &rig{t: t, up: newUpstream(t, handle), tokens: &fakeTokens{current: tokOne}, key: key}
-	cfg := Config{Host: g.up.srv.URL, LocalKey: key, Tokens: g.tokens, Log: func(line string) {
+	cfg := Config{Host: g.up.srv.URL, LocalKey: key, Tokens: g.tokens, Log: slog.New(&captureHandler{add: func(line string) {
 		g.logMu.Lock()
 		g.logs = append(g.logs, line)
 		g.logMu.Unlock()
-	}}
+	}})}
 	for _, m := range mods {
 		m(&cfg)
 	}
@@ -173,6 +174,23 @@ func newRig(t *testing.T, handle func(w http.ResponseWriter, r *http.Request, bo
 		}
 	})
 	return g
+}
+
+// captureHandler keeps every record, Debug included, as "LEVEL msg k=v",
+// unredacted, so a test sees exactly what the proxy logged.
+type captureHandler struct{ add func(string) }
+
+func (h *captureHandler) Enabled(context.Context, slog.Level) bool { return true }
+func (h *captureHandler) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *captureHandler) WithGroup(string) slog.Handler            { return h }
+func (h *captureHandler) Handle(_ context.Context, r slog.Record) error {
+	line := r.Level.String() + " " + r.Message
+	r.Attrs(func(a slog.Attr) bool {
+		line += " " + a.String()
+		return true
+	})
+	h.add(line)
+	return nil
 }
 
 func (g *rig) logLines() []string {
@@ -703,6 +721,55 @@ func TestRetrySucceeds(t *testing.T) {
 	resp = g.do("POST", "/serving-endpoints/m/invocations", strings.NewReader(`{"n":2}`), nil)
 	if readAll(t, resp.Body); resp.StatusCode != 200 || len(g.up.requests()) != 3 {
 		t.Errorf("status %d after %d upstream requests, want 200 after 3", resp.StatusCode, len(g.up.requests()))
+	}
+}
+
+// TestLogLevels: a retried request shows at Debug as two upstream lines
+// (the refused one and the retry, each with its status and the
+// workspace's request id), the retry itself at Info, a refusal at Warn;
+// no line holds a header value, a token or a credential from the query.
+func TestLogLevels(t *testing.T) {
+	g := newRig(t, func(w http.ResponseWriter, r *http.Request, body []byte) {
+		if r.Header.Get("Authorization") != "Bearer "+tokTwo {
+			w.Header().Set("X-Databricks-Request-Id", "req-refused")
+			w.WriteHeader(403)
+			io.WriteString(w, `{"error_code":403,"message":"Invalid access token."}`)
+			return
+		}
+		w.Header().Set("X-Databricks-Request-Id", "req-ok")
+		io.WriteString(w, `{}`)
+	})
+	g.tokens.set(tokOne, tokTwo)
+	resp := g.do("POST", "/serving-endpoints/m/invocations?alt=sse&access_token=hunter2hunter2", strings.NewReader(`{"n":1}`), nil)
+	if readAll(t, resp.Body); resp.StatusCode != 200 {
+		t.Fatalf("status %d, want 200", resp.StatusCode)
+	}
+	resp = g.do("GET", "/elsewhere", nil, nil)
+	readAll(t, resp.Body)
+
+	url := g.up.srv.URL + "/serving-endpoints/m/invocations?access_token=REDACTED&alt=sse"
+	want := []string{
+		"DEBUG http method=POST url=" + url + " status=403 duration=",
+		"INFO POST /serving-endpoints/m/invocations: the workspace answered 403 (invalid access token); retrying once with a refreshed token",
+		"DEBUG http method=POST url=" + url + " status=200 duration=",
+		"WARN refused GET /elsewhere: ",
+	}
+	lines := g.logLines()
+	if len(lines) != len(want) {
+		t.Fatalf("log lines:\n%s\nwant %d", strings.Join(lines, "\n"), len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d = %q, want it to start with %q", i, lines[i], w)
+		}
+		if strings.Contains(lines[i], "hunter2") || strings.Contains(lines[i], "Bearer") {
+			t.Errorf("line %d = %q holds a credential", i, lines[i])
+		}
+	}
+	for i, id := range map[int]string{0: "request_id=req-refused", 2: "request_id=req-ok"} {
+		if !strings.HasSuffix(lines[i], id) {
+			t.Errorf("line %d = %q, want it to end with %s", i, lines[i], id)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 )
@@ -18,7 +19,7 @@ const maxErrorPeek = 64 << 10
 type retryTransport struct {
 	base   http.RoundTripper
 	tokens TokenSource
-	logf   func(format string, args ...any)
+	logf   func(level slog.Level, format string, args ...any)
 }
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -37,14 +38,14 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {
-			t.logf("%s %s: the workspace answered %d (%s) and refreshing the token failed: %v", rt.method, rt.path, resp.StatusCode, why, err)
+			t.logf(slog.LevelWarn, "%s %s: the workspace answered %d (%s) and refreshing the token failed: %v", rt.method, rt.path, resp.StatusCode, why, err)
 		}
 		return resp, nil
 	case fresh == stale:
-		t.logf("%s %s: the workspace answered %d (%s) and there is no newer token", rt.method, rt.path, resp.StatusCode, why)
+		t.logf(slog.LevelWarn, "%s %s: the workspace answered %d (%s) and there is no newer token", rt.method, rt.path, resp.StatusCode, why)
 		return resp, nil
 	case !visibleASCII(fresh):
-		t.logf("%s %s: the workspace answered %d (%s) and the token source returned an unusable token", rt.method, rt.path, resp.StatusCode, why)
+		t.logf(slog.LevelError, "%s %s: the workspace answered %d (%s) and the token source returned an unusable token", rt.method, rt.path, resp.StatusCode, why)
 		return resp, nil
 	}
 	retry := req.Clone(ctx)
@@ -57,7 +58,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	retry.Header.Set("Authorization", "Bearer "+fresh)
 	resp.Body.Close()
-	t.logf("%s %s: the workspace answered %d (%s); retrying once with a refreshed token", rt.method, rt.path, resp.StatusCode, why)
+	t.logf(slog.LevelInfo, "%s %s: the workspace answered %d (%s); retrying once with a refreshed token", rt.method, rt.path, resp.StatusCode, why)
 	return t.base.RoundTrip(retry)
 }
 

@@ -55,33 +55,34 @@ workspace, and rotates the token before it expires.
 
 Settings and state live in $CODA_CONFIG_DIR, else $XDG_CONFIG_HOME/coda,
 else ~/.config/coda. Flags default from config.yaml there and CODA_*
-variables (CODA_PROFILE, CODA_LIFETIME, CODA_GRACE, CODA_INTERVAL,
-CODA_MIN_TTL).
+variables (CODA_PROFILE, CODA_OUTPUT, CODA_LIFETIME, CODA_GRACE,
+CODA_INTERVAL, CODA_MIN_TTL, CODA_STORAGE).
 
-Exit codes:
-  0    ok
-  1    error
-  2    usage: bad flags or missing input
-  4    not logged in, token invalid or expired: run coda login
-  130  interrupted`,
+` + exit.Help(),
 		Version:       info.Version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			f.ProfileChanged = cmd.Flags().Changed("profile")
-			if f.Output != "text" && f.Output != "json" {
-				return exit.Usagef("--output must be text or json, got %q", f.Output)
+			if f.Debug && f.Quiet {
+				return exit.Usagef("--debug and --quiet cannot be used together")
 			}
-			return nil
+			// -o, else CODA_OUTPUT, else output in config.yaml.
+			return f.ResolveOutput(cmd.Flags().Changed("output"))
 		},
 	}
-	// Every command's help ends with the exit codes scripts rely on.
-	cmd.SetUsageTemplate(cmd.UsageTemplate() + "\nExit codes: 0 ok, 1 error, 2 usage, 4 not logged in or token invalid/expired (run coda login), 130 interrupted.\n")
+	// Every command's help ends with the exit codes scripts rely on; the
+	// root's lists them in its description, so only once.
+	cmd.SetUsageTemplate(cmd.UsageTemplate() + "{{if .HasParent}}\nExit codes: 0 ok, 1 error, 2 usage, 4 not logged in or token invalid/expired (run coda login), 130 interrupted.\n{{end}}")
 	// --version prints what coda version prints; the text is quoted as a
 	// template string constant so no character in it can break the template.
 	cmd.SetVersionTemplate("{{" + strconv.Quote(info.String()) + "}}")
 	cmd.PersistentFlags().StringVarP(&f.ProfileFlag, "profile", "p", "default", "coda profile (one workspace)")
-	cmd.PersistentFlags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json")
+	cmd.PersistentFlags().StringVarP(&f.Output, "output", "o", "text", "output format: text or json; CODA_OUTPUT or output in config.yaml change the default")
+	_ = cmd.RegisterFlagCompletionFunc("profile", f.CompleteProfiles)
+	_ = cmd.RegisterFlagCompletionFunc("output", cmdutil.CompleteWords("text", "json"))
+	cmd.PersistentFlags().BoolVar(&f.Debug, "debug", false, "log each workspace request to stderr (method, URL, status, duration, request id; never a token); also CODA_DEBUG=1")
+	cmd.PersistentFlags().BoolVarP(&f.Quiet, "quiet", "q", false, "log only warnings and errors to stderr (results on stdout are unchanged)")
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return exit.Usagef("%v (see coda %s --help)", err, strings.TrimPrefix(c.CommandPath(), "coda "))
 	})
@@ -105,16 +106,20 @@ Exit codes:
 
 // NewFactory wires the real dependencies.
 func NewFactory(ctx context.Context, ios *cmdutil.IOStreams) *cmdutil.Factory {
-	return &cmdutil.Factory{
-		IO:      ios,
-		Getenv:  os.Getenv,
-		Clock:   clock.Real{},
-		Clients: workspace.NewSDKClient,
+	f := &cmdutil.Factory{
+		IO:     ios,
+		Getenv: os.Getenv,
+		Clock:  clock.Real{},
 		Prompter: func() cmdutil.Prompter {
 			return prompt.Huh{Ctx: ctx, In: ios.In, Out: ios.ErrOut}
 		},
 		Plugins: plugins.Builtins(),
 	}
+	// Every workspace request is traced with --debug.
+	f.Clients = func(host, token string) (workspace.Client, error) {
+		return workspace.NewLoggedSDKClient(host, token, f.Log())
+	}
+	return f
 }
 
 // Main runs coda with the process's arguments and returns the exit code.

@@ -22,6 +22,7 @@ import (
 	"github.com/coda-cli/coda/internal/fakeworkspace"
 	"github.com/coda-cli/coda/internal/root"
 	"github.com/coda-cli/coda/internal/store"
+	"github.com/coda-cli/coda/internal/store/keyringtest"
 )
 
 // transcriptEnv names the dir where every coda process of the script suite
@@ -38,6 +39,7 @@ func TestMain(m *testing.M) {
 // transcript dir. `coda token` stdout is the one output allowed to hold a
 // token, so it is left out.
 func codaMain() {
+	useTestKeyring()
 	dir := os.Getenv(transcriptEnv)
 	if dir == "" {
 		os.Exit(root.Main())
@@ -76,6 +78,32 @@ func codaMain() {
 	wg.Wait()
 	f.Close()
 	os.Exit(code)
+}
+
+// keyringEnv chooses the fake system keyring of the suite's coda
+// processes (keyringtest.Parse): file:PATH, error or hang. Only this test
+// binary reads it; unset, the keyring is out of reach, so no script ever
+// touches the keyring of the machine running the tests.
+const keyringEnv = "CODA_TEST_KEYRING"
+
+func useTestKeyring() {
+	b, timeout, err := keyringtest.Parse(os.Getenv(keyringEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	store.SetKeyringBackend(b, timeout)
+}
+
+// scriptState is the store as the script's coda processes see it, with
+// the tokens of profile read from the script's fake keyring.
+func scriptState(ts *testscript.TestScript, profile string) *store.State {
+	b, timeout, err := keyringtest.Parse(ts.Getenv(keyringEnv))
+	ts.Check(err)
+	st, err := store.NewFileStoreWithKeyring(ts.Getenv("CODA_CONFIG_DIR"), b, timeout).Load()
+	ts.Check(err)
+	ts.Check(st.Profile(profile).Unseal())
+	return st
 }
 
 func slicesContains(args []string, s string) bool {
@@ -157,6 +185,9 @@ func setupScript(env *testscript.Env, transcripts string) error {
 	env.Setenv("HOME", home)
 	env.Setenv("FAKE_URL", srv.URL())
 	env.Setenv("CODA_CONFIG_DIR", filepath.Join(env.WorkDir, "coda"))
+	// Logins keep tokens in credentials.json unless a script says
+	// otherwise (keyring.txtar).
+	env.Setenv("CODA_STORAGE", "file")
 	env.Setenv(transcriptEnv, transcripts)
 	// A valid PAT in a place the SDK would look if coda let it: a login
 	// with a bad token must still fail.
@@ -324,9 +355,7 @@ func cmdTokenIn(ts *testscript.TestScript, neg bool, args []string) {
 	if len(args) == 2 {
 		profile = args[1]
 	}
-	st, err := store.NewFileStore(ts.Getenv("CODA_CONFIG_DIR")).Load()
-	ts.Check(err)
-	p := st.Profile(profile)
+	p := scriptState(ts, profile).Profile(profile)
 	if !p.HasToken() {
 		ts.Fatalf("profile %s holds no token", profile)
 	}
@@ -342,7 +371,8 @@ func cmdTokenIn(ts *testscript.TestScript, neg bool, args []string) {
 
 // cmdCodaToken runs `coda token ARGS` and checks that it succeeds and
 // prints exactly the store's current token, so the token never reaches
-// the script's log (testscript prints stdout when a script fails):
+// the script's log (testscript prints stdout when a script fails). Its
+// stderr becomes the script's stderr (the leak scan covers it):
 //
 //	coda-token [ARGS...]
 func cmdCodaToken(ts *testscript.TestScript, neg bool, args []string) {
@@ -350,7 +380,7 @@ func cmdCodaToken(ts *testscript.TestScript, neg bool, args []string) {
 		ts.Fatalf("unsupported: ! coda-token (use ! coda token)")
 	}
 	var env []string
-	for _, k := range []string{"HOME", "PATH", "CODA_CONFIG_DIR", "CODA_PROFILE", "CODA_MIN_TTL", "CODA_LIFETIME", transcriptEnv} {
+	for _, k := range []string{"HOME", "PATH", "CODA_CONFIG_DIR", "CODA_PROFILE", "CODA_MIN_TTL", "CODA_LIFETIME", "CODA_DEBUG", keyringEnv, transcriptEnv} {
 		env = append(env, k+"="+ts.Getenv(k))
 	}
 	cmd := exec.Command("coda", append([]string{"token"}, args...)...)
@@ -367,14 +397,10 @@ func cmdCodaToken(ts *testscript.TestScript, neg bool, args []string) {
 	if profile == "" {
 		profile = "default"
 	}
-	st, err := store.NewFileStore(ts.Getenv("CODA_CONFIG_DIR")).Load()
-	ts.Check(err)
-	if p := st.Profile(profile); !p.HasToken() || stdout.String() != p.Token+"\n" {
+	if p := scriptState(ts, profile).Profile(profile); !p.HasToken() || stdout.String() != p.Token+"\n" {
 		ts.Fatalf("coda token did not print exactly the current token of profile %s and a newline (%d bytes)", profile, stdout.Len())
 	}
-	if stderr.Len() > 0 {
-		ts.Logf("coda token stderr: %s", stderr.String())
-	}
+	_, _ = ts.Stderr().Write(stderr.Bytes())
 }
 
 func slicesIndex(args []string, s string) int {

@@ -1,6 +1,11 @@
 // Package store keeps coda's credentials: one short-lived Databricks token per
 // profile, in a versioned JSON file that is only ever replaced atomically and
 // only modified under a cross-process lock.
+//
+// A profile's token value lives in that file or, when coda login chose the
+// system keyring (Profile.Storage), in the keyring, one entry per token;
+// the file stays the one record of everything else. StorageKeyring gives
+// the rules; every keyring call is bounded by KeyringTimeout.
 package store
 
 import (
@@ -15,10 +20,13 @@ import (
 	"github.com/coda-cli/coda/internal/sink"
 )
 
-// FormatVersion is the credentials file format this coda reads and writes.
-// Bump it whenever an older coda would lose or misread data by rewriting a
-// newer file: older versions refuse newer files instead of dropping fields.
-const FormatVersion = 2
+// FormatVersion is the newest credentials file format this coda reads and
+// writes. Bump it whenever an older coda would lose or misread data by
+// rewriting a newer file: older versions refuse newer files instead of
+// dropping fields. Version 3 adds tokens kept in the system keyring
+// (Profile.Storage); a file without such a profile is still written as
+// version 2.
+const FormatVersion = 3
 
 // Version 1 files (before the typed policy and tool records) are read and
 // upgraded on the next write: their setup.plugins setting becomes Tools.
@@ -73,9 +81,15 @@ type Tool struct {
 // Profile is one workspace's credentials. Its fmt and slog forms redact the
 // token, so a profile can be logged or printed with %v without leaking it.
 type Profile struct {
-	Host         string    `json:"host"`
-	User         string    `json:"user"`
-	Token        string    `json:"token"`
+	Host  string `json:"host"`
+	User  string `json:"user"`
+	Token string `json:"token"`
+	// Storage is where the token lives: StorageFile (Token, in this
+	// file) or StorageKeyring (the system keyring; Token is empty in the
+	// file and filled in by Unseal). coda login pins it; empty in
+	// profiles logged in before coda had a keyring, which keep theirs in
+	// the file.
+	Storage      string    `json:"storage,omitempty"`
 	TokenID      string    `json:"token_id"`
 	CreatedAt    time.Time `json:"created_at"`
 	ExpiresAt    time.Time `json:"expires_at"`
@@ -94,6 +108,9 @@ type Profile struct {
 	// Tools are the plugins coda set up for this profile, in setup order.
 	Tools    []Tool            `json:"tools,omitempty"`
 	Settings map[string]string `json:"settings,omitempty"` // non-secret plugin settings (endpoint, models, options)
+
+	// sealed is set by the store for a token still in the keyring.
+	sealed *sealedToken
 }
 
 // Tool returns the record of plugin, or nil.
@@ -165,9 +182,10 @@ func (p *Profile) Helpers() (names []string, refresh time.Duration) {
 	return names, refresh
 }
 
-// HasToken reports whether the profile holds a token. Nil-safe so callers can
-// write st.Profile(name).HasToken().
-func (p *Profile) HasToken() bool { return p != nil && p.Token != "" }
+// HasToken reports whether the profile holds a token, in the file or
+// (sealed until Unseal) in the keyring. Nil-safe so callers can write
+// st.Profile(name).HasToken().
+func (p *Profile) HasToken() bool { return p != nil && (p.Token != "" || p.sealed != nil) }
 
 // Live reports whether the profile holds a token that has not expired at now.
 func (p *Profile) Live(now time.Time) bool {
@@ -186,8 +204,11 @@ func (p *Profile) Remaining(now time.Time) time.Duration {
 // redacted is the printable form of a profile: everything but the token.
 func (p Profile) redacted() string {
 	tok := "<none>"
-	if p.Token != "" {
+	switch {
+	case p.Token != "":
 		tok = "<redacted>"
+	case p.sealed != nil:
+		tok = "<in keyring>"
 	}
 	return fmt.Sprintf("Profile{Host:%s User:%s Token:%s TokenID:%s CreatedAt:%s ExpiresAt:%s LastRotation:%s Pending:%d Tools:%d}",
 		p.Host, p.User, tok, p.TokenID,
@@ -219,7 +240,7 @@ func (p Profile) LogValue() slog.Value {
 		slog.String("host", p.Host),
 		slog.String("user", p.User),
 		slog.String("token_id", p.TokenID),
-		slog.Bool("has_token", p.Token != ""),
+		slog.Bool("has_token", p.HasToken()),
 		slog.Time("expires_at", p.ExpiresAt),
 		slog.Int("pending", len(p.Pending)),
 	)

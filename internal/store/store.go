@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sync"
 
 	"github.com/coda-cli/coda/internal/atomicfile"
 	"github.com/coda-cli/coda/internal/store/ownercheck"
@@ -65,6 +66,11 @@ const (
 type FileStore struct {
 	dir string
 
+	// kr holds the tokens of keyring profiles (see StorageKeyring);
+	// created on first use with the backend SetKeyringBackend chose.
+	kr     *keyring
+	krOnce sync.Once
+
 	// beforeRename, when set (tests only), runs on each temp file just before
 	// it is renamed into place; an error aborts the write.
 	beforeRename func(tmpPath string) error
@@ -111,9 +117,32 @@ func (s *FileStore) Update(ctx context.Context, fn func(*State) error) error {
 	if st.InstallationID == "" {
 		st.InstallationID = newInstallationID()
 	}
+	sealed, refsBefore := sealedAccounts(st), keyringRefs(st)
 	if err := fn(st); err != nil {
 		return err
 	}
+	// Keyring tokens go in before the file names them and come out after
+	// it no longer does (see StorageKeyring).
+	written, err := s.storeSecrets(st, sealed)
+	if err == nil {
+		err = s.write(st, old)
+	}
+	if err != nil {
+		var fresh []string
+		for _, a := range written {
+			if !refsBefore[a] {
+				fresh = append(fresh, a)
+			}
+		}
+		s.dropSecrets(fresh)
+		return err
+	}
+	s.dropSecrets(unreferenced(refsBefore, keyringRefs(st)))
+	return nil
+}
+
+// write saves st unless it encodes to old, the bytes just read.
+func (s *FileStore) write(st *State, old []byte) error {
 	data, err := encode(st)
 	if err != nil {
 		return err
@@ -141,6 +170,7 @@ func (s *FileStore) read() (st *State, raw []byte, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	s.seal(st)
 	return st, raw, nil
 }
 
@@ -171,6 +201,9 @@ func decode(path string, raw []byte) (*State, error) {
 		return nil, &CorruptError{Path: path, Err: sanitizeDecodeError(err)}
 	}
 	normalize(st)
+	if err := checkStorage(st); err != nil {
+		return nil, &CorruptError{Path: path, Err: err}
+	}
 	return st, nil
 }
 
@@ -189,16 +222,19 @@ func normalize(st *State) {
 	}
 }
 
-// encode renders the state as indented JSON with a trailing newline. Struct
-// fields keep declaration order and map keys are sorted, so output is stable.
+// encode renders the state as credentials.json holds it (fileForm:
+// keyring tokens left out), as indented JSON with a trailing newline.
+// Struct fields keep declaration order and map keys are sorted, so output
+// is stable.
 func encode(st *State) ([]byte, error) {
-	st.Version = FormatVersion
 	normalize(st)
+	file := fileForm(st)
+	st.Version = file.Version
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(st); err != nil {
+	if err := enc.Encode(file); err != nil {
 		// Encoding plain strings and times cannot fail in practice; the
 		// message never includes values either way.
 		return nil, fmt.Errorf("encoding credentials: %w", err)

@@ -173,7 +173,7 @@ func TestSDKClientRefusesRedirects(t *testing.T) {
 					target := newRecorder(t, st.target)
 					srv.AddFault(rc.method, rc.path, fakeworkspace.Fault{Times: 1, Status: http.StatusFound, Body: []byte{},
 						Header: http.Header{"Location": {st.location(target.URL)}}})
-					c, err := newSDKClient(host, pat, base)
+					c, err := newSDKClient(host, pat, base, nil)
 					if err != nil {
 						t.Fatal(err)
 					}

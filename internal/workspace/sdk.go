@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"github.com/databricks/databricks-sdk-go/client"
 	"github.com/databricks/databricks-sdk-go/config"
 	"github.com/databricks/databricks-sdk-go/httpclient"
+	"github.com/databricks/databricks-sdk-go/logger"
 	"github.com/databricks/databricks-sdk-go/service/iam"
 	"github.com/databricks/databricks-sdk-go/service/serving"
 	"github.com/databricks/databricks-sdk-go/service/settings"
@@ -46,11 +48,19 @@ func noHostMetadata(context.Context, string) (*config.HostMetadata, error) { ret
 // DATABRICKS_AUTH_TYPE or a ~/.databrickscfg full of other credentials
 // cannot change whom it speaks as.
 func NewSDKClient(host, token string) (Client, error) {
-	return newSDKClient(host, token, http.DefaultTransport)
+	return newSDKClient(host, token, http.DefaultTransport, nil)
 }
 
-// newSDKClient is NewSDKClient over base (tests pass a TLS test server's).
-func newSDKClient(host, token string, base http.RoundTripper) (Client, error) {
+// NewLoggedSDKClient is NewSDKClient with every request logged to log at
+// Debug (LogTransport) and the SDK's own log lines taken by log, cleaned
+// (see sdkLogger); log nil logs nothing.
+func NewLoggedSDKClient(host, token string, log *slog.Logger) (Client, error) {
+	return newSDKClient(host, token, http.DefaultTransport, log)
+}
+
+// newSDKClient is NewLoggedSDKClient over base (tests pass a TLS test
+// server's).
+func newSDKClient(host, token string, base http.RoundTripper, log *slog.Logger) (Client, error) {
 	if token == "" {
 		return nil, ErrNoToken
 	}
@@ -58,6 +68,9 @@ func newSDKClient(host, token string, base http.RoundTripper) (Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The log sits under NoRedirectTransport, so a refused redirect shows
+	// with its real status.
+	base = LogTransport(base, log)
 	transport := singleShotTransport{base: NoRedirectTransport(base)}
 	cfg := &config.Config{
 		Host:                 host,
@@ -88,7 +101,8 @@ func newSDKClient(host, token string, base http.RoundTripper) (Client, error) {
 	probe := noRedirectClient(10*time.Second, nil)
 	probe.Transport = singleShotTransport{base: NoRedirectTransport(base)}
 	return &sdkClient{host: host, token: token, dc: dc, probe: probe, tokens: settings.NewTokens(dc),
-		me: iam.NewCurrentUser(dc), serving: serving.NewServingEndpoints(dc)}, nil
+		me: iam.NewCurrentUser(dc), serving: serving.NewServingEndpoints(dc),
+		sdkLog: sdkLogger{log: log, secret: token}}, nil
 }
 
 type sdkClient struct {
@@ -98,10 +112,16 @@ type sdkClient struct {
 	tokens      *settings.TokensAPI
 	me          *iam.CurrentUserAPI
 	serving     *serving.ServingEndpointsAPI
+	sdkLog      sdkLogger
+}
+
+// ctx hands the SDK coda's logger for one call, in place of its own.
+func (c *sdkClient) ctx(ctx context.Context) context.Context {
+	return logger.NewContext(ctx, c.sdkLog)
 }
 
 func (c *sdkClient) ServingEndpoints(ctx context.Context) ([]string, error) {
-	eps, err := c.serving.ListAll(ctx)
+	eps, err := c.serving.ListAll(c.ctx(ctx))
 	if err != nil {
 		return nil, c.fail("list serving endpoints", err)
 	}
@@ -150,7 +170,7 @@ func (c *sdkClient) Probe(ctx context.Context, method, path, body string) (int, 
 
 func (c *sdkClient) Me(ctx context.Context) (User, error) {
 	const op = "read current user"
-	u, err := c.me.Me(ctx, iam.MeRequest{})
+	u, err := c.me.Me(c.ctx(ctx), iam.MeRequest{})
 	if err != nil {
 		return User{}, c.fail(op, err)
 	}
@@ -182,7 +202,7 @@ func (c *sdkClient) CreateToken(ctx context.Context, lifetime time.Duration, com
 	// The body is parsed here, not by the SDK: its errors quote the body,
 	// and a token the answer shows must be refused with its id.
 	var answer createAnswer
-	err := c.dc.Do(ctx, http.MethodPost, "/api/2.0/token/create",
+	err := c.dc.Do(c.ctx(ctx), http.MethodPost, "/api/2.0/token/create",
 		map[string]string{"Accept": "application/json", "Content-Type": "application/json"}, nil,
 		settings.CreateTokenRequest{LifetimeSeconds: secs, Comment: comment}, &answer)
 	if err != nil {
@@ -322,7 +342,7 @@ func hasControl(s string) bool {
 }
 
 func (c *sdkClient) DeleteToken(ctx context.Context, id string) error {
-	err := c.tokens.Delete(ctx, settings.RevokeTokenRequest{TokenId: id})
+	err := c.tokens.Delete(c.ctx(ctx), settings.RevokeTokenRequest{TokenId: id})
 	if err != nil {
 		err = c.fail("delete token", err)
 		if KindOf(err) == KindNotFound {
@@ -333,7 +353,7 @@ func (c *sdkClient) DeleteToken(ctx context.Context, id string) error {
 }
 
 func (c *sdkClient) ListTokens(ctx context.Context) ([]TokenInfo, error) {
-	infos, err := c.tokens.ListAll(ctx)
+	infos, err := c.tokens.ListAll(c.ctx(ctx))
 	if err != nil {
 		return nil, c.fail("list tokens", err)
 	}

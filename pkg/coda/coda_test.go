@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -59,7 +60,7 @@ func TestCustomBuildWithExtraPlugin(t *testing.T) {
 	if err != nil || !strings.Contains(string(data), "OPENAI_API_KEY="+p.Token+"\n") {
 		t.Errorf("~/.myagent/env does not hold the rotated token (err %v)", err)
 	}
-	if out := run("", "status"); !strings.Contains(out, "myagent configured") {
+	if out := run("", "status"); !regexp.MustCompile(`(?m)^myagent +configured +literal +~/\.myagent/env$`).MatchString(out) {
 		t.Errorf("status:\n%s", out)
 	}
 }

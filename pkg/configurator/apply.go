@@ -25,8 +25,10 @@ var ErrChangedMeanwhile = errors.New("changed while coda was planning")
 
 // WriteChanges applies a plan: for each changed file it checks the file
 // still holds what the plan was computed from, keeps a .bak of the old
-// content when asked, then replaces the file atomically (or removes it).
-// Writes are serialised across processes by a lock in env.StateDir.
+// content when asked (never of a file it deletes), then replaces the file
+// atomically (or removes it, and the directories coda created for it that
+// are left empty: see createdDirsFile). Writes are serialised across
+// processes by a lock in env.StateDir.
 func WriteChanges(env Env, p Plan) error {
 	if p.Empty() {
 		return nil
@@ -45,11 +47,13 @@ func WriteChanges(env Env, p Plan) error {
 			}
 		}
 	}
+	dirs := loadCreatedDirs(env)
+	defer dirs.save()
 	for _, c := range p.Changes {
 		if !c.Changed() {
 			continue
 		}
-		if err := writeChange(env, c); err != nil {
+		if err := writeChange(env, c, dirs); err != nil {
 			return fmt.Errorf("%s: %w", c.Path, err)
 		}
 	}
@@ -104,7 +108,7 @@ func lockFiles(env Env) (func(), error) {
 	return sink.LockConfigs(filepath.Join(env.StateDir, "locks"))
 }
 
-func writeChange(env Env, c Change) error {
+func writeChange(env Env, c Change, dirs *createdDirs) error {
 	if err := unchangedSincePlan(c); err != nil {
 		return err
 	}
@@ -118,14 +122,22 @@ func writeChange(env Env, c Change) error {
 	if c.Secret {
 		perm = SecretPerm // ... unless the file holds a token
 	}
-	if c.Backup && c.Old != nil {
+	// A file being deleted gets no .bak: coda deletes only a file it
+	// created and that holds nothing but its own writing (pluginkit's
+	// Record.Created), so a .bak would keep only coda's content.
+	if c.Backup && c.Old != nil && c.New != nil {
 		if err := atomicfile.Write(c.Path+".bak", c.Old, perm, nil); err != nil {
 			return fmt.Errorf("keep a backup: %w", err)
 		}
 	}
 	if c.New == nil {
-		return os.Remove(c.Path)
+		if err := os.Remove(c.Path); err != nil {
+			return err
+		}
+		dirs.prune(env, filepath.Dir(c.Path))
+		return nil
 	}
+	dirs.add(missing(env, filepath.Dir(c.Path)))
 	if c.Secret {
 		if err := privateDir(env, filepath.Dir(c.Path)); err != nil {
 			return err

@@ -125,7 +125,9 @@ type Change struct {
 	// Secret marks content that holds a token: written 0600 and shown
 	// redacted in diffs.
 	Secret bool
-	// Backup keeps the previous content in Path+".bak" before writing.
+	// Backup keeps the previous content in Path+".bak" before writing,
+	// for a file holding the user's content. A change that deletes the
+	// file never keeps one: coda deletes only what it alone wrote.
 	Backup bool
 }
 

@@ -78,7 +78,9 @@ func New(t *testing.T, run func(*cmdutil.Factory) *cobra.Command) *Env {
 	dir := filepath.Join(t.TempDir(), "coda") // coda makes it 0700, whatever the umask
 	return &Env{
 		T: t, Srv: srv, Clock: clk, Dir: dir,
-		Vars: map[string]string{"CODA_CONFIG_DIR": dir},
+		// A login never probes the real system keyring of the machine
+		// running the tests: tests of the keyring unset this.
+		Vars: map[string]string{"CODA_CONFIG_DIR": dir, "CODA_STORAGE": "file"},
 		Ctx:  context.Background(),
 		run:  run,
 	}
@@ -165,11 +167,11 @@ func Parse[O any](e *Env, newCmd func(*cmdutil.Factory, func(context.Context, *O
 func (e *Env) Exec(newCmd func(*cmdutil.Factory) *cobra.Command, args ...string) Result {
 	e.T.Helper()
 	f, out, errOut := e.Factory()
-	var rest []string
+	rest := []string{} // never nil: cobra would parse the test binary's own arguments
 	for i := 0; i < len(args); i++ {
 		switch args[i] {
 		case "-o":
-			f.Output = args[i+1]
+			f.Output, f.OutputFlag = args[i+1], true
 			i++
 		case "-p":
 			f.ProfileFlag, f.ProfileChanged = args[i+1], true

@@ -111,6 +111,9 @@ func runChild(ctx context.Context, opts *Options, dir string, args []string, std
 			if k == "CODA_CONFIG_DIR" {
 				return dir
 			}
+			if k == "CODA_STORAGE" {
+				return "file" // the demo's tokens never reach the system keyring
+			}
 			if strings.HasPrefix(k, "CODA_") || strings.HasPrefix(k, "DATABRICKS_") {
 				return ""
 			}

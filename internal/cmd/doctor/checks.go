@@ -151,6 +151,9 @@ func checkToken(w *world) []Result {
 	if !w.live() {
 		return []Result{{Status: Fail, Detail: fmt.Sprintf("token %s expired at %s", id, w.p.ExpiresAt.UTC().Format(time.RFC3339)), Fix: w.cmd("login"), auth: true}}
 	}
+	if w.sealErr != nil {
+		return []Result{{Status: Fail, Detail: w.sealErr.Error(), Fix: w.cmd("login", "--storage file")}}
+	}
 	left := w.p.Remaining(w.now).Round(time.Second)
 	if margin := w.p.Policy.Policy().Margin(); left < margin {
 		return []Result{{Status: Warn, Detail: fmt.Sprintf("token %s expires in %s, less than the %s a rotation keeps: nothing rotated it in time", id, left, policy.Short(margin)),
@@ -166,6 +169,9 @@ func checkTokenOnline(w *world) []Result {
 	}
 	if !w.live() {
 		return skip("the token expired")
+	}
+	if w.sealErr != nil {
+		return skip("the token cannot be read from the system keyring")
 	}
 	c := status.CheckToken(w.ctx, w.f, w.p)
 	switch {

@@ -24,6 +24,8 @@ type world struct {
 	// loadErr is why the store could not be read; p is nil then.
 	loadErr error
 	p       *store.Profile
+	// sealErr is why a token kept in the system keyring could not be read.
+	sealErr error
 	now     time.Time
 	env     configurator.Env
 	exe     string
@@ -83,6 +85,7 @@ func newWorld(ctx context.Context, opts *Options) (*world, error) {
 	if w.p == nil {
 		return w, nil
 	}
+	w.sealErr = w.p.Unseal()
 	w.key = core.ReadProxyKey(dir, profile)
 	for _, rec := range w.p.Tools {
 		t := tool{name: rec.Plugin, rec: rec, pl: core.Find(opts.Plugins, rec.Plugin)}
@@ -122,6 +125,9 @@ func (w *world) servingEndpoints() ([]string, error) {
 			return
 		}
 		w.listed, w.listErr = c.ServingEndpoints(w.ctx)
+		if w.listErr == nil {
+			w.f.RememberModels(w.profile, w.p.Host, w.listed) // for --model completion
+		}
 	})
 	return w.listed, w.listErr
 }

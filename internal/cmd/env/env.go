@@ -58,7 +58,7 @@ instead, use coda exec.`,
   coda env --shell fish | source
   coda env openai
   coda env -o json`,
-		ValidArgs: envtool.Names(tools),
+		ValidArgsFunction: cmdutil.CompleteArgs(envtool.Names(tools)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Tools = args
 			if _, err := envtool.Select(tools, args); err != nil {
@@ -172,7 +172,9 @@ func run(ctx context.Context, opts *Options) error {
 	if !running {
 		fmt.Fprintf(f.IO.ErrOut, "warning: nothing serves profile %s's proxy on %s yet, so these tools cannot connect: run coda rotate --watch%s (or coda proxy, or coda service install)\n", profile, addr, profileFlag(profile))
 	}
-	if f.JSON() {
+	// Only -o json on the command line: coda env's text is for eval, and
+	// CODA_OUTPUT or config.yaml must not break "eval $(coda env)".
+	if f.ExplicitJSON() {
 		out := resultJSON{Version: cmdutil.JSONVersion, Profile: profile, Tools: envtool.Names(tools), Variables: []varJSON{}}
 		out.Proxy.Address, out.Proxy.Running = addr, running
 		for _, v := range vars {

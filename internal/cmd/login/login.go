@@ -9,6 +9,16 @@
 // script that logs in again would otherwise silently move the profile's
 // tools to another workspace or user. After a first login on a terminal
 // coda offers to run coda setup --all.
+//
+// Where the token lives is decided here, once, and pinned in the profile
+// (store.StorageKeyring or store.StorageFile): --storage, else
+// CODA_STORAGE, else storage in config.yaml, else what the profile was
+// pinned to at its last login, else the system keyring when a throwaway
+// entry can be stored, read back and deleted, and credentials.json (said
+// on stderr) when not. A keyring that was asked for, or pinned, and fails
+// that probe is an error: coda never moves a token out of the keyring on
+// its own, because a later command in the desktop session would otherwise
+// find the token somewhere the person did not choose.
 package login
 
 import (
@@ -49,6 +59,9 @@ type Options struct {
 	DatabricksProfile string
 	// Force replaces a live login without asking.
 	Force bool
+	// Storage is --storage (store.StorageKeyring or store.StorageFile),
+	// "" when not given.
+	Storage string
 	// Timing resolves the profile's policy (--lifetime is stored in it).
 	Timing lifecycle.Timing
 	// RunSetup runs coda setup --all when the person accepts the offer
@@ -95,7 +108,18 @@ token once coda's own is stored; coda revoke --pasted TOKEN_ID does it
 later. The workspace lists no token values, so coda never guesses which
 token you pasted: on a terminal, --revoke-pasted without an id lists your
 tokens that coda did not create (id, comment, created, expires) and asks;
-without a terminal the id is required.`,
+without a terminal the id is required.
+
+coda keeps the token in the system keyring (the Secret Service on Linux,
+the login Keychain on macOS, the Credential Manager on Windows) when it
+works, else in credentials.json (0600) with a note on stderr. --storage
+keyring|file, CODA_STORAGE or storage in config.yaml choose; a chosen
+keyring that does not work is an error, never a fallback. The choice is
+pinned in the profile: every later command follows it, and a login again
+keeps it unless one of those says otherwise. Each keyring call gives up
+after 3 seconds. A profile whose token is in the keyring cannot be used
+where the keyring is out of reach (cron, ssh or systemd without a D-Bus
+session): log such a profile in with --storage file.`,
 		Example: `  coda login --host https://my-workspace.cloud.databricks.com
   pbpaste | coda login --host https://my-workspace.cloud.databricks.com --token-stdin
   coda login --databricks-profile work
@@ -116,6 +140,8 @@ without a terminal the id is required.`,
 				return exit.Usagef("--databricks-profile needs the name of a profile in ~/.databrickscfg")
 			case fromProfile && (opts.Host != "" || opts.TokenStdin || opts.RevokePasted != ""):
 				return exit.Usagef("--databricks-profile takes the host and the credentials from the profile: drop --host, --token-stdin and --revoke-pasted")
+			case cmd.Flags().Changed("storage") && opts.Storage != store.StorageKeyring && opts.Storage != store.StorageFile:
+				return exit.Usagef("--storage must be keyring or file, got %q", opts.Storage)
 			case opts.RevokePasted == lifecycle.RevokePastedAsk && !f.IO.CanPrompt():
 				return exit.Usagef("--revoke-pasted without an id asks which token to delete, and there is no terminal: pass --revoke-pasted=TOKEN_ID (the id of the token you pasted, from the workspace's Access tokens page)")
 			}
@@ -139,6 +165,8 @@ without a terminal the id is required.`,
 	cmd.Flags().BoolVar(&opts.TokenStdin, "token-stdin", false, "read the personal access token from standard input")
 	cmd.Flags().StringVar(&opts.DatabricksProfile, "databricks-profile", "", "log in with the credentials of this ~/.databrickscfg profile (pat, oauth-m2m or databricks-cli)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace a live login of the profile without asking")
+	cmd.Flags().StringVar(&opts.Storage, "storage", "", "keep the token in the system keyring or in the credentials file: keyring or file (default: "+cmdutil.EnvName(cmdutil.KeyStorage)+", storage in config.yaml, the profile's, else keyring when it works)")
+	_ = cmd.RegisterFlagCompletionFunc("storage", cmdutil.CompleteWords(store.StorageKeyring, store.StorageFile))
 	cmdutil.AddTimingFlags(cmd.Flags(), cmdutil.KeyLifetime)
 	cmd.Flags().StringVar(&opts.RevokePasted, "revoke-pasted", "", "delete the pasted token after the swap (=TOKEN_ID to choose which)")
 	cmd.Flags().Lookup("revoke-pasted").NoOptDefVal = lifecycle.RevokePastedAsk
@@ -173,7 +201,11 @@ func run(ctx context.Context, opts *Options) error {
 	if keep, err := confirmReplace(f, opts, profile, prev); err != nil || keep {
 		return err
 	}
-	req := lifecycle.LoginRequest{Profile: profile, Timing: opts.Timing, DatabricksProfile: opts.DatabricksProfile}
+	storage, err := chooseStorage(f, opts, profile, prev)
+	if err != nil {
+		return err
+	}
+	req := lifecycle.LoginRequest{Profile: profile, Timing: opts.Timing, DatabricksProfile: opts.DatabricksProfile, Storage: storage}
 	var authType string
 	if opts.DatabricksProfile != "" {
 		var pt workspace.ProfileToken
@@ -215,6 +247,62 @@ func run(ctx context.Context, opts *Options) error {
 	return offerSetup(ctx, f, opts, !setUp)
 }
 
+// chooseStorage decides where the profile keeps its token (see the
+// package doc) and says so on stderr when it falls back to the file.
+func chooseStorage(f *cmdutil.Factory, opts *Options, profile string, prev *store.Profile) (string, error) {
+	choice, source := opts.Storage, "--storage "+opts.Storage
+	if choice == "" {
+		name := cmdutil.EnvName(cmdutil.KeyStorage)
+		if env := f.Getenv(name); env != "" {
+			if env != store.StorageKeyring && env != store.StorageFile {
+				return "", exit.Usagef("%s must be keyring or file, got %q", name, env)
+			}
+			choice, source = env, name+"="+env
+		} else if v, err := f.SettingString(cmdutil.KeyStorage); err != nil {
+			return "", err
+		} else if v != "" {
+			choice, source = v, cmdutil.KeyStorage+": "+v+" in "+cmdutil.SettingsFile
+		}
+	}
+	pinned := ""
+	if prev != nil {
+		pinned = prev.Storage
+	}
+	st, err := f.Store()
+	if err != nil {
+		return "", err
+	}
+	storage, note, err := decideStorage(choice, source, profile, pinned, st.ProbeKeyring)
+	if note != "" {
+		fmt.Fprintln(f.IO.ErrOut, note)
+	}
+	return storage, err
+}
+
+// decideStorage is the rule: choice (from source) over the profile's
+// pinned storage over the probe. The keyring is probed only when it may
+// be used.
+func decideStorage(choice, source, profile, pinned string, probe func() error) (storage, note string, err error) {
+	switch {
+	case choice == store.StorageFile, choice == "" && pinned == store.StorageFile:
+		return store.StorageFile, "", nil
+	case choice == store.StorageKeyring:
+		if err := probe(); err != nil {
+			return "", "", fmt.Errorf("%s asks for the system keyring, which does not work here (%v): make it work (on Linux, a D-Bus session with a Secret Service such as gnome-keyring) or keep the token in credentials.json with --storage file", source, err)
+		}
+		return store.StorageKeyring, "", nil
+	case pinned == store.StorageKeyring:
+		if err := probe(); err != nil {
+			return "", "", fmt.Errorf("profile %s keeps its token in the system keyring, which does not work here (%v): log in where it works, or pass --storage file to keep the token in credentials.json from now on", profile, err)
+		}
+		return store.StorageKeyring, "", nil
+	}
+	if err := probe(); err != nil {
+		return store.StorageFile, fmt.Sprintf("note: no usable system keyring (%v); keeping the token of profile %s in credentials.json (0600). --storage keyring makes that an error instead.", err, profile), nil
+	}
+	return store.StorageKeyring, "", nil
+}
+
 // confirmReplace decides whether a login may replace the profile's live
 // one: yes with --force, else the person's answer on a terminal; without a
 // terminal it refuses (exit 2). keep is true when the person said no.
@@ -243,7 +331,12 @@ func confirmReplace(f *cmdutil.Factory, opts *Options, profile string, prev *sto
 func tokenFromProfile(ctx context.Context, f *cmdutil.Factory, name string) (workspace.ProfileToken, error) {
 	home := f.Getenv("HOME")
 	if home == "" {
-		return workspace.ProfileToken{}, errors.New("HOME is not set, so coda cannot find ~/.databrickscfg")
+		// Windows sets USERPROFILE, not HOME (the Databricks CLI reads the
+		// same directory there).
+		home = f.Getenv("USERPROFILE")
+	}
+	if home == "" {
+		return workspace.ProfileToken{}, errors.New("HOME is not set, so coda cannot find ~/.databrickscfg: set HOME or DATABRICKS_CONFIG_FILE")
 	}
 	file := f.Getenv("DATABRICKS_CONFIG_FILE")
 	switch {
@@ -364,13 +457,15 @@ func readCredentials(ctx context.Context, opts *Options, prev *store.Profile) (h
 }
 
 type loginJSON struct {
-	Version     int       `json:"version"`
-	Profile     string    `json:"profile"`
-	Host        string    `json:"host"`
-	User        string    `json:"user"`
-	TokenID     string    `json:"token_id"`
-	ExpiresAt   time.Time `json:"expires_at"`
-	PastedToken string    `json:"pasted_token"` // kept, revoked, or none (a Databricks CLI profile's)
+	Version     int          `json:"version"`
+	Profile     string       `json:"profile"`
+	Host        string       `json:"host"`
+	User        string       `json:"user"`
+	TokenID     string       `json:"token_id"`
+	ExpiresAt   cmdutil.Time `json:"expires_at"`
+	PastedToken string       `json:"pasted_token"` // kept, revoked, or none (a Databricks CLI profile's)
+	// Storage is where coda keeps the token: keyring or file.
+	Storage string `json:"storage"`
 	// DatabricksProfile is the Databricks CLI profile whose credentials
 	// minted the token, and AuthType their kind.
 	DatabricksProfile string `json:"databricks_profile,omitempty"`
@@ -389,8 +484,8 @@ func report(f *cmdutil.Factory, res *lifecycle.LoginResult, dbProfile, authType,
 	}
 	if f.JSON() {
 		out := loginJSON{Version: cmdutil.JSONVersion, Profile: profile, Host: host, User: me.UserName,
-			TokenID: redact.Suffix(res.TokenID), ExpiresAt: res.ExpiresAt.UTC(), PastedToken: pasted,
-			DatabricksProfile: dbProfile, AuthType: authType}
+			TokenID: redact.Suffix(res.TokenID), ExpiresAt: cmdutil.NewTime(res.ExpiresAt), PastedToken: pasted,
+			DatabricksProfile: dbProfile, AuthType: authType, Storage: res.Storage}
 		if revoked != "" {
 			out.RevokedToken = redact.Suffix(revoked)
 		}
@@ -399,6 +494,9 @@ func report(f *cmdutil.Factory, res *lifecycle.LoginResult, dbProfile, authType,
 	left := res.ExpiresAt.Sub(f.Clock.Now()).Round(time.Second)
 	fmt.Fprintf(f.IO.Out, "Logged in to %s as %s (profile %s).\n", host, me.UserName, profile)
 	fmt.Fprintf(f.IO.Out, "coda token %s expires at %s (in %s).\n", redact.Suffix(res.TokenID), res.ExpiresAt.UTC().Format(time.RFC3339), left)
+	if res.Storage == store.StorageKeyring {
+		fmt.Fprintf(f.IO.Out, "It is kept in the system keyring (service %s).\n", store.KeyringService)
+	}
 	switch pasted {
 	case "revoked":
 		fmt.Fprintf(f.IO.Out, "Revoked the pasted token %s.\n", redact.Suffix(revoked))

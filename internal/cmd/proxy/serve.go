@@ -17,6 +17,7 @@ import (
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/lifecycle"
+	"github.com/coda-cli/coda/internal/logging"
 	"github.com/coda-cli/coda/internal/pluginhost"
 	"github.com/coda-cli/coda/internal/proxy"
 	"github.com/coda-cli/coda/internal/store"
@@ -94,10 +95,12 @@ func Prepare(f *cmdutil.Factory, e *lifecycle.Engine, profile string, timing lif
 		}
 		return nil, fmt.Errorf("profile %s has agents in proxy mode but no proxy key or port: run coda setup %s", profile, strings.Join(p.ProxiedTools(), " "))
 	}
+	// The proxy's lines read "TIME PROFILE proxy: ...", like the watcher's.
+	log := logging.WithPrefix(f.Log(), profile+" proxy:")
 	srv, err := proxy.New(proxy.Config{
 		Host: p.Host, LocalKey: key,
 		Tokens: lifecycle.ProxyTokens{Engine: e, Profile: profile, Timing: timing},
-		Log:    logTo(f.IO.ErrOut, profile),
+		Log:    log,
 	})
 	if err != nil {
 		return nil, err
@@ -111,7 +114,7 @@ func Prepare(f *cmdutil.Factory, e *lifecycle.Engine, profile string, timing lif
 		return nil, err
 	}
 	pidFile := filepath.Join(dir, "locks", "proxy-"+profile+".pid")
-	fmt.Fprintf(f.IO.ErrOut, "%s %s proxy: serving %s on http://%s\n", stamp(), profile, strings.Join(p.ProxyClients(), ", "), addr)
+	log.Info(fmt.Sprintf("serving %s on http://%s", strings.Join(p.ProxyClients(), ", "), addr))
 	return func(ctx context.Context) error {
 		_ = os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
 		defer os.Remove(pidFile)
@@ -127,13 +130,6 @@ func holder(dir, profile string) string {
 	}
 	return "by another program: stop it, or give the profile another port by removing its proxy settings (coda setup --proxy off, then coda setup again)"
 }
-
-// logTo writes the proxy's one-line events as the watcher writes its own.
-func logTo(w io.Writer, profile string) func(string) {
-	return func(line string) { fmt.Fprintf(w, "%s %s proxy: %s\n", stamp(), profile, line) }
-}
-
-func stamp() string { return time.Now().UTC().Format(time.RFC3339) }
 
 // Running reports whether something accepts connections on a profile's
 // proxy port.

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -116,7 +117,7 @@ type resultJSON struct {
 	Version        int                   `json:"version"`
 	Profile        string                `json:"profile"`
 	TokenID        string                `json:"token_id"`
-	ExpiresAt      time.Time             `json:"expires_at"`
+	ExpiresAt      cmdutil.Time          `json:"expires_at"`
 	Deleted        []string              `json:"deleted"`
 	OrphansDeleted []string              `json:"orphans_deleted"`
 	Pending        []cmdutil.PendingJSON `json:"pending"`
@@ -137,12 +138,12 @@ func runOnce(ctx context.Context, opts *Options) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintln(f.IO.ErrOut, "warning:", w)
 	}
-	if res.PolicyStored != "" {
+	if res.PolicyStored != "" && !f.Quiet {
 		fmt.Fprintf(f.IO.ErrOut, "Stored in profile %s: %s (later rotations, coda token and the watcher use it).\n", profile, res.PolicyStored)
 	}
 	if f.JSON() {
 		out := resultJSON{Version: cmdutil.JSONVersion, Profile: profile, TokenID: redact.Suffix(res.TokenID),
-			ExpiresAt: res.ExpiresAt.UTC(), Deleted: suffixes(res.Deleted), OrphansDeleted: suffixes(res.OrphansDeleted),
+			ExpiresAt: cmdutil.NewTime(res.ExpiresAt), Deleted: suffixes(res.Deleted), OrphansDeleted: suffixes(res.OrphansDeleted),
 			Pending: []cmdutil.PendingJSON{}, SinkFailures: []string{}, Warnings: append([]string{}, res.Warnings...)}
 		for _, pe := range res.Pending {
 			out.Pending = append(out.Pending, cmdutil.Pending(pe))
@@ -238,7 +239,7 @@ func watchProfile(ctx context.Context, opts *Options, profile string, events fun
 	case f.JSON():
 		e.Events = jsonEvents(f.IO.Out)
 	default:
-		e.Events = textEvents(f.IO.ErrOut)
+		e.Events = textEvents(f.Log())
 	}
 	return e.Watch(ctx, lifecycle.WatchRequest{
 		Profile:       profile,
@@ -273,7 +274,7 @@ func runWatchAll(ctx context.Context, opts *Options) error {
 	}
 	// One writer for every profile's events: lines never interleave.
 	var mu sync.Mutex
-	sink := textEvents(f.IO.ErrOut)
+	sink := textEvents(f.Log())
 	if f.JSON() {
 		sink = jsonEvents(f.IO.Out)
 	}
@@ -289,9 +290,7 @@ func runWatchAll(ctx context.Context, opts *Options) error {
 		go func() {
 			defer wg.Done()
 			if errs[i] = watchProfile(ctx, opts, name, events); errs[i] != nil && ctx.Err() == nil {
-				mu.Lock()
-				fmt.Fprintf(f.IO.ErrOut, "%s %s stopped: %v\n", stamp(time.Now()), name, errs[i])
-				mu.Unlock()
+				f.Log().Error(fmt.Sprintf("%s stopped: %v", name, errs[i]))
 			}
 		}()
 	}
@@ -303,39 +302,45 @@ func runWatchAll(ctx context.Context, opts *Options) error {
 }
 
 type eventJSON struct {
-	Version     int        `json:"version"`
-	Time        time.Time  `json:"time"`
-	Profile     string     `json:"profile"`
-	Event       string     `json:"event"`
-	TokenID     string     `json:"token_id,omitempty"`
-	ExpiresAt   *time.Time `json:"expires_at,omitempty"`
-	NextAttempt *time.Time `json:"next_at,omitempty"`
-	Message     string     `json:"message,omitempty"`
+	Version     int           `json:"version"`
+	Time        cmdutil.Time  `json:"time"`
+	Profile     string        `json:"profile"`
+	Event       string        `json:"event"`
+	TokenID     string        `json:"token_id,omitempty"`
+	ExpiresAt   *cmdutil.Time `json:"expires_at,omitempty"`
+	NextAttempt *cmdutil.Time `json:"next_at,omitempty"`
+	Message     string        `json:"message,omitempty"`
 }
 
 func jsonEvents(w io.Writer) func(lifecycle.Event) {
 	enc := json.NewEncoder(w)
 	return func(e lifecycle.Event) {
-		out := eventJSON{Version: cmdutil.JSONVersion, Time: e.Time.UTC(), Profile: e.Profile, Event: e.Kind, Message: e.Message}
+		out := eventJSON{Version: cmdutil.JSONVersion, Time: cmdutil.NewTime(e.Time), Profile: e.Profile, Event: e.Kind, Message: e.Message,
+			ExpiresAt: cmdutil.TimeOrNil(e.ExpiresAt), NextAttempt: cmdutil.TimeOrNil(e.NextAttempt)}
 		if e.TokenID != "" {
 			out.TokenID = redact.Suffix(e.TokenID)
-		}
-		if !e.ExpiresAt.IsZero() {
-			t := e.ExpiresAt.UTC()
-			out.ExpiresAt = &t
-		}
-		if !e.NextAttempt.IsZero() {
-			t := e.NextAttempt.UTC()
-			out.NextAttempt = &t
 		}
 		_ = enc.Encode(out)
 	}
 }
 
-func textEvents(w io.Writer) func(lifecycle.Event) {
+// textEvents logs each event as one line, stamped with the event's time:
+// a warning for what needs a look (a failure, a retry, a token about to
+// expire unrotated), else Info, which -q drops.
+func textEvents(log *slog.Logger) func(lifecycle.Event) {
 	return func(e lifecycle.Event) {
+		level := slog.LevelInfo
+		switch e.Kind {
+		case lifecycle.EventDeleteFailed, lifecycle.EventSinkFailed, lifecycle.EventVerifyFailed, lifecycle.EventRetry,
+			lifecycle.EventIdleUnknown, lifecycle.EventExpiryWarning, lifecycle.EventClockSkew:
+			level = slog.LevelWarn
+		}
+		ctx := context.Background()
+		if !log.Enabled(ctx, level) {
+			return
+		}
 		var b strings.Builder
-		fmt.Fprintf(&b, "%s %s %s", stamp(e.Time), e.Profile, e.Kind)
+		fmt.Fprintf(&b, "%s %s", e.Profile, e.Kind)
 		if e.TokenID != "" {
 			fmt.Fprintf(&b, " %s", redact.Suffix(e.TokenID))
 		}
@@ -352,7 +357,7 @@ func textEvents(w io.Writer) func(lifecycle.Event) {
 		if e.Message != "" {
 			fmt.Fprintf(&b, ": %s", e.Message)
 		}
-		fmt.Fprintln(w, b.String())
+		_ = log.Handler().Handle(ctx, slog.NewRecord(e.Time, level, b.String(), 0))
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/fakeworkspace"
 	"github.com/coda-cli/coda/internal/lifecycle"
+	"github.com/coda-cli/coda/internal/logging"
 	"github.com/coda-cli/coda/internal/redact"
 	"github.com/coda-cli/coda/internal/store"
 )
@@ -392,5 +393,48 @@ func TestRotateWatchOnePerProfile(t *testing.T) {
 	var running *store.WatcherRunningError
 	if !errors.As(res.Err, &running) || running.PID != os.Getpid() {
 		t.Fatalf("err = %v, want WatcherRunningError with this PID", res.Err)
+	}
+}
+
+// TestTextEvents: each event is one line stamped with the event's own
+// time; what needs a look is a warning, which -q (a logger at Warn) keeps
+// while it drops the rest.
+func TestTextEvents(t *testing.T) {
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		ev    lifecycle.Event
+		line  string
+		quiet bool // still shown with -q
+	}{
+		{lifecycle.Event{Kind: lifecycle.EventStarted, Message: "rotating every 10m"},
+			"2026-05-01T10:00:00Z default started: rotating every 10m", false},
+		{lifecycle.Event{Kind: lifecycle.EventRotated, TokenID: "0123456789abcdef", ExpiresAt: at.Add(15 * time.Minute), Message: "replaces …aaaa"},
+			"2026-05-01T10:00:00Z default rotated …cdef expires 2026-05-01T10:15:00Z: replaces …aaaa", false},
+		{lifecycle.Event{Kind: lifecycle.EventWaiting, TokenID: "0123456789abcdef", ExpiresAt: at.Add(15 * time.Minute), NextAttempt: at.Add(10 * time.Minute)},
+			"2026-05-01T10:00:00Z default waiting …cdef expires 2026-05-01T10:15:00Z, next rotation 2026-05-01T10:10:00Z", false},
+		{lifecycle.Event{Kind: lifecycle.EventRetry, RetryIn: 1500 * time.Millisecond, Message: "create token: 503"},
+			"2026-05-01T10:00:00Z WARN default retry in 1.5s: create token: 503", true},
+		{lifecycle.Event{Kind: lifecycle.EventDeleteFailed, Message: "delete token: 500"},
+			"2026-05-01T10:00:00Z WARN default delete_failed: delete token: 500", true},
+		{lifecycle.Event{Kind: lifecycle.EventExpiryWarning, Message: "token expires in 5m"},
+			"2026-05-01T10:00:00Z WARN default expiry_warning: token expires in 5m", true},
+		{lifecycle.Event{Kind: lifecycle.EventStopped, Message: "interrupted"},
+			"2026-05-01T10:00:00Z default stopped: interrupted", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ev.Kind, func(t *testing.T) {
+			tt.ev.Time, tt.ev.Profile = at.In(time.FixedZone("X", 3600)), "default"
+			for _, quiet := range []bool{false, true} {
+				var buf strings.Builder
+				textEvents(logging.New(&buf, logging.Level(false, quiet)))(tt.ev)
+				want := tt.line + "\n"
+				if quiet && !tt.quiet {
+					want = ""
+				}
+				if buf.String() != want {
+					t.Errorf("quiet=%v: got %q, want %q", quiet, buf.String(), want)
+				}
+			}
+		})
 	}
 }

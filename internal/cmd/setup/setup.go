@@ -3,7 +3,7 @@
 package setup
 
 import (
-	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/lifecycle"
 	core "github.com/coda-cli/coda/internal/pluginhost"
+	"github.com/coda-cli/coda/internal/plugins/pluginkit"
 	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/pkg/configurator"
@@ -66,6 +68,9 @@ type Options struct {
 	// InstallService installs the watcher as a user service (coda service
 	// install); tests replace it.
 	InstallService func(ctx context.Context, f *cmdutil.Factory) error
+	// ProgressDelay is how long a step runs before setup says on stderr
+	// what it waits for (cmdutil.ProgressDelay when 0).
+	ProgressDelay time.Duration
 }
 
 // NewCmdSetup builds the command; runF replaces the run function in tests.
@@ -76,7 +81,9 @@ func NewCmdSetup(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 		Short: "Point coding agents and the Databricks CLI at the workspace",
 		Long: `Configure agent CLIs and the Databricks CLI for the profile's workspace,
 merging into existing config files: keys coda does not own are kept, a
-.bak of each changed file is kept, and a malformed file is refused.
+.bak is kept of each file of yours that coda changes (never of a file coda
+wrote alone), and a malformed file is refused. Each plugin gets one line,
+always in the same order: its outcome and the files it changed.
 
 Plugins: ` + pluginList(opts.Plugins) + `.
 --all configures every plugin except git.
@@ -111,7 +118,7 @@ are checked against the workspace's serving endpoints when it answers.`,
 			}
 			for _, n := range args {
 				if core.Find(opts.Plugins, n) == nil {
-					return exit.Usagef("unknown plugin %q: choose from %s", n, pluginList(opts.Plugins))
+					return cmdutil.UnknownPlugin(n, opts.Plugins)
 				}
 			}
 			if !slices.Contains(core.Families, opts.Endpoint) {
@@ -121,7 +128,8 @@ are checked against the workspace's serving endpoints when it answers.`,
 				name, model, ok := strings.Cut(m, "=")
 				plugin, _, _ := strings.Cut(name, ".")
 				if !ok || model == "" || core.Find(opts.Plugins, plugin) == nil {
-					return exit.Usagef("--model wants PLUGIN=MODEL or PLUGIN.ROLE=MODEL with a plugin from %s, got %q", pluginList(opts.Plugins), m)
+					return exit.Usagef("--model wants PLUGIN=MODEL or PLUGIN.ROLE=MODEL with a plugin from %s, got %q%s", pluginList(opts.Plugins), m,
+						cmdutil.DidYouMean(plugin, cmdutil.PluginNames(opts.Plugins)))
 				}
 			}
 			if opts.GeminiTrustHome && (opts.Remove || !opts.All && !slices.Contains(args, "gemini")) {
@@ -161,6 +169,10 @@ are checked against the workspace's serving endpoints when it answers.`,
 	fl.BoolVar(&opts.GeminiTrustHome, "gemini-trust-home", false, "gemini: trust your home directory in ~/.gemini/trustedFolders.json, which trusts every folder under it for Gemini CLI: their .gemini settings, .env files and tool auto-approval load without asking")
 	cmdutil.AddTimingFlags(fl, cmdutil.KeyGrace)
 	fl.StringVar(&opts.Proxy, "proxy", "", "which agents go through coda's loopback proxy, holding a local key instead of a Databricks token: auto (those that cannot pick up a new token: Gemini CLI), all, or off (stored in the profile; default auto)")
+	cmd.ValidArgsFunction = cmdutil.CompletePlugins(opts.Plugins)
+	_ = cmd.RegisterFlagCompletionFunc("endpoint", cmdutil.CompleteWords(core.Families...))
+	_ = cmd.RegisterFlagCompletionFunc("proxy", cmdutil.CompleteWords(core.ProxyModes...))
+	_ = cmd.RegisterFlagCompletionFunc("model", f.CompleteModels(opts.Plugins))
 	return cmd
 }
 
@@ -197,7 +209,9 @@ type Result struct {
 	Files     []string `json:"files"`
 	Message   string   `json:"message,omitempty"`
 	diff      string
+	notes     []string   // the plan's notes, which Message joins
 	tool      store.Tool // what the profile records for the plugin
+	needsTool bool       // a plugin whose tool must be installed to use it
 }
 
 type resultsJSON struct {
@@ -228,6 +242,11 @@ func run(ctx context.Context, opts *Options) error {
 	if !p.HasToken() && !opts.Remove {
 		return lifecycle.LoginRequired(profile, fmt.Sprintf("profile %q is not logged in", profile))
 	}
+	// Tools with a literal token get it written: read it from the keyring
+	// (a removal needs none).
+	if err := p.Unseal(); err != nil && !opts.Remove {
+		return err
+	}
 	if p == nil {
 		p = &store.Profile{}
 	}
@@ -247,8 +266,13 @@ func run(ctx context.Context, opts *Options) error {
 		}
 	}
 
+	progress := cmdutil.NewProgress(f.IO.ErrOut, cmp.Or(opts.ProgressDelay, cmdutil.ProgressDelay))
+	defer progress.Done()
 	if !opts.Remove {
-		if err := opts.prepare(ctx, profile, p); err != nil {
+		progress.Step(func() string { return "Asking the workspace for its serving endpoints" })
+		err := opts.prepare(ctx, profile, p)
+		progress.Done()
+		if err != nil {
 			return err
 		}
 		if opts.Install {
@@ -262,7 +286,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	results := opts.runPlugins(env, profile, p, selected, refresh, key)
+	results := opts.runPlugins(progress, env, profile, p, selected, refresh, key)
 
 	failed := 0
 	var names []string
@@ -302,7 +326,7 @@ func run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	}
-	if err := opts.report(profile, results); err != nil {
+	if err := opts.report(env, profile, results); err != nil {
 		return err
 	}
 	if proxied := proxiedNames(results); len(proxied) > 0 && !opts.Remove && !opts.DryRun {
@@ -404,6 +428,9 @@ func (opts *Options) prepare(ctx context.Context, profile string, p *store.Profi
 			fmt.Fprintf(f.IO.ErrOut, "warning: could not check model names (%v)\n", err)
 			return nil
 		}
+		if !opts.DryRun { // which writes nothing, not even a cache
+			f.RememberModels(profile, p.Host, known) // for --model completion
+		}
 		for _, m := range models {
 			if !slices.Contains(known, m) {
 				fmt.Fprintf(f.IO.ErrOut, "warning: the workspace has no serving endpoint named %q; using it anyway\n", m)
@@ -425,7 +452,8 @@ func (opts *Options) modelOverrides() (map[string]string, error) {
 		for name, model := range v.GetStringMapString("models") {
 			plugin, _, _ := strings.Cut(name, ".")
 			if core.Find(opts.Plugins, plugin) == nil || model == "" {
-				return nil, exit.Usagef("%s: models.%s names no plugin (choose from %s)", cmdutil.SettingsFile, name, pluginList(opts.Plugins))
+				return nil, exit.Usagef("%s: models.%s names no plugin%s (choose from %s)", cmdutil.SettingsFile, name,
+					cmdutil.DidYouMean(plugin, cmdutil.PluginNames(opts.Plugins)), pluginList(opts.Plugins))
 			}
 			out[name] = model
 		}
@@ -454,12 +482,11 @@ func (opts *Options) offerService(ctx context.Context, profile string, p *store.
 		fmt.Fprintln(f.IO.ErrOut, hint)
 		return nil
 	}
-	answer, err := f.Prompter().Choose("Nothing serves the proxy yet. Install the watcher as a user service? It rotates the token and serves the proxy.",
-		[]cmdutil.Option{{Label: "Yes, install it (coda service install)", Value: "yes"}, {Label: "No, I will run coda rotate --watch myself", Value: "no"}})
+	install, err := f.Prompter().Confirm("Nothing serves the proxy yet. Install the watcher as a user service (coda service install)? It rotates the token and serves the proxy.", true)
 	if err != nil {
 		return err
 	}
-	if answer != "yes" {
+	if !install {
 		fmt.Fprintln(f.IO.ErrOut, hint)
 		return nil
 	}
@@ -504,18 +531,35 @@ func (opts *Options) proxyKey(dir, profile string, p *store.Profile, selected []
 	return core.ProxyKey(dir, profile)
 }
 
-func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.Profile, selected []configurator.Configurator, refresh time.Duration, key string) []Result {
+func (opts *Options) runPlugins(progress *cmdutil.Progress, env configurator.Env, profile string, p *store.Profile, selected []configurator.Configurator, refresh time.Duration, key string) []Result {
 	results := make([]Result, len(selected))
-	var wg sync.WaitGroup
 	var mu sync.Mutex
+	pending := map[string]bool{}
+	for _, pl := range selected {
+		pending[pl.Info().Name] = true
+	}
+	// Only a slow plugin (git runs git; a big file takes a while) makes
+	// setup say on stderr what it waits for.
+	progress.Step(func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		var names []string
+		for _, pl := range selected {
+			if pending[pl.Info().Name] {
+				names = append(names, pl.Info().Name)
+			}
+		}
+		return "Waiting for " + strings.Join(names, ", ")
+	})
+	defer progress.Done()
+	var wg sync.WaitGroup
 	for i, pl := range selected {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := opts.runOne(env, profile, p, pl, refresh, key)
-			results[i] = r
+			results[i] = opts.runOne(env, profile, p, pl, refresh, key)
 			mu.Lock()
-			fmt.Fprintf(opts.F.IO.ErrOut, "%s: %s\n", r.Plugin, r.Outcome)
+			delete(pending, pl.Info().Name)
 			mu.Unlock()
 		}()
 	}
@@ -526,6 +570,7 @@ func (opts *Options) runPlugins(env configurator.Env, profile string, p *store.P
 func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profile, pl configurator.Configurator, refresh time.Duration, key string) Result {
 	r := Result{Plugin: pl.Info().Name, Files: []string{}}
 	r.Installed = pl.Detect(env).Installed
+	r.needsTool = pl.Info().Delivery != configurator.DeliveryNone
 	t, err := core.TargetFor(pl, profile, p, opts.Exe, refresh, key)
 	if err != nil {
 		r.Outcome, r.Message = "failed", err.Error()
@@ -566,37 +611,96 @@ func (opts *Options) runOne(env configurator.Env, profile string, p *store.Profi
 			r.Outcome = "removed"
 		}
 	}
-	var msgs []string
-	if !r.Installed && pl.Info().Delivery != configurator.DeliveryNone && !opts.Remove {
-		msgs = append(msgs, "not installed; configured for when it is")
-	}
-	r.Message = strings.Join(append(msgs, plan.Notes...), "; ")
+	r.Message = strings.Join(plan.Notes, "; ")
+	r.notes = plan.Notes
 	return r
 }
 
-func (opts *Options) report(profile string, results []Result) error {
+// report prints the results: for each plugin, in the plugins' order, one
+// line with its outcome and the files it changed (yours before coda's
+// own); then once the tools not installed, then the plugins' notes.
+func (opts *Options) report(env configurator.Env, profile string, results []Result) error {
 	f := opts.F
 	if f.JSON() {
 		return cmdutil.PrintJSON(f.IO.Out, resultsJSON{Version: cmdutil.JSONVersion, Profile: profile, Plugins: results})
 	}
+	nameWidth := 0
+	for _, r := range results {
+		nameWidth = max(nameWidth, len(r.Plugin))
+	}
+	var missing []string
 	for _, r := range results {
 		if opts.DryRun && r.Outcome != "failed" {
 			fmt.Fprint(f.IO.Out, r.diff)
 			continue
 		}
-		line := fmt.Sprintf("%-10s %s", r.Plugin, r.Outcome)
-		if len(r.Files) > 0 {
-			line += " (" + strings.Join(r.Files, ", ") + ")"
+		line := fmt.Sprintf("%-*s  %-10s", nameWidth, r.Plugin, r.Outcome)
+		if r.Outcome == "failed" {
+			line += "  " + r.Message
+		} else if files := shownFiles(env, r.Files); len(files) > 0 {
+			line += "  " + fitList(files, lineWidth-len(line)-2)
 		}
-		if r.Message != "" {
-			line += ": " + r.Message
+		fmt.Fprintln(f.IO.Out, strings.TrimRight(line, " "))
+		if !r.Installed && r.needsTool && r.Outcome != "failed" && !opts.Remove {
+			missing = append(missing, r.Plugin)
 		}
-		fmt.Fprintln(f.IO.Out, line)
+	}
+	if len(missing) > 0 {
+		fmt.Fprintf(f.IO.Out, "Not installed here, set up for when they are: %s.\n", strings.Join(missing, ", "))
+	}
+	if !opts.DryRun {
+		for _, r := range results {
+			if r.Outcome == "failed" {
+				continue
+			}
+			for _, n := range r.notes {
+				fmt.Fprintf(f.IO.Out, "note (%s): %s\n", r.Plugin, n)
+			}
+		}
 	}
 	if !opts.DryRun && !opts.Remove {
 		fmt.Fprintln(f.IO.ErrOut, "Keep the token fresh: coda rotate --watch (or coda rotate from cron every 10 minutes).")
 	}
 	return nil
+}
+
+// lineWidth is the width setup's result lines fit (a plugin's notes and
+// errors excepted: a command in them must stay whole).
+const lineWidth = 100
+
+// shownFiles are the files a result line names: the user's (as ~/...)
+// before those in coda's state dir, which the user never edits.
+func shownFiles(env configurator.Env, files []string) []string {
+	var user, own []string
+	for _, path := range files {
+		if rel, err := filepath.Rel(env.StateDir, path); env.StateDir != "" && err == nil && !strings.HasPrefix(rel, "..") {
+			own = append(own, pluginkit.Display(env, path))
+		} else {
+			user = append(user, pluginkit.Display(env, path))
+		}
+	}
+	if len(user) > 0 {
+		return user
+	}
+	return own
+}
+
+// fitList joins items with ", " in at most n columns, ending in "+N more"
+// when they do not all fit (the first is always shown).
+func fitList(items []string, n int) string {
+	out := items[0]
+	for i, it := range items[1:] {
+		rest := len(items) - 1 - i
+		more := ""
+		if rest > 1 {
+			more = fmt.Sprintf(", +%d more", rest-1)
+		}
+		if utf8.RuneCountInString(out+", "+it+more) > n {
+			return fmt.Sprintf("%s, +%d more", out, rest)
+		}
+		out += ", " + it
+	}
+	return out
 }
 
 // install puts missing agent CLIs into ~/.local with npm, after asking.
@@ -617,9 +721,11 @@ func (opts *Options) install(ctx context.Context, env configurator.Env, selected
 		if !f.IO.CanPrompt() {
 			return exit.Usagef("--install would run npm install -g --prefix %s %s: confirm with --yes", prefix, strings.Join(missing, " "))
 		}
-		fmt.Fprintf(f.IO.ErrOut, "Install %s into %s with npm? [y/N] ", strings.Join(missing, ", "), prefix)
-		answer, _ := bufio.NewReader(f.IO.In).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		yes, err := f.Prompter().Confirm(fmt.Sprintf("Install %s into %s with npm?", strings.Join(missing, ", "), prefix), false)
+		if err != nil {
+			return err
+		}
+		if !yes {
 			fmt.Fprintln(f.IO.ErrOut, "Not installing.")
 			return nil
 		}

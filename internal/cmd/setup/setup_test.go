@@ -2,17 +2,18 @@ package setup
 
 import (
 	"context"
-
 	"errors"
-	"github.com/coda-cli/coda/internal/policy"
-	"github.com/spf13/cobra"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/coda-cli/coda/internal/clock"
 	"github.com/coda-cli/coda/internal/cmd/cmdtest"
@@ -20,6 +21,7 @@ import (
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/plugins"
+	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -60,7 +62,9 @@ func TestSetupFlags(t *testing.T) {
 		}},
 		{args: nil, wantCode: exit.Usage, wantErr: "or pass --all"},
 		{args: []string{"--all", "claude"}, wantCode: exit.Usage, wantErr: "or pass --all"},
-		{args: []string{"nosuch"}, wantCode: exit.Usage, wantErr: `unknown plugin "nosuch"`},
+		{args: []string{"nosuch"}, wantCode: exit.Usage, wantErr: `unknown plugin "nosuch": choose from databricks, claude,`},
+		{args: []string{"claud"}, wantCode: exit.Usage, wantErr: `unknown plugin "claud" (did you mean claude?)`},
+		{args: []string{"--all", "--model", "gemnii=m"}, wantCode: exit.Usage, wantErr: `got "gemnii=m" (did you mean gemini?)`},
 		{args: []string{"--all", "--endpoint", "x"}, wantCode: exit.Usage, wantErr: "--endpoint must be one of"},
 		{args: []string{"--all", "--model", "nosuch=m"}, wantCode: exit.Usage, wantErr: "--model wants PLUGIN=MODEL"},
 		{args: []string{"--all", "--model", "claude="}, wantCode: exit.Usage, wantErr: "--model wants PLUGIN=MODEL"},
@@ -140,19 +144,21 @@ func TestInstall(t *testing.T) {
 	tests := []struct {
 		name      string
 		tty       bool
-		stdin     string
+		answer    bool
 		yes       bool
 		wantCode  int
 		wantCalls []string
 	}{
 		{name: "no terminal, no --yes: refuse and say how", wantCode: exit.Usage},
 		{name: "--yes installs every missing agent", yes: true, wantCalls: wantCalls},
-		{name: "terminal, answer no", tty: true, stdin: "n\n"},
-		{name: "terminal, answer yes", tty: true, stdin: "y\n", wantCalls: wantCalls},
+		{name: "terminal, answer no", tty: true},
+		{name: "terminal, answer yes", tty: true, answer: true, wantCalls: wantCalls},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, errOut := testFactory(t, tt.tty, tt.stdin)
+			f, _ := testFactory(t, tt.tty, "")
+			prompter := &choosingPrompter{confirm: tt.answer}
+			f.Prompter = func() cmdutil.Prompter { return prompter }
 			var calls []string
 			opts := &Options{F: f, Yes: tt.yes, Plugins: all, NPM: func(_ context.Context, _ io.Writer, args ...string) error {
 				calls = append(calls, strings.Join(args, " "))
@@ -171,8 +177,9 @@ func TestInstall(t *testing.T) {
 			if tt.wantCode == exit.Usage && !strings.Contains(err.Error(), "--yes") {
 				t.Errorf("the refusal does not say how to confirm: %v", err)
 			}
-			if tt.tty && !strings.Contains(errOut.String(), "[y/N]") {
-				t.Errorf("no question on stderr: %q", errOut.String())
+			// Asked through the Prompter (huh on a terminal), default no.
+			if asked := len(prompter.asked) == 1 && strings.HasPrefix(prompter.asked[0], "Install ") && strings.Contains(prompter.asked[0], " with npm? (default false)"); asked != (tt.tty && !tt.yes) {
+				t.Errorf("questions %q", prompter.asked)
 			}
 		})
 	}
@@ -344,18 +351,22 @@ func TestShellRC(t *testing.T) {
 	}
 }
 
+// choosingPrompter answers every yes-or-no question with confirm and
+// records the questions, each with its default.
 type choosingPrompter struct {
-	answer string
-	asked  []string
+	confirm bool
+	asked   []string
 }
 
 func (p *choosingPrompter) Login(cmdutil.LoginPrompt) (string, string, error) { return "", "", nil }
 
-func (p *choosingPrompter) Confirm(string, bool) (bool, error) { return false, nil }
+func (p *choosingPrompter) Confirm(title string, def bool) (bool, error) {
+	p.asked = append(p.asked, fmt.Sprintf("%s (default %v)", title, def))
+	return p.confirm, nil
+}
 
 func (p *choosingPrompter) Choose(title string, _ []cmdutil.Option) (string, error) {
-	p.asked = append(p.asked, title)
-	return p.answer, nil
+	return "", errors.New("setup asks yes-or-no questions only")
 }
 
 // An agent set up to use the proxy is never left pointing at a proxy
@@ -365,13 +376,13 @@ func (p *choosingPrompter) Choose(title string, _ []cmdutil.Option) (string, err
 func TestSetupOffersTheServiceForTheProxy(t *testing.T) {
 	for _, tc := range []struct {
 		tty       bool
-		answer    string
+		answer    bool
 		installed bool
-	}{{true, "yes", true}, {true, "no", false}, {false, "", false}} {
+	}{{true, true, true}, {true, false, false}, {false, false, false}} {
 		e := cmdtest.NewWithPAT(t, cmdtest.Cmd(NewCmdSetup), cmdtest.Cmd(login.NewCmdLogin))
 		e.Vars["HOME"] = t.TempDir()
 		e.Login()
-		prompter := &choosingPrompter{answer: tc.answer}
+		prompter := &choosingPrompter{confirm: tc.answer}
 		e.Prompter, e.TTY = prompter, tc.tty
 		installs := 0
 		res := e.Exec(func(f *cmdutil.Factory) *cobra.Command {
@@ -381,7 +392,7 @@ func TestSetupOffersTheServiceForTheProxy(t *testing.T) {
 			})
 		}, "gemini", "--endpoint", "serving")
 		if (installs == 1) != tc.installed {
-			t.Errorf("tty %v answer %q: %d installs", tc.tty, tc.answer, installs)
+			t.Errorf("tty %v answer %v: %d installs", tc.tty, tc.answer, installs)
 		}
 		if res.Err != nil {
 			t.Fatalf("setup: %v\n%s", res.Err, res.ErrOut)
@@ -389,13 +400,113 @@ func TestSetupOffersTheServiceForTheProxy(t *testing.T) {
 		if !strings.Contains(res.ErrOut, "gemini go through coda's proxy on http://127.0.0.1:") {
 			t.Errorf("stderr = %q", res.ErrOut)
 		}
-		asked := len(prompter.asked) == 1
+		asked := len(prompter.asked) == 1 && strings.HasSuffix(prompter.asked[0], "(default true)")
 		if asked != tc.tty {
 			t.Errorf("tty %v: asked %v", tc.tty, prompter.asked)
 		}
 		hint := strings.Contains(res.ErrOut, "coda service install")
 		if hint == tc.installed {
-			t.Errorf("tty %v answer %q: hint shown %v", tc.tty, tc.answer, hint)
+			t.Errorf("tty %v answer %v: hint shown %v", tc.tty, tc.answer, hint)
 		}
+	}
+}
+
+// The text result: one line per plugin in the plugins' order (not the
+// order they finish in), each fitting 100 columns, the files as ~/...;
+// tools not installed named once; the plans' notes after; and nothing on
+// stderr about progress when setup is quick.
+func TestSetupOutput(t *testing.T) {
+	e := cmdtest.NewWithPAT(t, cmdtest.Cmd(NewCmdSetup), cmdtest.Cmd(login.NewCmdLogin))
+	e.Vars["HOME"] = t.TempDir()
+	e.Login()
+	res := e.Run("--all", "--endpoint", "serving")
+	if res.Err != nil {
+		t.Fatalf("setup: %v\n%s", res.Err, res.ErrOut)
+	}
+	var order []string
+	notInstalled := 0
+	for _, line := range strings.Split(strings.TrimSuffix(res.Out, "\n"), "\n") {
+		switch {
+		case strings.HasPrefix(line, "note ("):
+			continue // a note keeps a command whole, however long
+		case strings.HasPrefix(line, "Not installed here, set up for when they are: "):
+			notInstalled++
+			continue
+		}
+		if len([]rune(line)) > lineWidth {
+			t.Errorf("a line of %d columns: %s", len([]rune(line)), line)
+		}
+		fields := strings.Fields(line)
+		if len(fields) < 2 || fields[1] != "configured" || strings.Contains(line, "not installed") {
+			t.Errorf("result line %q", line)
+		}
+		order = append(order, fields[0])
+	}
+	var want []string
+	for _, pl := range plugins.Builtins() {
+		if pl.Info().InAll {
+			want = append(want, pl.Info().Name)
+		}
+	}
+	if !slices.Equal(order, want) {
+		t.Errorf("plugins in order %v, want %v", order, want)
+	}
+	if notInstalled > 1 {
+		t.Errorf("tools not installed named %d times", notInstalled)
+	}
+	if !regexp.MustCompile(`(?m)^claude +configured +~/\.claude/settings\.json, ~/\.claude\.json$`).MatchString(res.Out) {
+		t.Errorf("claude's line does not name its files:\n%s", res.Out)
+	}
+	if !strings.Contains(res.Out, "\nnote (gemini): Gemini CLI reads ~/.gemini/.env only in folders you trust") {
+		t.Errorf("no note from gemini:\n%s", res.Out)
+	}
+	for _, pl := range want {
+		if strings.Contains(res.ErrOut, pl+": configured") || strings.Contains(res.ErrOut, "Waiting for") {
+			t.Errorf("progress on stderr for a quick setup:\n%s", res.ErrOut)
+			break
+		}
+	}
+}
+
+// slowPlugin takes a while to plan; it configures nothing.
+type slowPlugin struct{ delay time.Duration }
+
+func (s slowPlugin) Info() configurator.Info {
+	return configurator.Info{Name: "slow", Description: "takes its time", Delivery: configurator.DeliveryNone}
+}
+func (s slowPlugin) Detect(configurator.Env) configurator.Detection { return configurator.Detection{} }
+func (s slowPlugin) Plan(configurator.Env, configurator.Target) (configurator.Plan, error) {
+	time.Sleep(s.delay)
+	return configurator.Plan{Plugin: "slow"}, nil
+}
+func (s slowPlugin) Status(configurator.Env, configurator.Target) (configurator.Status, error) {
+	return configurator.Status{State: configurator.StateConfigured}, nil
+}
+func (s slowPlugin) PlanRemove(configurator.Env, configurator.Target) (configurator.Plan, error) {
+	return configurator.Plan{Plugin: "slow"}, nil
+}
+
+// A step that outlasts the progress delay says on stderr what setup waits
+// for, naming only the plugins not done yet; stdout is unchanged.
+func TestSetupProgressWhenSlow(t *testing.T) {
+	e := cmdtest.NewWithPAT(t, cmdtest.Cmd(NewCmdSetup), cmdtest.Cmd(login.NewCmdLogin))
+	e.Vars["HOME"] = t.TempDir()
+	e.Login()
+	res := e.Exec(func(f *cmdutil.Factory) *cobra.Command {
+		f.Plugins = append(f.Plugins, slowPlugin{delay: 600 * time.Millisecond})
+		return NewCmdSetup(f, func(ctx context.Context, o *Options) error {
+			o.ProgressDelay = 200 * time.Millisecond
+			return run(ctx, o)
+		})
+	}, "claude", "slow", "--endpoint", "serving")
+	if res.Err != nil {
+		t.Fatalf("setup: %v\n%s", res.Err, res.ErrOut)
+	}
+	// claude is done long before slow, or nearly so on a loaded machine.
+	if !regexp.MustCompile(`(?m)^Waiting for (claude, )?slow…$`).MatchString(res.ErrOut) {
+		t.Errorf("stderr:\n%s", res.ErrOut)
+	}
+	if !regexp.MustCompile(`(?m)^claude +configured .*\nslow +unchanged$`).MatchString(res.Out) {
+		t.Errorf("stdout:\n%s", res.Out)
 	}
 }

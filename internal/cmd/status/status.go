@@ -5,9 +5,8 @@ package status
 import (
 	"context"
 	"fmt"
-	"io"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -28,30 +27,48 @@ import (
 type Options struct {
 	F *cmdutil.Factory
 
-	Check bool
-	All   bool
+	Check   bool
+	All     bool
+	Verbose bool
+	// Names are the plugins asked about (status PLUGIN...): the output
+	// shows their details only.
+	Names []string
 
 	// Plugins report the state of the tools a profile set up.
 	Plugins []configurator.Configurator
+	// Location is the zone of the times in text output (time.Local).
+	Location *time.Location
 }
 
 // NewCmdStatus builds the command; runF replaces the run function in tests.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{F: f, Plugins: f.Plugins}
+	opts := &Options{F: f, Plugins: f.Plugins, Location: time.Local}
 	cmd := &cobra.Command{
-		Use:   "status [--check] [--all]",
+		Use:   "status [PLUGIN...] [--check] [--all] [-v]",
 		Short: "Show the profile's token, pending deletions and watcher",
 		Long: `Show what coda holds for the profile: host, user, token id (last 4
-characters), when it was created and expires, the last rotation, old tokens
-waiting to be deleted, and whether a watcher runs. Offline by default;
---check also asks the workspace whether the token is valid. --all shows
-every profile.
+characters), when it expires (in local time), the last rotation, old
+tokens waiting to be deleted, whether a watcher runs, and a table of the
+tools set up: each one's state, how it gets the token and its main file.
+Offline by default; --check also asks the workspace whether the token is
+valid. --all shows every profile. -v adds each tool's files and details;
+naming plugins shows only theirs.
 
 Exits 0 when the token is valid, 4 when it is absent, expired or (with
 --check) rejected. With -o json it prints a versioned object with an array
-of profiles; times are RFC 3339 UTC and no token value is ever included.`,
-		Args: cobra.NoArgs,
+of profiles; times are RFC 3339 in UTC to the second, and no token value
+is ever included.`,
+		Example: `  coda status
+  coda status -v
+  coda status gemini
+  coda -o json status --all`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, n := range args {
+				if core.Find(opts.Plugins, n) == nil {
+					return cmdutil.UnknownPlugin(n, opts.Plugins)
+				}
+			}
+			opts.Names = args
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -60,6 +77,8 @@ of profiles; times are RFC 3339 UTC and no token value is ever included.`,
 	}
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "also validate the token online")
 	cmd.Flags().BoolVar(&opts.All, "all", false, "show every profile")
+	cmd.Flags().BoolVarP(&opts.Verbose, "verbose", "v", false, "also show each tool's files and details")
+	cmd.ValidArgsFunction = cmdutil.CompleteArgs(cmdutil.PluginNames(opts.Plugins))
 	return cmd
 }
 
@@ -94,10 +113,21 @@ type TokenCheck struct {
 
 // PluginState is a plugin's report on a tool it set up for a profile.
 type PluginState struct {
-	Name   string `json:"name"`
-	State  string `json:"state"`
-	Detail string `json:"detail,omitempty"`
+	Name  string `json:"name"`
+	State string `json:"state"`
+	// Delivery is how the tool gets the token: helper, literal, proxy (it
+	// holds the proxy's local key) or none; "" when the plugin is unknown.
+	Delivery string `json:"delivery,omitempty"`
+	// Files are the tool's config files, the main one first.
+	Files  []string `json:"files,omitempty"`
+	Detail string   `json:"detail,omitempty"`
+
+	shown []string // Files as text shows them (~/...)
 }
+
+// StateNotSetUp is the state of a plugin asked about (status PLUGIN) that
+// the profile has not set up.
+const StateNotSetUp = "not-set-up"
 
 type profileJSON struct {
 	Name             string                `json:"name"`
@@ -106,10 +136,10 @@ type profileJSON struct {
 	Host             string                `json:"host,omitempty"`
 	User             string                `json:"user,omitempty"`
 	TokenID          string                `json:"token_id,omitempty"`
-	CreatedAt        *time.Time            `json:"created_at,omitempty"`
-	ExpiresAt        *time.Time            `json:"expires_at,omitempty"`
+	CreatedAt        *cmdutil.Time         `json:"created_at,omitempty"`
+	ExpiresAt        *cmdutil.Time         `json:"expires_at,omitempty"`
 	ExpiresInSeconds int64                 `json:"expires_in_seconds"`
-	LastRotation     *time.Time            `json:"last_rotation,omitempty"`
+	LastRotation     *cmdutil.Time         `json:"last_rotation,omitempty"`
 	Pending          []cmdutil.PendingJSON `json:"pending"`
 	Policy           *policyJSON           `json:"policy,omitempty"`
 	// ClockSkewSeconds is the workspace's clock minus this machine's,
@@ -150,10 +180,18 @@ func run(ctx context.Context, opts *Options) error {
 	now := f.Clock.Now()
 	out := statusJSON{Version: cmdutil.JSONVersion, Profiles: []profileJSON{}}
 	for _, name := range names {
+		// Plugins compare a literal token with the profile's: read it from
+		// the keyring, and say so when that fails.
+		if err := state.Profile(name).Unseal(); err != nil {
+			fmt.Fprintln(f.IO.ErrOut, "warning:", err)
+		}
 		pj := describe(name, state.Profile(name), now)
 		pid, running := st.WatcherPID(name)
 		pj.Watcher = watcherJSON{Running: running, PID: pid}
 		pj.Plugins = PluginStates(f, opts.Plugins, name, state.Profile(name))
+		if len(opts.Names) > 0 {
+			pj.Plugins = only(pj.Plugins, opts.Names)
+		}
 		if p := state.Profile(name); p.ServesProxy() {
 			pj.Proxy = &proxyJSON{Address: "127.0.0.1:" + strconv.Itoa(p.Proxy.Port), Running: proxycmd.Running(p), Agents: p.ProxyClients(),
 				Warning: LoopbackProxied(f.Getenv)}
@@ -169,7 +207,16 @@ func run(ctx context.Context, opts *Options) error {
 			return err
 		}
 	} else {
-		printText(f.IO.Out, out.Profiles)
+		loc := opts.Location
+		if loc == nil {
+			loc = time.Local
+		}
+		tw := &textWriter{w: f.IO.Out, now: now.In(loc)}
+		if len(opts.Names) > 0 {
+			tw.pluginsOnly(out.Profiles)
+		} else {
+			tw.profiles(out.Profiles, opts.Verbose)
+		}
 	}
 	for _, pj := range out.Profiles {
 		if !pj.Valid {
@@ -199,17 +246,44 @@ func PluginStates(f *cmdutil.Factory, plugins []configurator.Configurator, profi
 			out = append(out, PluginState{Name: name, State: "unknown", Detail: "not a plugin of this coda"})
 			continue
 		}
+		ps := PluginState{Name: name, Delivery: pl.Info().Delivery.String(), Files: pl.Detect(env).Files}
+		for _, file := range ps.Files {
+			ps.shown = append(ps.shown, pluginkit.Display(env, file))
+		}
 		t, err := core.TargetFor(pl, profile, p, exe, core.Refresh(p, pl), core.ReadProxyKey(dir, profile))
 		if err != nil {
-			out = append(out, PluginState{Name: name, State: "error", Detail: err.Error()})
+			ps.State, ps.Detail = "error", err.Error()
+			out = append(out, ps)
 			continue
+		}
+		if t.Proxied {
+			ps.Delivery = "proxy"
 		}
 		st, err := pl.Status(env, t)
 		if err != nil {
-			out = append(out, PluginState{Name: name, State: "error", Detail: err.Error()})
+			ps.State, ps.Detail = "error", err.Error()
+			out = append(out, ps)
 			continue
 		}
-		out = append(out, PluginState{Name: name, State: string(st.State), Detail: st.Detail})
+		ps.State, ps.Detail = string(st.State), st.Detail
+		out = append(out, ps)
+	}
+	return out
+}
+
+// only keeps the states of the named plugins, in the order named; a
+// plugin the profile has not set up says so.
+func only(states []PluginState, names []string) []PluginState {
+	out := []PluginState{}
+	for _, n := range names {
+		i := slices.IndexFunc(states, func(s PluginState) bool { return s.Name == n })
+		if i < 0 {
+			out = append(out, PluginState{Name: n, State: StateNotSetUp, Detail: "run coda setup " + n})
+			continue
+		}
+		if !slices.ContainsFunc(out, func(s PluginState) bool { return s.Name == n }) {
+			out = append(out, states[i])
+		}
 	}
 	return out
 }
@@ -221,9 +295,9 @@ func describe(name string, p *store.Profile, now time.Time) profileJSON {
 	}
 	pj.LoggedIn, pj.Valid = true, p.Live(now)
 	pj.Host, pj.User, pj.TokenID = p.Host, p.User, redact.Suffix(p.TokenID)
-	pj.CreatedAt, pj.ExpiresAt = utc(p.CreatedAt), utc(p.ExpiresAt)
+	pj.CreatedAt, pj.ExpiresAt = cmdutil.TimeOrNil(p.CreatedAt), cmdutil.TimeOrNil(p.ExpiresAt)
 	pj.ExpiresInSeconds = int64(p.Remaining(now) / time.Second)
-	pj.LastRotation = utc(p.LastRotation)
+	pj.LastRotation = cmdutil.TimeOrNil(p.LastRotation)
 	for _, pe := range p.Pending {
 		pj.Pending = append(pj.Pending, cmdutil.Pending(pe))
 	}
@@ -242,6 +316,9 @@ func describe(name string, p *store.Profile, now time.Time) profileJSON {
 // CheckToken asks the workspace whether p's token is valid. Only a
 // rejection makes it invalid; a network error leaves it valid, with Error.
 func CheckToken(ctx context.Context, f *cmdutil.Factory, p *store.Profile) *TokenCheck {
+	if err := p.Unseal(); err != nil {
+		return &TokenCheck{Valid: true, Error: err.Error()} // unknown, not rejected
+	}
 	c, err := f.Clients(p.Host, p.Token)
 	if err == nil {
 		var u workspace.User
@@ -251,14 +328,6 @@ func CheckToken(ctx context.Context, f *cmdutil.Factory, p *store.Profile) *Toke
 	}
 	// Only a rejection makes the token invalid; a network error is unknown.
 	return &TokenCheck{Valid: workspace.KindOf(err) != workspace.KindInvalidToken, Error: err.Error()}
-}
-
-func utc(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	t = t.UTC()
-	return &t
 }
 
 // LoopbackProxied warns when agents started from this environment would
@@ -280,105 +349,4 @@ func LoopbackProxied(getenv func(string) string) string {
 		}
 	}
 	return set[0] + " is set and NO_PROXY does not cover 127.0.0.1: agents that honour it would send coda's proxy requests through it; add 127.0.0.1,localhost to NO_PROXY"
-}
-
-func printText(w io.Writer, profiles []profileJSON) {
-	for i, pj := range profiles {
-		if i > 0 {
-			fmt.Fprintln(w)
-		}
-		row := func(k, v string) { fmt.Fprintf(w, "%-15s%s\n", k+":", v) }
-		row("Profile", pj.Name)
-		if !pj.LoggedIn {
-			row("Token", "none (run coda login)")
-			continue
-		}
-		row("Host", pj.Host)
-		row("User", pj.User)
-		state := "valid"
-		switch {
-		case pj.ExpiresInSeconds == 0:
-			state = "expired (run coda login)"
-		case pj.Check != nil && !pj.Check.Valid:
-			state = "rejected by the workspace (run coda login)"
-		case pj.Check != nil && pj.Check.Error != "":
-			state = "not checked: " + pj.Check.Error
-		case pj.Check != nil:
-			state = "valid (checked online)"
-		}
-		row("Token", pj.TokenID+" "+state)
-		row("Created", pj.CreatedAt.Format(time.RFC3339))
-		if pj.ExpiresInSeconds > 0 {
-			row("Expires in", fmt.Sprintf("%s (%s)", (time.Duration(pj.ExpiresInSeconds)*time.Second).String(), pj.ExpiresAt.Format(time.RFC3339)))
-		} else {
-			row("Expired", pj.ExpiresAt.Format(time.RFC3339))
-		}
-		if pj.LastRotation != nil {
-			row("Last rotation", pj.LastRotation.Format(time.RFC3339))
-		} else {
-			row("Last rotation", "never")
-		}
-		if len(pj.Pending) == 0 {
-			row("Pending", "none")
-		}
-		for j, pe := range pj.Pending {
-			label := ""
-			if j == 0 {
-				label = "Pending"
-			}
-			desc := fmt.Sprintf("%s delete after %s", pe.TokenID, pe.DeleteAfter.Format(time.RFC3339))
-			if pe.Host != "" {
-				desc = fmt.Sprintf("%s on %s (no longer logged in there), expires %s", pe.TokenID, pe.Host, pe.ExpiresAt.Format(time.RFC3339))
-			} else if pe.HeldBy != "" {
-				desc = fmt.Sprintf("%s kept while a tool may hold it: %s", pe.TokenID, pe.HeldBy)
-			} else if pe.LastError != "" {
-				desc = fmt.Sprintf("%s failed %d times: %s", pe.TokenID, pe.Attempts, pe.LastError)
-			}
-			if label == "" {
-				fmt.Fprintf(w, "%-15s%s\n", "", desc)
-			} else {
-				row(label, desc)
-			}
-		}
-		if skew := time.Duration(pj.ClockSkewSeconds) * time.Second; skew != 0 {
-			side := "ahead of"
-			if skew < 0 {
-				side = "behind"
-			}
-			row("Clock", fmt.Sprintf("the workspace is %s %s this machine (token times shown in this machine's clock)", policy.Short(skew.Abs()), side))
-		}
-		if pol := pj.Policy; pol != nil {
-			desc := fmt.Sprintf("lifetime %s, interval %s, grace %s, min-ttl %s", pol.Lifetime, pol.Interval, pol.Grace, pol.MinTTL)
-			if pol.HelperRefresh != "" {
-				desc += ", helpers refresh every " + pol.HelperRefresh
-			}
-			row("Timing", desc)
-		}
-		for j, pl := range pj.Plugins {
-			label := ""
-			if j == 0 {
-				label = "Plugins:"
-			}
-			desc := pl.Name + " " + pl.State
-			if pl.Detail != "" {
-				desc += ": " + pl.Detail
-			}
-			fmt.Fprintf(w, "%-15s%s\n", label, desc)
-		}
-		if px := pj.Proxy; px != nil {
-			if px.Running {
-				row("Proxy", fmt.Sprintf("http://%s up, for %s", px.Address, strings.Join(px.Agents, ", ")))
-			} else {
-				row("Proxy", fmt.Sprintf("http://%s DOWN: %s cannot reach the workspace; start it with coda rotate --watch, coda proxy, or coda service install", px.Address, strings.Join(px.Agents, ", ")))
-			}
-			if px.Warning != "" {
-				fmt.Fprintf(w, "%-15s%s\n", "", "warning: "+px.Warning)
-			}
-		}
-		if pj.Watcher.Running {
-			row("Watcher", fmt.Sprintf("running (PID %d)", pj.Watcher.PID))
-		} else {
-			row("Watcher", "not running (start one with coda rotate --watch)")
-		}
-	}
 }

@@ -5,12 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/coda-cli/coda/internal/cmd/cmdtest"
 	"github.com/coda-cli/coda/internal/cmd/login"
+	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/fakeworkspace"
 	"github.com/coda-cli/coda/internal/redact"
@@ -28,32 +32,37 @@ func newTestEnv(t *testing.T) *cmdtest.Env {
 
 func TestNewCmdStatusFlags(t *testing.T) {
 	tests := []struct {
-		args       []string
-		check, all bool
-		wantErr    bool
+		args                []string
+		check, all, verbose bool
+		names               []string
+		wantErr             string
 	}{
 		{args: nil},
 		{args: []string{"--check"}, check: true},
 		{args: []string{"--all"}, all: true},
 		{args: []string{"--check", "--all"}, check: true, all: true},
-		{args: []string{"default"}, wantErr: true},
-		{args: []string{"--verbose"}, wantErr: true},
+		{args: []string{"-v"}, verbose: true},
+		{args: []string{"--verbose", "--all"}, verbose: true, all: true},
+		{args: []string{"gemini", "claude"}, names: []string{"gemini", "claude"}},
+		{args: []string{"default"}, wantErr: `unknown plugin "default": choose from databricks, claude`},
+		{args: []string{"gemni"}, wantErr: `unknown plugin "gemni" (did you mean gemini?)`},
+		{args: []string{"--bogus"}, wantErr: "unknown flag"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.args), func(t *testing.T) {
 			e := newTestEnv(t)
 			res, got := cmdtest.Parse(e, NewCmdStatus, tt.args...)
-			if tt.wantErr {
-				if res.Err == nil || got != nil {
-					t.Fatalf("err = %v, runF called = %v; want an error and no call", res.Err, got != nil)
+			if tt.wantErr != "" {
+				if res.Err == nil || got != nil || !strings.Contains(res.Err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, runF called = %v; want %q and no call", res.Err, got != nil, tt.wantErr)
 				}
 				return
 			}
 			if res.Err != nil || got == nil || got.F == nil {
 				t.Fatalf("err = %v, options = %+v", res.Err, got)
 			}
-			if got.Check != tt.check || got.All != tt.all {
-				t.Errorf("Check, All = %v, %v; want %v, %v", got.Check, got.All, tt.check, tt.all)
+			if got.Check != tt.check || got.All != tt.all || got.Verbose != tt.verbose || !slices.Equal(got.Names, tt.names) {
+				t.Errorf("Check, All, Verbose, Names = %v, %v, %v, %q; want %v, %v, %v, %q", got.Check, got.All, got.Verbose, got.Names, tt.check, tt.all, tt.verbose, tt.names)
 			}
 		})
 	}
@@ -61,12 +70,20 @@ func TestNewCmdStatusFlags(t *testing.T) {
 
 // ---- run ----
 
+// utcStatus is the status command showing times in UTC.
+func utcStatus(f *cmdutil.Factory) *cobra.Command {
+	return NewCmdStatus(f, func(ctx context.Context, o *Options) error {
+		o.Location = time.UTC
+		return run(ctx, o)
+	})
+}
+
 func TestStatusText(t *testing.T) {
 	e := newTestEnv(t)
 	p := e.Login()
 	e.Clock.Advance(5 * time.Minute)
 	e.Srv.ResetRequests()
-	res := e.Run()
+	res := e.Exec(utcStatus)
 	if res.Err != nil {
 		t.Fatalf("status: %v\nstdout: %s", res.Err, res.Out)
 	}
@@ -75,7 +92,7 @@ func TestStatusText(t *testing.T) {
 		"Host:          " + e.Srv.URL() + "\n",
 		"User:          " + cmdtest.User + "\n",
 		"Token:         " + redact.Suffix(p.TokenID) + " valid\n",
-		"Expires in:    10m0s (" + cmdtest.T0.Add(15*time.Minute).Format(time.RFC3339) + ")\n",
+		"Expires in:    10m (03:19:05)\n", // local time: the test's zone is UTC
 		"Last rotation: never\n",
 		"Pending:       none\n",
 		"Watcher:       not running",
@@ -140,7 +157,7 @@ func TestStatusExpired(t *testing.T) {
 			e := newTestEnv(t)
 			e.Login()
 			e.Clock.Advance(16 * time.Minute)
-			res := e.Run("-o", format)
+			res := e.Exec(utcStatus, "-o", format)
 			if res.Code() != exit.Auth {
 				t.Fatalf("err = %v (exit %d), want exit 4", res.Err, res.Code())
 			}
@@ -149,7 +166,7 @@ func TestStatusExpired(t *testing.T) {
 				t.Errorf("err = %T, want a SilentError (the output already says why)", res.Err)
 			}
 			if format == "text" {
-				if !strings.Contains(res.Out, "expired (run coda login)") || !strings.Contains(res.Out, "Expired:       "+cmdtest.T0.Add(15*time.Minute).Format(time.RFC3339)) {
+				if !strings.Contains(res.Out, "expired (run coda login)") || !strings.Contains(res.Out, "Expired:       03:19:05\n") {
 					t.Errorf("stdout = %s", res.Out)
 				}
 				return

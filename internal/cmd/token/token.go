@@ -31,13 +31,20 @@ func NewCmdToken(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 		Long: `Print the profile's current token, alone, on stdout. This is the one coda
 command that prints a token: agents' credential helpers call it.
 
+With -o json on the command line it prints the shape of the Databricks
+CLI's "databricks auth token", so whatever reads that reads this:
+{"version": 1, "access_token": ..., "token_type": "Bearer", "expiry": ...}
+with expiry in RFC 3339 UTC. CODA_OUTPUT and config.yaml's output do not
+apply here: they must not turn every agent's key command into JSON.
+
 When less than the profile's min-ttl (5m unless set by --min-ttl,
 CODA_MIN_TTL or config.yaml; never under 30s) of the token's life remains,
 coda rotates first, with the profile's lifetime and grace, under the
 profile's lock, so helpers racing each other rotate once. A fresh token
 costs no network call. Exits 4 when there is no live token.`,
 		Example: `  coda token
-  coda token -p staging --min-ttl 8m`,
+  coda token -p staging --min-ttl 8m
+  coda -o json token`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
@@ -67,6 +74,19 @@ func run(ctx context.Context, opts *Options) error {
 	if tok.Warning != "" {
 		fmt.Fprintln(f.IO.ErrOut, "warning:", tok.Warning)
 	}
+	if f.ExplicitJSON() {
+		return cmdutil.PrintJSON(f.IO.Out, tokenJSON{Version: cmdutil.JSONVersion, AccessToken: tok.Token, TokenType: "Bearer", Expiry: cmdutil.NewTime(tok.ExpiresAt)})
+	}
 	_, err = fmt.Fprintln(f.IO.Out, tok.Token)
 	return err
+}
+
+// tokenJSON is -o json: the fields of "databricks auth token" (an
+// oauth2.Token), which tools that run a Databricks token command parse,
+// plus the version every coda document has.
+type tokenJSON struct {
+	Version     int          `json:"version"`
+	AccessToken string       `json:"access_token"`
+	TokenType   string       `json:"token_type"`
+	Expiry      cmdutil.Time `json:"expiry"`
 }

@@ -7,7 +7,6 @@ package version
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -52,14 +51,14 @@ binary, and says "unknown" for what it did not record.`,
 // resultJSON is the -o json form. Unknown values are "" and null, so the
 // keys are always there.
 type resultJSON struct {
-	Version     int        `json:"version"`
-	CodaVersion string     `json:"coda_version"`
-	Commit      string     `json:"commit"`
-	Modified    bool       `json:"modified"`
-	Date        *time.Time `json:"date"`
-	GoVersion   string     `json:"go_version"`
-	OS          string     `json:"os"`
-	Arch        string     `json:"arch"`
+	Version     int           `json:"version"`
+	CodaVersion string        `json:"coda_version"`
+	Commit      string        `json:"commit"`
+	Modified    bool          `json:"modified"`
+	Date        *cmdutil.Time `json:"date"`
+	GoVersion   string        `json:"go_version"`
+	OS          string        `json:"os"`
+	Arch        string        `json:"arch"`
 }
 
 func run(opts *Options) error {
@@ -68,10 +67,7 @@ func run(opts *Options) error {
 	if f.Output == "json" {
 		out := resultJSON{Version: cmdutil.JSONVersion, CodaVersion: info.Version, Commit: info.Commit,
 			Modified: info.Modified, GoVersion: info.Go, OS: info.OS, Arch: info.Arch}
-		if !info.Date.IsZero() {
-			d := info.Date.UTC()
-			out.Date = &d
-		}
+		out.Date = cmdutil.TimeOrNil(info.Date)
 		return cmdutil.PrintJSON(f.IO.Out, out)
 	}
 	_, err := fmt.Fprint(f.IO.Out, info.String())

@@ -21,6 +21,7 @@ package tokenapi
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,8 +48,11 @@ const (
 	// Exchange.Abandon).
 	StatusClientClosedRequest = 499
 
-	orgIDHeader  = "X-Databricks-Org-Id"
-	maxBodyBytes = 1 << 20
+	orgIDHeader = "X-Databricks-Org-Id"
+	// requestIDHeader carries a fresh id on every answer, as the real REST
+	// API's x-request-id does (coda --debug logs it).
+	requestIDHeader = "X-Request-Id"
+	maxBodyBytes    = 1 << 20
 )
 
 // API paths served by the fake.
@@ -331,6 +335,7 @@ func (x *Exchange) Request() Request {
 // extension or routes it.
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(orgIDHeader, s.orgID)
+	w.Header().Set(requestIDHeader, newRequestID())
 	sw := &statusWriter{ResponseWriter: w, s: s, rec: s.recordArrival(r)}
 	// Read the body up front: net/http notices a client hanging up (and
 	// cancels r.Context(), ending an extension's delay) only once the body
@@ -346,6 +351,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.ext.Serve(&Exchange{W: sw, R: r, Body: body, s: s, sw: sw})
+}
+
+// newRequestID returns a random UUID, the shape of the real request ids.
+func newRequestID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
 }
 
 // credentials are the token values r presents, in the order tried.

@@ -55,6 +55,7 @@ func Run(t *testing.T, s Suite) {
 	t.Run("ApplyTwiceChangesNothing", func(t *testing.T) { applyTwice(t, s, nil) })
 	t.Run("ApplyTwiceWithUserFiles", func(t *testing.T) { applyTwice(t, s, s.UserFiles) })
 	t.Run("ForeignContentSurvivesAndRemoveRestores", func(t *testing.T) { foreignSurvives(t, s) })
+	t.Run("RemoveLeavesAnEmptyHomeEmpty", func(t *testing.T) { removeLeavesNothing(t, s) })
 	t.Run("SecretsArePrivate", func(t *testing.T) { secretsPrivate(t, s) })
 	t.Run("MalformedFilesRefusedUntouched", func(t *testing.T) { malformed(t, s) })
 	t.Run("StatusFollowsApplyAndRemove", func(t *testing.T) { statusFollows(t, s) })
@@ -239,6 +240,40 @@ func foreignSurvives(t *testing.T, s Suite) {
 		if _, owned := h.split(rel, []byte(content)); owned != nil && !reflect.ValueOf(owned).IsZero() {
 			t.Errorf("%s: coda's keys remain after remove: %#v", rel, owned)
 		}
+	}
+}
+
+// removeLeavesNothing: set up in an empty home and removed, a plugin
+// leaves the home as it found it: no file, no .bak of what coda alone
+// wrote, no directory coda created; and nothing in coda's state dir but
+// its locks.
+func removeLeavesNothing(t *testing.T, s Suite) {
+	h := newHarness(t, s, nil, true)
+	h.apply(h.plan(h.tgt))
+	h.remove()
+	left := func(root string, skip func(rel string) bool) []string {
+		var out []string
+		_ = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			rel, _ := filepath.Rel(root, path)
+			if err != nil || rel == "." || skip(rel) {
+				return nil
+			}
+			if d.IsDir() {
+				rel += "/"
+			}
+			out = append(out, rel)
+			return nil
+		})
+		return out
+	}
+	if got := left(h.env.Home, func(string) bool { return false }); len(got) > 0 {
+		t.Errorf("setup then remove in an empty home leaves %q", got)
+	}
+	locks := func(rel string) bool {
+		return rel == "locks" || strings.HasPrefix(rel, "locks"+string(filepath.Separator))
+	}
+	if got := left(h.env.StateDir, locks); len(got) > 0 {
+		t.Errorf("setup then remove leaves %q in coda's state dir", got)
 	}
 }
 
