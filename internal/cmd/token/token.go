@@ -31,10 +31,11 @@ func NewCmdToken(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 		Long: `Print the profile's current token, alone, on stdout. This is the one coda
 command that prints a token: agents' credential helpers call it.
 
-With -o json on the command line it prints the shape of the Databricks
-CLI's "databricks auth token", so whatever reads that reads this:
-{"version": 1, "access_token": ..., "token_type": "Bearer", "expiry": ...}
-with expiry in RFC 3339 UTC. CODA_OUTPUT and config.yaml's output do not
+With -o json on the command line it prints
+{"version": 1, "token": ..., "expires_at": ..., "access_token": ...,
+"token_type": "Bearer", "expiry": ...}: token and expires_at, plus the
+fields of the Databricks CLI's "databricks auth token", so whatever reads
+that reads this; times in RFC 3339 UTC. CODA_OUTPUT and config.yaml's output do not
 apply here: they must not turn every agent's key command into JSON.
 
 When less than the profile's min-ttl (5m unless set by --min-ttl,
@@ -75,7 +76,9 @@ func run(ctx context.Context, opts *Options) error {
 		fmt.Fprintln(f.IO.ErrOut, "warning:", tok.Warning)
 	}
 	if f.ExplicitJSON() {
-		return cmdutil.PrintJSON(f.IO.Out, tokenJSON{Version: cmdutil.JSONVersion, AccessToken: tok.Token, TokenType: "Bearer", Expiry: cmdutil.NewTime(tok.ExpiresAt)})
+		return cmdutil.PrintJSON(f.IO.Out, tokenJSON{Version: cmdutil.JSONVersion,
+			Token: tok.Token, ExpiresAt: cmdutil.NewTime(tok.ExpiresAt),
+			AccessToken: tok.Token, TokenType: "Bearer", Expiry: cmdutil.NewTime(tok.ExpiresAt)})
 	}
 	_, err = fmt.Fprintln(f.IO.Out, tok.Token)
 	return err
@@ -85,7 +88,10 @@ func run(ctx context.Context, opts *Options) error {
 // oauth2.Token), which tools that run a Databricks token command parse,
 // plus the version every coda document has.
 type tokenJSON struct {
-	Version     int          `json:"version"`
+	Version   int          `json:"version"`
+	Token     string       `json:"token"`
+	ExpiresAt cmdutil.Time `json:"expires_at"`
+	// The same again as databricks auth token names them.
 	AccessToken string       `json:"access_token"`
 	TokenType   string       `json:"token_type"`
 	Expiry      cmdutil.Time `json:"expiry"`
