@@ -59,7 +59,7 @@ import (
 
 const (
 	// DefaultModel is the serving endpoint for the role "model".
-	DefaultModel = "databricks-claude-sonnet-4-6"
+	DefaultModel = pluginkit.DefaultChatModel
 	// OptionShellRC is the plugin option ("true") that puts coda's block
 	// into the user's rc file.
 	OptionShellRC = "shell-rc"

@@ -66,8 +66,8 @@ const (
 	ProviderID = "coda-databricks"
 	// DefaultLarge and DefaultSmall are the serving endpoints for the
 	// roles "large" and "small".
-	DefaultLarge = "databricks-claude-sonnet-4-6"
-	DefaultSmall = "databricks-claude-haiku-4-5"
+	DefaultLarge = pluginkit.DefaultChatModel
+	DefaultSmall = pluginkit.DefaultSmallChatModel
 	// EnvGlobalConfig and EnvGlobalData move Crush's config and state
 	// directories.
 	EnvGlobalConfig = "CRUSH_GLOBAL_CONFIG"
@@ -87,22 +87,6 @@ var roles = []string{"large", "small"}
 
 // factProfile is the coda profile Crush is set up for.
 const factProfile = "profile"
-
-type modelInfo struct {
-	name               string
-	context, maxTokens int
-}
-
-// knownModels gives display names and limits of the default models. Crush
-// asks for default_max_tokens in every request and summarises the
-// conversation before the context window fills.
-var knownModels = map[string]modelInfo{
-	DefaultLarge: {"Claude Sonnet 4.6 (Databricks)", 200000, 64000},
-	DefaultSmall: {"Claude Haiku 4.5 (Databricks)", 200000, 64000},
-}
-
-// fallbackLimits are conservative limits for a model coda does not know.
-var fallbackLimits = modelInfo{context: 128000, maxTokens: 16384}
 
 // Plugin configures Crush.
 type Plugin struct{}
@@ -243,16 +227,12 @@ func provider(t configurator.Target) *jsonedit.Object {
 		if i == 1 && m == large {
 			break
 		}
-		info, ok := knownModels[m]
-		if !ok {
-			info = fallbackLimits
-			info.name = m
-		}
+		info := pluginkit.Limits(m)
 		entry := jsonedit.New()
 		entry.Set("id", m)
-		entry.Set("name", info.name)
-		entry.Set("context_window", info.context)
-		entry.Set("default_max_tokens", info.maxTokens)
+		entry.Set("name", info.Name)
+		entry.Set("context_window", info.Context)
+		entry.Set("default_max_tokens", info.Output)
 		list = append(list, entry)
 	}
 	pr := jsonedit.New()

@@ -52,8 +52,8 @@ const (
 	ProviderID = "coda-databricks"
 	// DefaultModel and DefaultSmallModel are the serving endpoints for the
 	// roles "model" and "small_model".
-	DefaultModel      = "databricks-claude-sonnet-4-6"
-	DefaultSmallModel = "databricks-claude-haiku-4-5"
+	DefaultModel      = pluginkit.DefaultChatModel
+	DefaultSmallModel = pluginkit.DefaultSmallChatModel
 
 	name      = "opencode"
 	schemaURL = "https://opencode.ai/config.json"
@@ -69,22 +69,6 @@ const (
 // ownedTop are the top-level keys of opencode.json coda sets (besides its
 // provider) and restores on remove.
 var ownedTop = []string{"model", "small_model"}
-
-type modelInfo struct {
-	name            string
-	context, output int
-}
-
-// knownModels gives display names and limits of the default models.
-var knownModels = map[string]modelInfo{
-	"databricks-claude-sonnet-4-6": {"Claude Sonnet 4.6 (Databricks)", 200000, 64000},
-	"databricks-claude-haiku-4-5":  {"Claude Haiku 4.5 (Databricks)", 200000, 64000},
-}
-
-// fallbackLimits are conservative limits for a model coda does not know:
-// OpenCode compacts the conversation before the context limit and caps
-// the answer at the output limit.
-var fallbackLimits = modelInfo{context: 128000, output: 16384}
 
 // Plugin configures OpenCode.
 type Plugin struct{}
@@ -217,16 +201,12 @@ func provider(t configurator.Target) *jsonedit.Object {
 		if _, dup := ms.Get(m); dup {
 			continue
 		}
-		info, ok := knownModels[m]
-		if !ok {
-			info = fallbackLimits
-			info.name = m
-		}
+		info := pluginkit.Limits(m)
 		limit := jsonedit.New()
-		limit.Set("context", info.context)
-		limit.Set("output", info.output)
+		limit.Set("context", info.Context)
+		limit.Set("output", info.Output)
 		entry := jsonedit.New()
-		entry.Set("name", info.name)
+		entry.Set("name", info.Name)
 		entry.Set("limit", limit)
 		ms.Set(m, entry)
 	}

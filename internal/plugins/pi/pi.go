@@ -51,7 +51,7 @@ const (
 	// ProviderID is coda's provider in models.json.
 	ProviderID = "coda-databricks"
 	// DefaultModel is the serving endpoint for the role "model".
-	DefaultModel = "databricks-claude-sonnet-4-6"
+	DefaultModel = pluginkit.DefaultChatModel
 	// EnvAgentDir moves Pi's agent directory.
 	EnvAgentDir = "PI_CODING_AGENT_DIR"
 
@@ -66,22 +66,6 @@ const (
 
 // ownedSettings are the keys of settings.json coda sets and restores.
 var ownedSettings = []string{keyDefaultProvider, keyDefaultModel}
-
-type modelInfo struct {
-	name            string
-	context, output int
-}
-
-// knownModels gives display names and limits of the models coda knows.
-// Pi sends min(maxTokens, 32000) as max_tokens and compacts the
-// conversation before the context window fills.
-var knownModels = map[string]modelInfo{
-	"databricks-claude-sonnet-4-6": {"Claude Sonnet 4.6 (Databricks)", 200000, 64000},
-	"databricks-claude-haiku-4-5":  {"Claude Haiku 4.5 (Databricks)", 200000, 64000},
-}
-
-// fallbackLimits are Pi's own defaults, for a model coda does not know.
-var fallbackLimits = modelInfo{context: 128000, output: 16384}
 
 // Plugin configures Pi.
 type Plugin struct{}
@@ -282,16 +266,14 @@ func model(t configurator.Target) string { return t.Model("model", DefaultModel)
 // provider builds coda's provider entry for t.
 func provider(t configurator.Target) *jsonedit.Object {
 	m := model(t)
-	info, ok := knownModels[m]
-	if !ok {
-		info = fallbackLimits
-		info.name = m
-	}
+	// Pi sends min(maxTokens, 32000) as max_tokens and compacts the
+	// conversation before the context window fills.
+	info := pluginkit.Limits(m)
 	entry := jsonedit.New()
 	entry.Set("id", m)
-	entry.Set("name", info.name)
-	entry.Set("contextWindow", info.context)
-	entry.Set("maxTokens", info.output)
+	entry.Set("name", info.Name)
+	entry.Set("contextWindow", info.Context)
+	entry.Set("maxTokens", info.Output)
 
 	// Pi guesses these from the URL; Databricks' chat endpoint documents
 	// max_tokens and the system role, and has no use for OpenAI's store.
