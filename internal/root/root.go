@@ -54,9 +54,9 @@ workspace, and rotates the token before it expires.
   coda status           what coda holds; coda revoke to end it
 
 Settings and state live in $CODA_CONFIG_DIR, else $XDG_CONFIG_HOME/coda,
-else ~/.config/coda. Flags default from config.yaml there and CODA_*
-variables (CODA_PROFILE, CODA_OUTPUT, CODA_LIFETIME, CODA_GRACE,
-CODA_INTERVAL, CODA_MIN_TTL, CODA_STORAGE).
+else ~/.config/coda (on Windows %AppData%\coda). Flags default from
+config.yaml there and CODA_* variables (CODA_PROFILE, CODA_OUTPUT,
+CODA_LIFETIME, CODA_GRACE, CODA_INTERVAL, CODA_MIN_TTL, CODA_STORAGE).
 
 ` + exit.Help(),
 		Version:       info.Version,
