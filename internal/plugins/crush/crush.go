@@ -452,7 +452,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		return configurator.Status{}, err
 	}
 	if !plan.Empty() {
-		return configurator.Status{State: configurator.StateStale, Detail: joinDetail(c.staleReason(t)+": run coda setup crush", plan.Notes)}, nil
+		return configurator.Status{State: configurator.StateStale, Detail: pluginkit.JoinDetail(c.staleReason(t)+": run coda setup crush", plan.Notes)}, nil
 	}
 	large, small := models(t)
 	command := pluginkit.ShellCommand(t.TokenCommand)
@@ -462,14 +462,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		detail = fmt.Sprintf("provider %s at %s, models %s and %s; Crush runs %s at start and before each prompt, but not during an answer nor after a 401 or 403: a running session dies when coda deletes the token it loaded while it answers, so use coda setup crush --proxy auto",
 			ProviderID, t.Endpoints.Chat, large, small, command)
 	}
-	return configurator.Status{State: configurator.StateConfigured, Detail: joinDetail(detail, plan.Notes)}, nil
-}
-
-func joinDetail(detail string, notes []string) string {
-	for _, n := range notes {
-		detail += "; " + n
-	}
-	return detail
+	return configurator.Status{State: configurator.StateConfigured, Detail: pluginkit.JoinDetail(detail, plan.Notes)}, nil
 }
 
 // staleReason names the first difference a setup would fix.

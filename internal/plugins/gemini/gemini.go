@@ -507,7 +507,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		if trust.detail != "" {
 			detail += "; " + trust.detail
 		}
-		return configurator.Status{State: configurator.StateConfigured, Detail: joinDetail(detail, warnings)}, nil
+		return configurator.Status{State: configurator.StateConfigured, Detail: pluginkit.JoinDetail(detail, warnings)}, nil
 	}
 	reason := c.staleReason(t, trust.stale)
 	if strings.Contains(reason, "token") {
@@ -517,14 +517,7 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 	if trustHome(t) {
 		fix += " " + trustHomeFlag // without it, setup takes the trust back
 	}
-	return configurator.Status{State: configurator.StateStale, Detail: joinDetail(reason+": run "+fix, warnings)}, nil
-}
-
-func joinDetail(detail string, more []string) string {
-	for _, m := range more {
-		detail += "; " + m
-	}
-	return detail
+	return configurator.Status{State: configurator.StateStale, Detail: pluginkit.JoinDetail(reason+": run "+fix, warnings)}, nil
 }
 
 // staleReason names the first difference Plan would fix; trust is why

@@ -458,16 +458,9 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 	if plan.Empty() {
 		model, _ := models(t)
 		detail := fmt.Sprintf("provider coda-databricks at %s, model %s; the plugin reads the token file on every request, so running sessions follow rotations", t.Endpoints.Chat, model)
-		return configurator.Status{State: configurator.StateConfigured, Detail: joinDetail(detail, notes)}, nil
+		return configurator.Status{State: configurator.StateConfigured, Detail: pluginkit.JoinDetail(detail, notes)}, nil
 	}
-	return configurator.Status{State: configurator.StateStale, Detail: joinDetail(c.staleReason(t, plan)+": run coda setup opencode", notes)}, nil
-}
-
-func joinDetail(detail string, notes []string) string {
-	for _, n := range notes {
-		detail += "; " + n
-	}
-	return detail
+	return configurator.Status{State: configurator.StateStale, Detail: pluginkit.JoinDetail(c.staleReason(t, plan)+": run coda setup opencode", notes)}, nil
 }
 
 // staleReason names the first difference the plan would fix.

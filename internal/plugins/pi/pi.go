@@ -497,21 +497,14 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		return configurator.Status{}, err
 	}
 	if !plan.Empty() {
-		return configurator.Status{State: configurator.StateStale, Detail: joinDetail(c.staleReason(t)+": run coda setup pi", plan.Notes)}, nil
+		return configurator.Status{State: configurator.StateStale, Detail: pluginkit.JoinDetail(c.staleReason(t)+": run coda setup pi", plan.Notes)}, nil
 	}
 	command := pluginkit.ShellCommand(t.TokenCommand)
 	detail := fmt.Sprintf("provider coda-databricks at %s, model %s; Pi runs %s before every request, so running sessions follow rotations", t.Endpoints.Chat, model(t), command)
 	if t.Proxied {
 		detail = fmt.Sprintf("provider coda-databricks at coda's proxy %s, model %s; Pi runs %s before every request and the proxy sends the current token", t.Endpoints.Chat, model(t), command)
 	}
-	return configurator.Status{State: configurator.StateConfigured, Detail: joinDetail(detail, plan.Notes)}, nil
-}
-
-func joinDetail(detail string, notes []string) string {
-	for _, n := range notes {
-		detail += "; " + n
-	}
-	return detail
+	return configurator.Status{State: configurator.StateConfigured, Detail: pluginkit.JoinDetail(detail, plan.Notes)}, nil
 }
 
 // staleReason names the first difference a setup would fix.

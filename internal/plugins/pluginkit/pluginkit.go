@@ -114,3 +114,11 @@ func shellQuote(s string) string {
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// JoinDetail appends notes to a status detail, each after "; ".
+func JoinDetail(detail string, notes []string) string {
+	for _, n := range notes {
+		detail += "; " + n
+	}
+	return detail
+}
