@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -78,7 +79,7 @@ instead, use coda exec.`,
 			return run(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Shell, "shell", "", "the syntax of the lines: "+joinNames(shellenv.Names())+" (default: from $SHELL)")
+	cmd.Flags().StringVar(&opts.Shell, "shell", "", "the syntax of the lines: "+strings.Join(shellenv.Names(), ", ")+" (default: from $SHELL)")
 	_ = cmd.RegisterFlagCompletionFunc("shell", cobra.FixedCompletions(shellenv.Names(), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
@@ -87,17 +88,6 @@ func describe(tools []envtool.Tool) string {
 	s := ""
 	for _, t := range tools {
 		s += "\n  " + t.Name + ": " + t.Description
-	}
-	return s
-}
-
-func joinNames(names []string) string {
-	s := ""
-	for i, n := range names {
-		if i > 0 {
-			s += ", "
-		}
-		s += n
 	}
 	return s
 }
@@ -190,7 +180,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprint(f.IO.Out, shellenv.Comment(fmt.Sprintf("coda env: profile %s, through coda's proxy on %s (%s)", profile, addr, joinNames(envtool.Names(tools))))+lines)
+	_, err = fmt.Fprint(f.IO.Out, shellenv.Comment(fmt.Sprintf("coda env: profile %s, through coda's proxy on %s (%s)", profile, addr, strings.Join(envtool.Names(tools), ", ")))+lines)
 	return err
 }
 

@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	osexec "os/exec"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -74,7 +75,7 @@ terminal (which sends them to COMMAND itself). Flags after COMMAND are
 COMMAND's.
 
 --tool limits the variables to some tools (repeatable; default all):
-` + envtool.Names(tools)[0] + describe(tools[1:]) + `.`,
+` + strings.Join(envtool.Names(tools), ", ") + `.`,
 		Example: `  coda exec -- aider --model openai/databricks-claude-sonnet-4-6
   coda exec --tool anthropic -- python agent.py
   coda exec -p staging -- sh -c 'curl -s -H "Authorization: Bearer $OPENAI_API_KEY" "$OPENAI_BASE_URL/chat/completions" -d @req.json'`,
@@ -102,14 +103,6 @@ COMMAND's.
 	cmd.Flags().StringArrayVar(&opts.Tools, "tool", nil, "set only this tool's variables (repeatable)")
 	_ = cmd.RegisterFlagCompletionFunc("tool", cobra.FixedCompletions(envtool.Names(tools), cobra.ShellCompDirectiveNoFileComp))
 	return cmd
-}
-
-func describe(tools []envtool.Tool) string {
-	s := ""
-	for _, t := range tools {
-		s += ", " + t.Name
-	}
-	return s
 }
 
 func run(ctx context.Context, opts *Options) error {
