@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -75,9 +76,10 @@ func (f *Factory) readSettings() (*viper.Viper, error) {
 	if err := checkSettings(path, data); err != nil {
 		return nil, err
 	}
+	// The bytes already read and checked, not the file a second time.
 	v := viper.New()
-	v.SetConfigFile(path)
-	if err := v.ReadInConfig(); err != nil {
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(bytes.NewReader(data)); err != nil {
 		return nil, exit.Usagef("settings file %s is not valid YAML: fix or remove it", path)
 	}
 	return v, nil
