@@ -110,14 +110,7 @@ func TestGolden(t *testing.T) {
 			for k, v := range tc.vars {
 				f.Vars[k] = strings.ReplaceAll(v, "$HOME", f.Home)
 			}
-			p := f.Plan(tc.tgt)
-			if tc.remove {
-				if err := configurator.Apply(f.Env, f.C, p); err != nil {
-					t.Fatal(err)
-				}
-				p = f.PlanRemove(tc.tgt)
-			}
-			plugintest.CompareGolden(t, filepath.Join("testdata", "golden", tc.name), f.GoldenChanges(p))
+			f.CheckGolden(t, tc.name, tc.tgt, tc.remove)
 		})
 	}
 }

@@ -147,14 +147,7 @@ func TestGolden(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t, tc.files)
-			p := f.Plan(tc.tgt())
-			if tc.remove {
-				if err := configurator.Apply(f.Env, f.C, p); err != nil {
-					t.Fatal(err)
-				}
-				p = f.PlanRemove(tc.tgt())
-			}
-			plugintest.CompareGolden(t, filepath.Join("testdata", "golden", tc.name), f.GoldenChanges(p))
+			f.CheckGolden(t, tc.name, tc.tgt(), tc.remove)
 		})
 	}
 }

@@ -120,3 +120,17 @@ func CompareGolden(t testing.TB, dir string, got map[string]string) {
 		}
 	}
 }
+
+// CheckGolden compares with testdata/golden/NAME the plan for tgt or, with
+// remove, the removal planned after applying that plan (GoldenChanges).
+func (f *Fixture) CheckGolden(t testing.TB, name string, tgt configurator.Target, remove bool) {
+	t.Helper()
+	p := f.Plan(tgt)
+	if remove {
+		if err := configurator.Apply(f.Env, f.C, p); err != nil {
+			t.Fatal(err)
+		}
+		p = f.PlanRemove(tgt)
+	}
+	CompareGolden(t, filepath.Join("testdata", "golden", name), f.GoldenChanges(p))
+}
