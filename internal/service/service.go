@@ -34,6 +34,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/coda-cli/coda/internal/shellquote"
 	"github.com/coda-cli/coda/internal/store"
 )
 
@@ -210,7 +211,7 @@ func (s System) Unit(t Target) (Unit, error) {
 		}
 		logFile := filepath.Join(s.Home, "Library", "Logs", "coda", log)
 		return Unit{Kind: "launchd", Name: label, Path: filepath.Join(s.Home, "Library", "LaunchAgents", label+".plist"),
-			LogFile: logFile, LogCommand: "tail -f " + ShellQuote(logFile)}, nil
+			LogFile: logFile, LogCommand: "tail -f " + shellquote.Quote(logFile)}, nil
 	}
 	return Unit{}, s.unsupported(t)
 }
@@ -249,15 +250,4 @@ func (s System) Generate(spec Spec) (Unit, []byte, error) {
 		return Unit{}, nil, err
 	}
 	return u, []byte(SystemdUnit(u, spec)), nil
-}
-
-// ShellQuote quotes s for a POSIX shell when it needs it, so a command
-// shown to a person can be pasted as it is.
-func ShellQuote(s string) string {
-	if s != "" && !strings.ContainsFunc(s, func(r rune) bool {
-		return !(r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("/._-+:@%,=", r)))
-	}) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/internal/redact"
 	"github.com/coda-cli/coda/internal/service"
+	"github.com/coda-cli/coda/internal/shellquote"
 	"github.com/coda-cli/coda/internal/sink"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/store/ownercheck"
@@ -90,7 +91,7 @@ func checkStore(w *world) []Result {
 		out = append(out, ownerFail(err))
 	} else if modeChecks && fi.Mode().Perm()&0o077 != 0 {
 		out = append(out, Result{Status: Warn, Detail: fmt.Sprintf("%s is open to other users (mode %04o): they can list coda's files", w.dir, fi.Mode().Perm()),
-			Fix: "chmod 700 " + service.ShellQuote(w.dir)})
+			Fix: "chmod 700 " + shellquote.Quote(w.dir)})
 	}
 	if w.loadErr != nil {
 		r := Result{Status: Fail, Detail: w.loadErr.Error()}
@@ -99,7 +100,7 @@ func checkStore(w *world) []Result {
 		var owner *ownercheck.Error
 		switch {
 		case errors.As(w.loadErr, &corrupt):
-			r.Fix = fmt.Sprintf("mv %s %s.corrupt && coda login", service.ShellQuote(corrupt.Path), service.ShellQuote(corrupt.Path))
+			r.Fix = fmt.Sprintf("mv %s %s.corrupt && coda login", shellquote.Quote(corrupt.Path), shellquote.Quote(corrupt.Path))
 		case errors.As(w.loadErr, &version):
 			r.Fix = "upgrade coda"
 		case errors.As(w.loadErr, &owner):
@@ -116,9 +117,9 @@ func checkStore(w *world) []Result {
 		if err != nil || !modeChecks || fi.Mode().Perm()&0o077 == 0 {
 			continue
 		}
-		fix := "chmod 600 " + service.ShellQuote(s.path) + " && " + w.cmd("rotate")
+		fix := "chmod 600 " + shellquote.Quote(s.path) + " && " + w.cmd("rotate")
 		if s.what == "proxy key" {
-			fix = "chmod 600 " + service.ShellQuote(s.path)
+			fix = "chmod 600 " + shellquote.Quote(s.path)
 		}
 		out = append(out, Result{Status: Fail, Detail: fmt.Sprintf("the %s %s is readable by other users (mode %04o)", s.what, s.path, fi.Mode().Perm()), Fix: fix})
 	}

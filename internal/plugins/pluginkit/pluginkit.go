@@ -9,9 +9,9 @@ package pluginkit
 import (
 	"net/url"
 	"path/filepath"
-	"regexp"
 	"strings"
 
+	"github.com/coda-cli/coda/internal/shellquote"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -98,22 +98,7 @@ func HostOf(s string) string {
 // quoted only when it needs to be: the form of every key command a tool
 // runs through sh (Claude Code's apiKeyHelper, Pi's !command, Crush's
 // $(command), Copilot's COPILOT_PROVIDER_API_KEY_COMMAND).
-func ShellCommand(argv []string) string {
-	quoted := make([]string, len(argv))
-	for i, a := range argv {
-		quoted[i] = shellQuote(a)
-	}
-	return strings.Join(quoted, " ")
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
-
-func shellQuote(s string) string {
-	if shellSafe.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
-}
+func ShellCommand(argv []string) string { return shellquote.Join(argv) }
 
 // JoinDetail appends notes to a status detail, each after "; ".
 func JoinDetail(detail string, notes []string) string {
