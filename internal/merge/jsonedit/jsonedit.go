@@ -102,7 +102,7 @@ func ParseDialect(data []byte, d Dialect) (*Object, error) {
 		return nil, fmt.Errorf("jsonedit: top-level value must be an object, found %s at line %d:%d", kindOf(decode(root)), line, col)
 	}
 	if d == Strict {
-		if off, ok := findComment(src); ok {
+		if off, ok := findComment(src, false); ok {
 			line, col := position(src, off)
 			return nil, fmt.Errorf("jsonedit: invalid JSON at line %d:%d: %w", line, col, ErrComments)
 		}
@@ -184,8 +184,9 @@ func tooDeep(data []byte) bool {
 }
 
 // findComment reports the offset of the first comment in a document hujson
-// parsed: the first / outside a string.
-func findComment(data []byte) (int, bool) {
+// parsed: the first / outside a string. With blockOnly it skips // comments
+// and reports the first /* instead.
+func findComment(data []byte, blockOnly bool) (int, bool) {
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
 		case '"':
@@ -195,10 +196,30 @@ func findComment(data []byte) (int, bool) {
 				}
 			}
 		case '/':
-			return i, true
+			if !blockOnly {
+				return i, true
+			}
+			if i+1 < len(data) && data[i+1] == '/' {
+				for i < len(data) && data[i] != '\n' {
+					i++
+				}
+			} else if i+1 < len(data) && data[i+1] == '*' {
+				return i, true
+			}
 		}
 	}
 	return 0, false
+}
+
+// BlockComment reports where the first /* */ comment of data is, outside
+// strings and // comments: for tools that strip // comments only (Pi).
+func BlockComment(data []byte) (line, col int, ok bool) {
+	off, ok := findComment(data, true)
+	if !ok {
+		return 0, 0, false
+	}
+	line, col = position(data, off)
+	return line, col, true
 }
 
 // trailingComma reports the offset of the first trailing comma in v.

@@ -617,3 +617,21 @@ func TestDeleteComments(t *testing.T) {
 		}
 	}
 }
+
+func TestBlockComment(t *testing.T) {
+	for _, tc := range []struct {
+		in        string
+		line, col int
+		ok        bool
+	}{
+		{"{\n  \"a\": 1 /* c */\n}", 2, 10, true},
+		{"{\n  // a /* in a line comment\n  \"a\": \"/* in a string \\\" */\"\n}", 0, 0, false},
+		{"{\"a\": 1} // c", 0, 0, false},
+		{"{\"a\": \"x\"}\n// c\n/* d */", 3, 1, true},
+	} {
+		line, col, ok := BlockComment([]byte(tc.in))
+		if line != tc.line || col != tc.col || ok != tc.ok {
+			t.Errorf("BlockComment(%q) = %d:%d %v, want %d:%d %v", tc.in, line, col, ok, tc.line, tc.col, tc.ok)
+		}
+	}
+}

@@ -211,8 +211,7 @@ func readModels(env configurator.Env, path string) (file, error) {
 	if err != nil {
 		return f, err
 	}
-	if off, ok := blockComment(f.raw); ok {
-		line, col := position(f.raw, off)
+	if line, col, ok := jsonedit.BlockComment(f.raw); ok {
 		return f, pluginkit.Malformed(env, path, "is not JSON that Pi reads", fmt.Sprintf("line %d:%d: a /* */ comment; Pi takes only // comments", line, col))
 	}
 	if v, ok := f.obj.Get(keyProviders); ok {
@@ -221,43 +220,6 @@ func readModels(env configurator.Env, path string) (file, error) {
 		}
 	}
 	return f, nil
-}
-
-// blockComment reports the offset of the first /* outside a string and
-// outside a // comment: the comments Pi strips are // ones only.
-func blockComment(data []byte) (int, bool) {
-	for i := 0; i < len(data); i++ {
-		switch data[i] {
-		case '"':
-			for i++; i < len(data) && data[i] != '"'; i++ {
-				if data[i] == '\\' {
-					i++
-				}
-			}
-		case '/':
-			if i+1 < len(data) && data[i+1] == '/' {
-				for i < len(data) && data[i] != '\n' {
-					i++
-				}
-			} else if i+1 < len(data) && data[i+1] == '*' {
-				return i, true
-			}
-		}
-	}
-	return 0, false
-}
-
-// position converts a byte offset into a 1-based line and column.
-func position(data []byte, off int) (line, col int) {
-	line, col = 1, 1
-	for _, b := range data[:off] {
-		if b == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }
 
 // model is the model coda configures for t.
