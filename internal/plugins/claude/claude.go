@@ -167,14 +167,7 @@ func load(env configurator.Env) (*state, error) {
 		s.rec, s.stored, err = pluginkit.LoadRecord(env, pluginkit.RecordFormat{
 			Plugin: "claude",
 			Legacy: func(raw []byte) (*pluginkit.Record, error) { return legacyRecord(raw, s.paths) },
-			Check: func(r *pluginkit.Record) error {
-				for _, f := range r.Files {
-					if err := f.CheckJSON(); err != nil {
-						return err
-					}
-				}
-				return nil
-			},
+			Check:  pluginkit.CheckAllJSON,
 		})
 		if err != nil {
 			return nil, err

@@ -169,14 +169,7 @@ func load(env configurator.Env) (*current, error) {
 	}
 	c.rec, c.stored, err = pluginkit.LoadRecord(env, pluginkit.RecordFormat{
 		Plugin: name,
-		Check: func(r *pluginkit.Record) error {
-			for _, f := range r.Files {
-				if err := f.CheckJSON(); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		Check:  pluginkit.CheckAllJSON,
 	})
 	if err != nil {
 		return nil, err

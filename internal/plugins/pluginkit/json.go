@@ -94,6 +94,17 @@ func (f *FileRecord) OriginalJSON(key ...string) (any, bool) {
 	return v, err == nil
 }
 
+// CheckAllJSON refuses a record in which the originals of any file are not
+// JSON: the RecordFormat.Check of a plugin whose every file is JSON.
+func CheckAllJSON(r *Record) error {
+	for _, f := range r.Files {
+		if err := f.CheckJSON(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CheckJSON refuses a record of a JSON file whose originals are not JSON.
 // (nil checks nothing).
 func (f *FileRecord) CheckJSON() error {
