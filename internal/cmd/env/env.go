@@ -125,22 +125,30 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	// The proxy gets its port now if it has none, and the profile records
 	// that tools use it, so the watcher serves it from its next start.
-	var p *store.Profile
-	first := false
-	err = st.Update(ctx, func(s *store.State) error {
-		p = s.Profile(profile)
-		if !p.HasToken() {
-			return lifecycle.LoginRequired(profile, fmt.Sprintf("profile %q is not logged in", profile))
-		}
-		if err := pluginhost.EnsureProxy(p); err != nil {
-			return err
-		}
-		first = !p.Proxy.Env
-		p.Proxy.Env = true
-		return nil
-	})
+	// Once both are there (every later run, e.g. from a shell's rc file)
+	// the store is only read, without its lock.
+	state, err := st.Load()
 	if err != nil {
 		return err
+	}
+	p := state.Profile(profile)
+	first := false
+	if !p.HasToken() || p.Proxy.Port == 0 || !p.Proxy.Env {
+		err = st.Update(ctx, func(s *store.State) error {
+			p = s.Profile(profile)
+			if !p.HasToken() {
+				return lifecycle.LoginRequired(profile, fmt.Sprintf("profile %q is not logged in", profile))
+			}
+			if err := pluginhost.EnsureProxy(p); err != nil {
+				return err
+			}
+			first = !p.Proxy.Env
+			p.Proxy.Env = true
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 	}
 	key, err := pluginhost.ProxyKey(dir, profile)
 	if err != nil {
