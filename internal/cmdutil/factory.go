@@ -44,8 +44,10 @@ type Option struct{ Label, Value string }
 // Factory builds a command's dependencies on first use, so a command that
 // needs no network or settings never pays for them.
 type Factory struct {
-	IO       *IOStreams
-	Getenv   func(string) string
+	IO     *IOStreams
+	Getenv func(string) string
+	// Getwd is the user's working directory; nil means os.Getwd.
+	Getwd    func() (string, error)
 	Clock    clock.Clock
 	Clients  workspace.Factory
 	Prompter func() Prompter

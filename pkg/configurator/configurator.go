@@ -60,6 +60,9 @@ type Env struct {
 	// StateDir is a directory coda owns (0700) where a plugin may keep its
 	// own files, such as a token file a tool reads.
 	StateDir string
+	// Getwd is the directory the user runs coda in (some tools read
+	// project files from there); nil means os.Getwd.
+	Getwd func() (string, error)
 }
 
 // Endpoints are the base URLs of the model-serving protocols, as the tools

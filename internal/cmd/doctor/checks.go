@@ -509,9 +509,9 @@ func checkGeminiEnv(w *world) []Result {
 	if w.p.Tool("gemini") == nil {
 		return skip("gemini is not set up")
 	}
-	cwd, err := w.opts.Getwd()
-	if err != nil {
-		return skip("no working directory: " + err.Error())
+	cwd := pluginkit.Getwd(w.env)
+	if cwd == "" {
+		return skip("no working directory")
 	}
 	warning := gemini.ProjectEnvWarning(w.env, cwd)
 	switch {

@@ -23,7 +23,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"os/exec"
 	"strings"
 	"time"
@@ -54,13 +53,11 @@ type Options struct {
 	TimingErr error
 	// Crontab returns the user's crontab ("" when there is none).
 	Crontab func(ctx context.Context) (string, error)
-	// Getwd is the directory Gemini CLI's .env lookup is checked from.
-	Getwd func() (string, error)
 }
 
 // NewCmdDoctor builds the command; runF replaces the run function in tests.
 func NewCmdDoctor(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{F: f, Plugins: f.Plugins, Crontab: systemCrontab, Getwd: os.Getwd}
+	opts := &Options{F: f, Plugins: f.Plugins, Crontab: systemCrontab}
 	cmd := &cobra.Command{
 		Use:   "doctor [--deep] [--offline]",
 		Short: "Check the profile's setup and say how to fix what is wrong",

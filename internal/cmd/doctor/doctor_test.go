@@ -42,7 +42,7 @@ func newEnv(t *testing.T, w *world0) *cmdtest.Env {
 	newCmd := func(f *cmdutil.Factory) *cobra.Command {
 		return NewCmdDoctor(f, func(ctx context.Context, o *Options) error {
 			o.Crontab = func(context.Context) (string, error) { return w.crontab, nil }
-			o.Getwd = func() (string, error) { return w.cwd, nil }
+			o.F.Getwd = func() (string, error) { return w.cwd, nil }
 			return run(ctx, o)
 		})
 	}
@@ -108,7 +108,7 @@ func TestNewCmdDoctorFlags(t *testing.T) {
 			if res.Err != nil || got == nil {
 				t.Fatalf("err = %v, options = %+v", res.Err, got)
 			}
-			if got.Deep != tt.deep || got.Offline != tt.offline || got.Timing == nil || got.Crontab == nil || got.Getwd == nil {
+			if got.Deep != tt.deep || got.Offline != tt.offline || got.Timing == nil || got.Crontab == nil {
 				t.Errorf("options = %+v", got)
 			}
 		})

@@ -76,6 +76,7 @@ func newWorld(ctx context.Context, opts *Options) (*world, error) {
 	}
 	w := &world{ctx: ctx, opts: opts, f: f, profile: profile, dir: dir, st: st, now: f.Clock.Now(),
 		env: core.Env(f.Getenv, dir), exe: core.Executable(), usage: map[string]usage{}}
+	w.env.Getwd = f.Getwd
 	state, err := st.Load()
 	if err != nil {
 		w.loadErr = err

@@ -239,6 +239,7 @@ func PluginStates(f *cmdutil.Factory, plugins []configurator.Configurator, profi
 		return out
 	}
 	env := core.Env(f.Getenv, dir)
+	env.Getwd = f.Getwd
 	exe := core.Executable()
 	for _, name := range core.Configured(p) {
 		pl := core.Find(plugins, name)

@@ -477,10 +477,11 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 	if err != nil {
 		return configurator.Status{}, err
 	}
-	cwd, _ := os.Getwd()
+	cwd := pluginkit.Getwd(env)
 	warnings := exportedOverrides(env, t)
-	if w := ProjectEnvWarning(env, cwd); w != "" {
-		warnings = append(warnings, w)
+	cwdWarning := ProjectEnvWarning(env, cwd)
+	if cwdWarning != "" {
+		warnings = append(warnings, cwdWarning)
 	}
 	if c.rec == nil {
 		if !pl.Detect(env).Installed {
@@ -504,7 +505,9 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		if t.Token == "" {
 			detail = fmt.Sprintf("%s, model %s, but no token (run coda login)", t.Endpoints.Gemini, model(t))
 		}
-		if trust.detail != "" {
+		// The warning about the current folder already says how trust
+		// works; the general note would repeat it.
+		if trust.detail != "" && (cwdWarning == "" || trustHome(t)) {
 			detail += "; " + trust.detail
 		}
 		return configurator.Status{State: configurator.StateConfigured, Detail: pluginkit.JoinDetail(detail, warnings)}, nil

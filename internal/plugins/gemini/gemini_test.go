@@ -462,15 +462,18 @@ func (f *fixture) recordedTrust() []string {
 // TestTrustLeftToTheUser: without --gemini-trust-home coda never writes,
 // widens or overrides a trust rule, and says how Gemini CLI decides.
 func TestTrustLeftToTheUser(t *testing.T) {
-	for name, trusted := range map[string]string{
-		"none":       "",
-		"others":     userTrusted,
-		"distrusted": `{"$HOME": "DO_NOT_TRUST"}` + "\n",
-		"trusted":    `{"$HOME": "TRUST_PARENT"}` + "\n",
+	// status explains trust once: about the current folder ($WD) when
+	// Gemini CLI would not read ~/.gemini/.env there, in general otherwise.
+	for name, tc := range map[string]struct{ trusted, status string }{
+		"none":       {"", "Gemini CLI does not trust $WD yet, so it reads no ~/.gemini/.env there until you trust the folder (it asks the first time it starts there; coda setup --gemini-trust-home trusts your whole home)"},
+		"others":     {userTrusted, "Gemini CLI does not trust $WD yet"},
+		"distrusted": {`{"$HOME": "DO_NOT_TRUST"}` + "\n", "~/.gemini/trustedFolders.json marks $HOME DO_NOT_TRUST, so Gemini CLI started in $WD reads no ~/.gemini/.env"},
+		"trusted":    {`{"$HOME": "TRUST_PARENT"}` + "\n", "Gemini CLI reads ~/.gemini/.env only in folders you trust (it asks the first time it starts in one); coda setup --gemini-trust-home trusts your whole home"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t, nil)
-			trusted = strings.ReplaceAll(trusted, "$HOME", f.Home)
+			trusted := strings.ReplaceAll(tc.trusted, "$HOME", f.Home)
+			wantStatus := strings.NewReplacer("$HOME", f.Home, "$WD", f.Wd).Replace(tc.status)
 			if trusted != "" {
 				f.Write(trustedRel, trusted)
 			}
@@ -492,8 +495,8 @@ func TestTrustLeftToTheUser(t *testing.T) {
 				t.Errorf("notes %q, want %q", p.Notes, want)
 			}
 			st := f.Status(target())
-			if st.State != configurator.StateConfigured || !strings.Contains(st.Detail, "Gemini CLI reads ~/.gemini/.env only in folders you trust") || !strings.Contains(st.Detail, "coda setup --gemini-trust-home trusts your whole home") {
-				t.Errorf("status %s: %s", st.State, st.Detail)
+			if st.State != configurator.StateConfigured || !strings.Contains(st.Detail, wantStatus) || strings.Count(st.Detail, "trusts your whole home") > 1 {
+				t.Errorf("status %s: %s\nwant it to say once: %s", st.State, st.Detail, wantStatus)
 			}
 			f.Remove(target())
 			if trusted != "" && f.Read(trustedRel) != trusted {
@@ -884,11 +887,7 @@ func TestProjectEnvWarning(t *testing.T) {
 		f := newFixture(t, nil)
 		f.Apply(trustHomeTarget())
 		f.Write("proj/.env", "X=1\n")
-		wd, _ := os.Getwd()
-		t.Cleanup(func() { _ = os.Chdir(wd) })
-		if err := os.Chdir(f.Path("proj")); err != nil {
-			t.Fatal(err)
-		}
+		f.Wd = f.Path("proj")
 		if st := f.Status(target()); !strings.Contains(st.Detail, "proj/.env hides") {
 			t.Errorf("status detail %q", st.Detail)
 		}

@@ -8,6 +8,7 @@ package pluginkit
 
 import (
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -33,6 +34,19 @@ func Getenv(env configurator.Env, key string) string {
 		return ""
 	}
 	return env.Getenv(key)
+}
+
+// Getwd is the user's working directory as env sees it ("" when unknown).
+func Getwd(env configurator.Env) string {
+	getwd := env.Getwd
+	if getwd == nil {
+		getwd = os.Getwd
+	}
+	wd, err := getwd()
+	if err != nil {
+		return ""
+	}
+	return wd
 }
 
 // Detect is the Detection of a tool whose executable is binary and whose

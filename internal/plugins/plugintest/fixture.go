@@ -21,8 +21,11 @@ type Fixture struct {
 	State string            // coda's state directory, outside HOME
 	Vars  map[string]string // what Env.Getenv reads; HOME is set
 	Bins  map[string]bool   // executables Env.LookPath finds, as /usr/bin/NAME
-	Env   configurator.Env
-	C     configurator.Configurator
+	// Wd is the working directory Env.Getwd reports: HOME/src unless a
+	// test moves it, so no result depends on where the tests run.
+	Wd  string
+	Env configurator.Env
+	C   configurator.Configurator
 }
 
 // NewFixture returns a fixture for c whose HOME holds files (rel →
@@ -31,8 +34,10 @@ func NewFixture(t testing.TB, c configurator.Configurator, files map[string]stri
 	t.Helper()
 	f := &Fixture{T: t, Home: t.TempDir(), State: filepath.Join(t.TempDir(), "coda"), Bins: map[string]bool{}, C: c}
 	f.Vars = map[string]string{"HOME": f.Home}
+	f.Wd = filepath.Join(f.Home, "src")
 	f.Env = configurator.Env{
 		Home:     f.Home,
+		Getwd:    func() (string, error) { return f.Wd, nil },
 		Getenv:   func(k string) string { return f.Vars[k] },
 		StateDir: f.State,
 		LookPath: func(file string) (string, error) {

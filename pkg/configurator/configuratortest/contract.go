@@ -98,6 +98,8 @@ func newHarness(t *testing.T, s Suite, files map[string]string, installed bool) 
 		Home:     home,
 		Getenv:   func(k string) string { return vars[k] },
 		StateDir: state,
+		// A folder of the fake home, so nothing depends on where tests run.
+		Getwd: func() (string, error) { return filepath.Join(home, "src"), nil },
 		LookPath: func(file string) (string, error) {
 			p := filepath.Join(bin, file)
 			if _, err := os.Stat(p); err != nil {
