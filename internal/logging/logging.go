@@ -180,3 +180,37 @@ func (p prefixed) WithAttrs(attrs []slog.Attr) slog.Handler {
 func (p prefixed) WithGroup(name string) slog.Handler {
 	return prefixed{inner: p.inner.WithGroup(name), prefix: p.prefix}
 }
+
+// AtLeast returns l without the records below min, for a component that
+// shares a terminal with another program (coda exec's proxy speaks only
+// when something goes wrong).
+func AtLeast(l *slog.Logger, min slog.Level) *slog.Logger {
+	if l == nil {
+		return Discard()
+	}
+	return slog.New(atLeast{inner: l.Handler(), min: min})
+}
+
+type atLeast struct {
+	inner slog.Handler
+	min   slog.Level
+}
+
+func (a atLeast) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= a.min && a.inner.Enabled(ctx, l)
+}
+
+func (a atLeast) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < a.min {
+		return nil
+	}
+	return a.inner.Handle(ctx, r)
+}
+
+func (a atLeast) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return atLeast{inner: a.inner.WithAttrs(attrs), min: a.min}
+}
+
+func (a atLeast) WithGroup(name string) slog.Handler {
+	return atLeast{inner: a.inner.WithGroup(name), min: a.min}
+}

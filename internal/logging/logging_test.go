@@ -115,6 +115,28 @@ func TestWithPrefixAndAttrs(t *testing.T) {
 	}
 }
 
+func TestAtLeast(t *testing.T) {
+	var buf bytes.Buffer
+	l := AtLeast(WithPrefix(New(&buf, slog.LevelInfo), "exec proxy:"), slog.LevelWarn).With("a", 1)
+	if l.Enabled(context.Background(), slog.LevelInfo) {
+		t.Error("Info enabled below the floor")
+	}
+	l.Info("retrying once")
+	l.Warn("no newer token")
+	if got, want := strings.TrimSpace(buf.String()), "WARN exec proxy: no newer token a=1"; !strings.HasSuffix(got, want) || strings.Count(got, "\n") != 0 {
+		t.Errorf("got %q, want one line ending %q", got, want)
+	}
+	// The inner level still applies above the floor.
+	buf.Reset()
+	AtLeast(New(&buf, slog.LevelError), slog.LevelWarn).Warn("x")
+	if buf.Len() != 0 {
+		t.Errorf("a Warn through an Error logger: %q", buf.String())
+	}
+	if AtLeast(nil, slog.LevelDebug).Enabled(context.Background(), slog.LevelError) {
+		t.Error("AtLeast(nil) logs")
+	}
+}
+
 // Lines from many goroutines stay whole.
 func TestConcurrentLinesDoNotInterleave(t *testing.T) {
 	var buf bytes.Buffer

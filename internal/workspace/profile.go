@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -34,6 +35,9 @@ type DatabricksProfile struct {
 	// TokenCache is the Databricks CLI's OAuth token cache
 	// (~/.databricks/token-cache.json), read for AuthU2M profiles.
 	TokenCache string
+	// Log gets the HTTP trace of the requests made for the profile (at
+	// Debug, as LogTransport writes it); nil for none.
+	Log *slog.Logger
 }
 
 // ProfileToken is a bearer token a Databricks CLI profile authenticates
@@ -82,7 +86,7 @@ func tokenFromProfile(ctx context.Context, p DatabricksProfile, base http.RoundT
 	}
 	// Every request for the profile goes to its host only, and follows no
 	// redirect: the credentials cannot leave for anywhere else.
-	transport := singleShotTransport{base: NoRedirectTransport(sameHostTransport{host: host, base: base})}
+	transport := singleShotTransport{base: NoRedirectTransport(sameHostTransport{host: host, base: LogTransport(base, p.Log)})}
 	var token string
 	switch authType {
 	case AuthPAT, AuthM2M:

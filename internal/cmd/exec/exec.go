@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"os"
 	osexec "os/exec"
@@ -28,6 +29,7 @@ import (
 	"github.com/coda-cli/coda/internal/envtool"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/lifecycle"
+	"github.com/coda-cli/coda/internal/logging"
 	"github.com/coda-cli/coda/internal/pluginhost"
 	"github.com/coda-cli/coda/internal/proxy"
 	"github.com/coda-cli/coda/pkg/configurator"
@@ -72,7 +74,8 @@ COMMAND's exit code (128+N when signal N ended it; 126 when COMMAND cannot
 be run, 127 when it is not found) and passes on SIGTERM, SIGHUP, SIGUSR1
 and SIGUSR2, and SIGINT and SIGQUIT when they did not come from the
 terminal (which sends them to COMMAND itself). Flags after COMMAND are
-COMMAND's.
+COMMAND's. The proxy writes to stderr only its warnings and errors; with
+--debug, every request it forwards.
 
 --tool limits the variables to some tools (repeatable; default all):
 ` + strings.Join(envtool.Names(tools), ", ") + `.`,
@@ -129,8 +132,15 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	// The child owns the terminal: the proxy's lines are only its
+	// warnings and errors, unless --debug asks for every request.
+	log := f.Log()
+	if !log.Enabled(ctx, slog.LevelDebug) {
+		log = logging.AtLeast(log, slog.LevelWarn)
+	}
 	srv, err := proxy.New(proxy.Config{Host: p.Host, LocalKey: key,
-		Tokens: lifecycle.ProxyTokens{Engine: e, Profile: profile, Timing: opts.Timing}})
+		Tokens: lifecycle.ProxyTokens{Engine: e, Profile: profile, Timing: opts.Timing},
+		Log:    logging.WithPrefix(log, profile+" exec proxy:")})
 	if err != nil {
 		return err
 	}

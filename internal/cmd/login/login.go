@@ -346,7 +346,7 @@ func tokenFromProfile(ctx context.Context, f *cmdutil.Factory, name string) (wor
 		file = filepath.Join(home, file[1:])
 	}
 	return workspace.TokenFromProfile(ctx, workspace.DatabricksProfile{Name: name, File: file,
-		TokenCache: filepath.Join(home, ".databricks", "token-cache.json")})
+		TokenCache: filepath.Join(home, ".databricks", "token-cache.json"), Log: f.Log()})
 }
 
 // offerSetup offers, on a terminal and after the first login of the
