@@ -22,6 +22,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,7 +65,7 @@ func WithPrefix(l *slog.Logger, prefix string) *slog.Logger {
 	if l == nil {
 		return Discard()
 	}
-	return slog.New(prefixed{inner: l.Handler(), prefix: prefix})
+	return slog.New(wrapper{inner: l.Handler(), prefix: prefix, min: noFloor})
 }
 
 // output is a writer shared by a handler and its derivatives.
@@ -156,29 +157,44 @@ func appendAttr(b *strings.Builder, prefix string, a slog.Attr) {
 	b.WriteString(v)
 }
 
-// prefixed puts a fixed prefix before every message of its inner handler.
-type prefixed struct {
+// wrapper is a view of an inner handler: a prefix before every message,
+// and a floor below which records are dropped (WithPrefix and AtLeast).
+type wrapper struct {
 	inner  slog.Handler
 	prefix string
+	min    slog.Level
 }
 
-func (p prefixed) Enabled(ctx context.Context, l slog.Level) bool { return p.inner.Enabled(ctx, l) }
+// noFloor lets every level through.
+const noFloor = slog.Level(math.MinInt)
 
-func (p prefixed) Handle(ctx context.Context, r slog.Record) error {
-	out := slog.NewRecord(r.Time, r.Level, p.prefix+" "+r.Message, r.PC)
+func (w wrapper) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= w.min && w.inner.Enabled(ctx, l)
+}
+
+func (w wrapper) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < w.min {
+		return nil
+	}
+	if w.prefix == "" {
+		return w.inner.Handle(ctx, r)
+	}
+	out := slog.NewRecord(r.Time, r.Level, w.prefix+" "+r.Message, r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		out.AddAttrs(a)
 		return true
 	})
-	return p.inner.Handle(ctx, out)
+	return w.inner.Handle(ctx, out)
 }
 
-func (p prefixed) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return prefixed{inner: p.inner.WithAttrs(attrs), prefix: p.prefix}
+func (w wrapper) WithAttrs(attrs []slog.Attr) slog.Handler {
+	w.inner = w.inner.WithAttrs(attrs)
+	return w
 }
 
-func (p prefixed) WithGroup(name string) slog.Handler {
-	return prefixed{inner: p.inner.WithGroup(name), prefix: p.prefix}
+func (w wrapper) WithGroup(name string) slog.Handler {
+	w.inner = w.inner.WithGroup(name)
+	return w
 }
 
 // AtLeast returns l without the records below min, for a component that
@@ -188,29 +204,5 @@ func AtLeast(l *slog.Logger, min slog.Level) *slog.Logger {
 	if l == nil {
 		return Discard()
 	}
-	return slog.New(atLeast{inner: l.Handler(), min: min})
-}
-
-type atLeast struct {
-	inner slog.Handler
-	min   slog.Level
-}
-
-func (a atLeast) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= a.min && a.inner.Enabled(ctx, l)
-}
-
-func (a atLeast) Handle(ctx context.Context, r slog.Record) error {
-	if r.Level < a.min {
-		return nil
-	}
-	return a.inner.Handle(ctx, r)
-}
-
-func (a atLeast) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return atLeast{inner: a.inner.WithAttrs(attrs), min: a.min}
-}
-
-func (a atLeast) WithGroup(name string) slog.Handler {
-	return atLeast{inner: a.inner.WithGroup(name), min: a.min}
+	return slog.New(wrapper{inner: l.Handler(), min: min})
 }
