@@ -129,6 +129,24 @@ func timeRequest(b *testing.B, c *http.Client, url, cred, body string) (ttfb, to
 	return first.Sub(start), total
 }
 
+// paired times b.N pairs of direct and proxied requests. Odd pairs take
+// the proxy first: neither path always finds the endpoint just woken by
+// the other.
+func paired(b *testing.B, direct, proxied func() time.Duration) (directs, proxies []time.Duration) {
+	for i := 0; i < b.N; i++ {
+		var d, p time.Duration
+		if i%2 == 1 {
+			p = proxied()
+			d = direct()
+		} else {
+			d = direct()
+			p = proxied()
+		}
+		directs, proxies = append(directs, d), append(proxies, p)
+	}
+	return directs, proxies
+}
+
 // BenchmarkProxyTTFB: time to the first byte of a small answer through the
 // proxy against the same request sent straight to the endpoint, on warm
 // keep-alive connections. Target: the proxy adds at most 1 ms (median of
@@ -144,22 +162,13 @@ func BenchmarkProxyTTFB(b *testing.B) {
 	proxyOnce := func() time.Duration { d, _ := timeRequest(b, e.proxyClient, e.proxied+path, e.key, body); return d }
 	directOnce() // open the connections
 	proxyOnce()
-	var directs, proxies, added []time.Duration
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		var d, p time.Duration
-		// Odd runs take the proxy first: neither path always finds the
-		// endpoint just woken by the other.
-		if i%2 == 1 {
-			p = proxyOnce()
-			d = directOnce()
-		} else {
-			d = directOnce()
-			p = proxyOnce()
-		}
-		directs, proxies, added = append(directs, d), append(proxies, p), append(added, p-d)
-	}
+	directs, proxies := paired(b, directOnce, proxyOnce)
 	b.StopTimer()
+	added := make([]time.Duration, len(directs))
+	for i := range directs {
+		added[i] = proxies[i] - directs[i]
+	}
 	b.ReportMetric(ms(median(directs)), "direct-ttfb-ms")
 	b.ReportMetric(ms(median(proxies)), "proxy-ttfb-ms")
 	b.ReportMetric(ms(median(added)), "added-ttfb-ms")
@@ -181,22 +190,14 @@ func BenchmarkProxyStream(b *testing.B) {
 	proxyOnce := func() time.Duration { _, d := timeRequest(b, e.proxyClient, e.proxied+path, e.key, "{}"); return d }
 	directOnce()
 	proxyOnce()
-	var directs, proxies []time.Duration
-	var ratios []float64
 	b.SetBytes(2 * streamBytes)
 	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		var d, p time.Duration
-		if i%2 == 1 {
-			p = proxyOnce()
-			d = directOnce()
-		} else {
-			d = directOnce()
-			p = proxyOnce()
-		}
-		directs, proxies, ratios = append(directs, d), append(proxies, p), append(ratios, float64(p)/float64(d))
-	}
+	directs, proxies := paired(b, directOnce, proxyOnce)
 	b.StopTimer()
+	ratios := make([]float64, len(directs))
+	for i := range directs {
+		ratios[i] = float64(proxies[i]) / float64(directs[i])
+	}
 	slices.Sort(ratios)
 	b.ReportMetric(ms(median(directs)), "direct-ms")
 	b.ReportMetric(ms(median(proxies)), "proxy-ms")
