@@ -124,14 +124,11 @@ func (s System) Install(ctx context.Context, spec Spec) (*Report, error) {
 // Uninstall stops t's service, disables it and removes its unit file.
 // Nothing installed is not an error.
 func (s System) Uninstall(ctx context.Context, t Target) (*Report, error) {
-	if err := s.Check(t); err != nil {
-		return nil, err
-	}
-	u, err := s.Unit(t)
+	r, err := s.report(t)
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Unit: u, Target: t}
+	u := r.Unit
 	exists, err := fileExists(u.Path)
 	if err != nil {
 		return nil, err
@@ -171,14 +168,11 @@ func (s System) Uninstall(ctx context.Context, t Target) (*Report, error) {
 
 // Status reports whether t's service is installed and running.
 func (s System) Status(ctx context.Context, t Target) (*Report, error) {
-	if err := s.Check(t); err != nil {
-		return nil, err
-	}
-	u, err := s.Unit(t)
+	r, err := s.report(t)
 	if err != nil {
 		return nil, err
 	}
-	r := &Report{Unit: u, Target: t}
+	u := r.Unit
 	if r.Installed, err = fileExists(u.Path); err != nil {
 		return nil, err
 	}
@@ -213,6 +207,18 @@ func (s System) Status(ctx context.Context, t Target) (*Report, error) {
 
 // probe runs argv for its answer: only a command that cannot run is an
 // error.
+// report checks t and starts its report with t's unit.
+func (s System) report(t Target) (*Report, error) {
+	if err := s.Check(t); err != nil {
+		return nil, err
+	}
+	u, err := s.Unit(t)
+	if err != nil {
+		return nil, err
+	}
+	return &Report{Unit: u, Target: t}, nil
+}
+
 func (s System) probe(ctx context.Context, argv ...string) (Output, error) {
 	out, err := s.run(ctx, argv...)
 	var ce *CommandError
