@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/databricks/databricks-sdk-go/config"
 	"github.com/databricks/databricks-sdk-go/credentials/u2m"
@@ -170,15 +169,8 @@ func profileAuthType(keys map[string]string) (string, error) {
 // sdkToken builds the SDK configuration of a pat or oauth-m2m profile,
 // with that auth type's strategy alone, and returns its bearer token.
 func sdkToken(ctx context.Context, host, authType string, keys map[string]string, transport http.RoundTripper) (string, error) {
-	cfg := &config.Config{
-		Host:                 host,
-		AuthType:             authType,
-		Loaders:              []config.Loader{noLoader{}},
-		HostMetadataResolver: noHostMetadata,
-		HTTPTimeoutSeconds:   int(HTTPTimeout / time.Second),
-		HTTPTransport:        transport,
-		RetryTimeoutSeconds:  int(HTTPTimeout / time.Second),
-	}
+	cfg := explicitConfig(host, transport)
+	cfg.AuthType = authType
 	secrets := []string{keys["token"], keys["client_secret"]}
 	if authType == AuthPAT {
 		cfg.Token, cfg.Credentials = keys["token"], config.PatCredentials{}
@@ -258,12 +250,10 @@ func cachedToken(ctx context.Context, p DatabricksProfile, host string, keys map
 	return "", fmt.Errorf("%s: %s", strings.TrimPrefix(sdkMessage(err), "cache: "), relogin)
 }
 
+// splitScopes splits a profile's scopes on commas and spaces. None (an
+// empty slice) gives the SDK's default, as nil does.
 func splitScopes(s string) []string {
-	var out []string
-	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
-		out = append(out, f)
-	}
-	return out
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 }
 
 // oauthError is an OAuth token endpoint's refusal as one safe line: its

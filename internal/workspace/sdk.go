@@ -42,6 +42,21 @@ func (noLoader) Configure(*config.Config) error { return nil }
 // would otherwise call (with its full retry budget) before every client.
 func noHostMetadata(context.Context, string) (*config.HostMetadata, error) { return nil, nil }
 
+// explicitConfig is the SDK configuration of host over transport that
+// loads nothing (no environment, no config file), probes no host metadata
+// and bounds each request by HTTPTimeout; the caller sets the credentials
+// and their auth type.
+func explicitConfig(host string, transport http.RoundTripper) *config.Config {
+	return &config.Config{
+		Host:                 host,
+		Loaders:              []config.Loader{noLoader{}},
+		HostMetadataResolver: noHostMetadata,
+		HTTPTimeoutSeconds:   int(HTTPTimeout / time.Second),
+		HTTPTransport:        transport,
+		RetryTimeoutSeconds:  int(HTTPTimeout / time.Second),
+	}
+}
+
 // NewSDKClient builds a client that authenticates with token and nothing
 // else: no credential chain, no environment, no config file, no metadata
 // probe, no SDK retries, no redirects. Service-principal variables,
@@ -72,17 +87,8 @@ func newSDKClient(host, token string, base http.RoundTripper, log *slog.Logger) 
 	// with its real status.
 	base = LogTransport(base, log)
 	transport := singleShotTransport{base: NoRedirectTransport(base)}
-	cfg := &config.Config{
-		Host:                 host,
-		Token:                token,
-		AuthType:             "pat",
-		Credentials:          config.PatCredentials{},
-		Loaders:              []config.Loader{noLoader{}},
-		HostMetadataResolver: noHostMetadata,
-		HTTPTimeoutSeconds:   int(HTTPTimeout / time.Second),
-		HTTPTransport:        transport,
-		RetryTimeoutSeconds:  int(HTTPTimeout / time.Second),
-	}
+	cfg := explicitConfig(host, transport)
+	cfg.Token, cfg.AuthType, cfg.Credentials = token, "pat", config.PatCredentials{}
 	if err := cfg.EnsureResolved(); err != nil {
 		return nil, fmt.Errorf("workspace client: %s", clean(err.Error(), token))
 	}
@@ -98,8 +104,7 @@ func newSDKClient(host, token string, base http.RoundTripper, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("workspace client: %s", clean(err.Error(), token))
 	}
-	probe := noRedirectClient(10*time.Second, nil)
-	probe.Transport = singleShotTransport{base: NoRedirectTransport(base)}
+	probe := &http.Client{Timeout: 10 * time.Second, Transport: transport, CheckRedirect: refuseRedirect}
 	return &sdkClient{host: host, token: token, dc: dc, probe: probe, tokens: settings.NewTokens(dc),
 		me: iam.NewCurrentUser(dc), serving: serving.NewServingEndpoints(dc),
 		sdkLog: sdkLogger{log: log, secret: token}}, nil

@@ -91,13 +91,9 @@ func (t noRedirectTransport) RoundTrip(r *http.Request) (*http.Response, error) 
 // NoRedirectTransport(http.DefaultTransport) whose CheckRedirect also
 // refuses, in case its Transport is ever replaced.
 func NoRedirectClient(timeout time.Duration) *http.Client {
-	return noRedirectClient(timeout, http.DefaultTransport)
-}
-
-func noRedirectClient(timeout time.Duration, base http.RoundTripper) *http.Client {
 	return &http.Client{
 		Timeout:       timeout,
-		Transport:     NoRedirectTransport(base),
+		Transport:     NoRedirectTransport(http.DefaultTransport),
 		CheckRedirect: refuseRedirect,
 	}
 }
