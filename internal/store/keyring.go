@@ -93,7 +93,7 @@ var defaults = struct {
 	sync.Mutex
 	backend KeyringBackend
 	timeout time.Duration
-}{backend: systemKeyring{}, timeout: KeyringTimeout}
+}{backend: systemKeyring{}}
 
 // SetKeyringBackend makes the FileStores created afterwards use b, with
 // calls bounded by timeout (0: KeyringTimeout), and returns what restores
@@ -101,9 +101,6 @@ var defaults = struct {
 // (the testscript binary, the benchmarks' build): coda never calls it, and
 // no flag or variable of coda's reaches it.
 func SetKeyringBackend(b KeyringBackend, timeout time.Duration) (restore func()) {
-	if timeout <= 0 {
-		timeout = KeyringTimeout
-	}
 	defaults.Lock()
 	defer defaults.Unlock()
 	prevB, prevT := defaults.backend, defaults.timeout
@@ -119,18 +116,18 @@ func SetKeyringBackend(b KeyringBackend, timeout time.Duration) (restore func())
 // bounded by timeout (0: KeyringTimeout). Tests use it; coda's own stores
 // come from NewFileStore.
 func NewFileStoreWithKeyring(dir string, b KeyringBackend, timeout time.Duration) *FileStore {
-	if timeout <= 0 {
-		timeout = KeyringTimeout
-	}
 	s := NewFileStore(dir)
-	s.kr = &keyring{backend: b, timeout: timeout, cache: map[string]string{}}
+	s.kr = newKeyring(b, timeout)
 	return s
 }
 
-func newKeyring() *keyring {
-	defaults.Lock()
-	defer defaults.Unlock()
-	return &keyring{backend: defaults.backend, timeout: defaults.timeout, cache: map[string]string{}}
+// newKeyring is the keyring over b, each call bounded by timeout (0:
+// KeyringTimeout).
+func newKeyring(b KeyringBackend, timeout time.Duration) *keyring {
+	if timeout <= 0 {
+		timeout = KeyringTimeout
+	}
+	return &keyring{backend: b, timeout: timeout, cache: map[string]string{}}
 }
 
 // keyring runs every call with a timeout and remembers the tokens it has
@@ -282,7 +279,9 @@ func (s *FileStore) ProbeKeyring() error { return s.keyring().probe() }
 func (s *FileStore) keyring() *keyring {
 	s.krOnce.Do(func() {
 		if s.kr == nil {
-			s.kr = newKeyring()
+			defaults.Lock()
+			defer defaults.Unlock()
+			s.kr = newKeyring(defaults.backend, defaults.timeout)
 		}
 	})
 	return s.kr

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 
 	"github.com/coda-cli/coda/internal/atomicfile"
@@ -128,13 +129,8 @@ func (s *FileStore) Update(ctx context.Context, fn func(*State) error) error {
 		err = s.write(st, old)
 	}
 	if err != nil {
-		var fresh []string
-		for _, a := range written {
-			if !refsBefore[a] {
-				fresh = append(fresh, a)
-			}
-		}
-		s.dropSecrets(fresh)
+		// Take out the entries this update made, not those the file named.
+		s.dropSecrets(slices.DeleteFunc(written, func(a string) bool { return refsBefore[a] }))
 		return err
 	}
 	s.dropSecrets(unreferenced(refsBefore, keyringRefs(st)))
