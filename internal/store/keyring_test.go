@@ -66,6 +66,18 @@ func withBackend(dir string, b KeyringBackend, timeout time.Duration) *FileStore
 	return NewFileStoreWithKeyring(dir, b, timeout)
 }
 
+// keyringLogin is a FileStore in dir over b whose profile "default" keeps
+// its token (secret, id tok-1) in the keyring.
+func keyringLogin(t *testing.T, dir string, b KeyringBackend) *FileStore {
+	t.Helper()
+	s := withBackend(dir, b, time.Second)
+	mustUpdate(t, s, func(st *State) error {
+		st.Profiles["default"] = keyringProfile(secret, "tok-1")
+		return nil
+	})
+	return s
+}
+
 func keyringProfile(token, id string) *Profile {
 	p := sampleProfile()
 	p.Token, p.TokenID, p.Storage = token, id, StorageKeyring
@@ -155,11 +167,7 @@ func TestFileOnlyStoreStaysVersion2(t *testing.T) {
 func TestKeyringEntriesFollowTheFile(t *testing.T) {
 	dir := t.TempDir()
 	kr := &counting{KeyringBackend: keyringtest.File{Path: dir + "/keyring.json"}}
-	s := withBackend(dir+"/coda", kr, time.Second)
-	mustUpdate(t, s, func(st *State) error {
-		st.Profiles["default"] = keyringProfile(secret, "tok-1")
-		return nil
-	})
+	s := keyringLogin(t, dir+"/coda", kr)
 	inst := installID(t, s)
 	acct := func(id string) string { return inst + "/default/" + id }
 	entries := func() []string {
@@ -254,11 +262,7 @@ func TestKeyringEntriesFollowTheFile(t *testing.T) {
 func TestKeyringReadsAreCached(t *testing.T) {
 	dir := t.TempDir()
 	kr := &counting{KeyringBackend: keyringtest.File{Path: dir + "/keyring.json"}}
-	s := withBackend(dir+"/coda", kr, time.Second)
-	mustUpdate(t, s, func(st *State) error {
-		st.Profiles["default"] = keyringProfile(secret, "tok-1")
-		return nil
-	})
+	s := keyringLogin(t, dir+"/coda", kr)
 	kr.take()
 	for range 3 {
 		st, err := s.Load()
@@ -380,11 +384,7 @@ func TestHangingKeyringTimesOut(t *testing.T) {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
 	dir := t.TempDir()
-	good := withBackend(dir, keyringtest.File{Path: dir + "/keyring.json"}, time.Second)
-	mustUpdate(t, good, func(st *State) error {
-		st.Profiles["default"] = keyringProfile(secret, "tok-1")
-		return nil
-	})
+	keyringLogin(t, dir, keyringtest.File{Path: dir + "/keyring.json"})
 	hang := &counting{KeyringBackend: keyringtest.Hanging{Release: release}}
 	const bound = 50 * time.Millisecond
 	s := withBackend(dir, hang, bound)
@@ -469,11 +469,7 @@ func TestProbe(t *testing.T) {
 func TestFailedWriteDropsNewEntries(t *testing.T) {
 	dir := t.TempDir()
 	file := keyringtest.File{Path: dir + "/keyring.json"}
-	s := withBackend(dir+"/coda", file, time.Second)
-	mustUpdate(t, s, func(st *State) error {
-		st.Profiles["default"] = keyringProfile(secret, "tok-1")
-		return nil
-	})
+	s := keyringLogin(t, dir+"/coda", file)
 	s.beforeRename = func(string) error { return errors.New("disk full") }
 	err := s.Update(context.Background(), func(st *State) error {
 		p := st.Profile("default")
