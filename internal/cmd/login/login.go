@@ -36,9 +36,11 @@ import (
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/exit"
 	"github.com/coda-cli/coda/internal/lifecycle"
+	"github.com/coda-cli/coda/internal/plugins/databricks"
 	"github.com/coda-cli/coda/internal/redact"
 	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/workspace"
+	"github.com/coda-cli/coda/pkg/configurator"
 )
 
 // maxTokenBytes bounds what --token-stdin takes: a PAT is under 100 bytes,
@@ -338,13 +340,8 @@ func tokenFromProfile(ctx context.Context, f *cmdutil.Factory, name string) (wor
 	if home == "" {
 		return workspace.ProfileToken{}, errors.New("HOME is not set, so coda cannot find ~/.databrickscfg: set HOME or DATABRICKS_CONFIG_FILE")
 	}
-	file := f.Getenv("DATABRICKS_CONFIG_FILE")
-	switch {
-	case file == "":
-		file = filepath.Join(home, ".databrickscfg")
-	case file == "~" || strings.HasPrefix(file, "~/"):
-		file = filepath.Join(home, file[1:])
-	}
+	// The file coda setup databricks writes.
+	file := databricks.ConfigPath(configurator.Env{Home: home, Getenv: f.Getenv})
 	return workspace.TokenFromProfile(ctx, workspace.DatabricksProfile{Name: name, File: file,
 		TokenCache: filepath.Join(home, ".databricks", "token-cache.json"), Log: f.Log()})
 }
