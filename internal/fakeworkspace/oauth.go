@@ -36,8 +36,6 @@ type oauthGrant struct {
 	used     bool // refresh tokens are single use: each refresh rotates it
 }
 
-type servicePrincipal struct{ secret, userName string }
-
 // AddServicePrincipal adds a service principal (a SCIM user named by its
 // application id) with an OAuth secret, and returns the secret: with
 // grant_type=client_credentials it gets access tokens of the principal.
@@ -47,9 +45,9 @@ func (s *Server) AddServicePrincipal(applicationID, displayName string) (clientS
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.principals == nil {
-		s.principals = map[string]servicePrincipal{}
+		s.principals = map[string]string{}
 	}
-	s.principals[applicationID] = servicePrincipal{secret: secret, userName: applicationID}
+	s.principals[applicationID] = secret
 	s.oauthSecrets = append(s.oauthSecrets, secret)
 	return secret
 }
@@ -146,9 +144,9 @@ func (s *Server) handleOIDCToken(w http.ResponseWriter, r *http.Request, body []
 			id, secret = form.Get("client_id"), form.Get("client_secret")
 		}
 		s.mu.Lock()
-		sp, known := s.principals[id]
+		want, known := s.principals[id]
 		s.mu.Unlock()
-		if !known || secret == "" || sp.secret != secret {
+		if !known || secret == "" || want != secret {
 			oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed")
 			return
 		}
@@ -156,7 +154,7 @@ func (s *Server) handleOIDCToken(w http.ResponseWriter, r *http.Request, body []
 		if len(scopes) == 0 {
 			scopes = []string{"all-apis"}
 		}
-		s.writeTokens(w, sp.userName, scopes, "")
+		s.writeTokens(w, id, scopes, "") // the principal's user is its application id
 	case "refresh_token":
 		if form.Get("client_id") != U2MClientID {
 			oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed")

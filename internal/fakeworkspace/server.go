@@ -91,9 +91,9 @@ type Server struct {
 	mu     sync.Mutex
 	faults []*faultEntry
 	holds  []*HeldCall
-	// OAuth: service principals by application id, refresh tokens by
-	// value, and every OAuth secret issued (for MintedValues).
-	principals    map[string]servicePrincipal
+	// OAuth: service principals' secrets by application id, refresh
+	// tokens by value, and every OAuth secret issued (for MintedValues).
+	principals    map[string]string
 	refreshTokens map[string]*oauthGrant
 	oauthSecrets  []string
 
