@@ -185,11 +185,7 @@ func shellOf(path string) shellenv.Shell {
 }
 
 func (pl Plugin) shell(env configurator.Env) shellenv.Shell {
-	getenv := env.Getenv
-	if getenv == nil {
-		getenv = func(string) string { return "" }
-	}
-	return shellenv.Detect(getenv, pl.GOOS)
+	return shellenv.Detect(func(k string) string { return pluginkit.Getenv(env, k) }, pl.GOOS)
 }
 
 // rcFor is the rc file coda edits for shell s; ok is false for sh and
@@ -358,15 +354,21 @@ func sources(data []byte, snippetPath string) bool {
 }
 
 func (pl Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: name}
 	vars, err := pl.EnvVars(env, t)
 	if err != nil {
-		return plan, err
+		return configurator.Plan{Plugin: name}, err
 	}
 	c, err := load(env)
 	if err != nil {
-		return plan, err
+		return configurator.Plan{Plugin: name}, err
 	}
+	return pl.plan(c, t, vars)
+}
+
+// plan is the Plan for t, whose variables are vars, of what load found.
+func (pl Plugin) plan(c *current, t configurator.Target, vars []configurator.EnvVar) (configurator.Plan, error) {
+	env := c.env
+	plan := configurator.Plan{Plugin: name}
 
 	// The snippets.
 	for _, sn := range snippets {
@@ -607,14 +609,17 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		}
 		return configurator.Status{State: configurator.StateNotConfigured, Detail: "no coda snippet in " + pluginkit.Display(env, filepath.Dir(posix))}, nil
 	}
-	plan, err := pl.Plan(env, t)
+	vars, err := pl.EnvVars(env, t)
+	if err != nil {
+		return configurator.Status{}, err
+	}
+	plan, err := pl.plan(c, t, vars)
 	if err != nil {
 		return configurator.Status{}, err
 	}
 	if !plan.Empty() {
 		return configurator.Status{State: configurator.StateStale, Detail: c.staleReason(t, plan) + ": run coda setup copilot"}, nil
 	}
-	vars, _ := pl.EnvVars(env, t)
 	shell := pl.shell(env)
 	detail := fmt.Sprintf("%s points Copilot at %s (model %s) with a key command it runs before every request", pluginkit.Display(env, posix), t.Endpoints.Chat, t.Model("model", DefaultModel))
 	detail += "; " + pl.rcDetail(c, shell)

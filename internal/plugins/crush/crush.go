@@ -30,10 +30,11 @@
 // way when coda deletes the token it started with fails with 403, so a
 // rotation grace longer than the longest answer is needed. Through the
 // proxy (the default, configurator.ProxyAuto) base_url is the proxy and
-// the command is coda proxy key, which prints the local key: the proxy
-// sends the current token and retries a 403 with the new one, so running
-// sessions survive any rotation. Crush is a Go program, which never sends
-// requests for 127.0.0.1 through HTTP_PROXY.
+// api_key is the proxy's local key itself, which never rotates (crush.json
+// is then written as a secret; see apiKey): the proxy sends the current
+// token and retries a 403 with the new one, so running sessions survive
+// any rotation. Crush is a Go program, which never sends requests for
+// 127.0.0.1 through HTTP_PROXY.
 //
 // The files that Crush merges over the user's crush.json can hide coda's
 // settings: the plan notes a state file that picks another model (Crush
@@ -287,14 +288,19 @@ func (c *current) refused(err error) error {
 }
 
 func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: name}
 	if err := checkTarget(t); err != nil {
-		return plan, err
+		return configurator.Plan{Plugin: name}, err
 	}
 	c, err := load(env)
 	if err != nil {
-		return plan, err
+		return configurator.Plan{Plugin: name}, err
 	}
+	return c.plan(t)
+}
+
+// plan is the Plan for t of what load found (t checked).
+func (c *current) plan(t configurator.Target) (configurator.Plan, error) {
+	plan := configurator.Plan{Plugin: name}
 
 	// The record of what coda found, kept from the first setup on.
 	rec := pluginkit.NewRecord()
@@ -372,21 +378,11 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 		}
 	}
 	ch := pluginkit.JSONChange(c.p.config, c.raw, c.cfg, cfg, 0o600)
-	if rec != nil && rec.Created && onlySchema(cfg) {
+	if rec != nil && rec.Created && pluginkit.OnlySchema(cfg, schemaURL) {
 		ch.New = nil // a backup is still kept
 	}
 	plan.Changes = append(plan.Changes, ch)
 	return plan, nil
-}
-
-// onlySchema reports whether nothing but coda's $schema is left.
-func onlySchema(o *jsonedit.Object) bool {
-	for _, k := range o.Keys() {
-		if v, _ := o.Get(k); k != keySchema || v != schemaURL {
-			return false
-		}
-	}
-	return true
 }
 
 // overrides notes the files Crush merges over crush.json that can hide
@@ -441,13 +437,16 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		if !pl.Detect(env).Installed {
 			return configurator.Status{State: configurator.StateAbsent, Detail: "crush is not on PATH"}, nil
 		}
-		if id := c.foreignProvider(t); id != "" {
+		if id := pluginkit.ForeignProvider(c.cfg, keyProviders, ProviderID, "base_url", t.Host, t.Endpoints.Chat); id != "" {
 			return configurator.Status{State: configurator.StateForeign,
 				Detail: fmt.Sprintf("provider %q in %s points at this workspace, but coda did not write it: run coda setup crush to add coda's provider, whose key follows rotations", id, config)}, nil
 		}
 		return configurator.Status{State: configurator.StateNotConfigured, Detail: "no " + ProviderID + " provider in " + config}, nil
 	}
-	plan, err := pl.Plan(env, t)
+	if err := checkTarget(t); err != nil {
+		return configurator.Status{}, err
+	}
+	plan, err := c.plan(t)
 	if err != nil {
 		return configurator.Status{}, err
 	}
@@ -500,21 +499,4 @@ func (c *current) staleReason(t configurator.Target) string {
 		return fmt.Sprintf("set up for profile %s, not %s", p, t.Profile)
 	}
 	return "coda's record of the original settings is missing"
-}
-
-// foreignProvider returns the id of a provider that is not coda's but
-// points at the target's workspace.
-func (c *current) foreignProvider(t configurator.Target) string {
-	v, _ := c.cfg.Get(keyProviders)
-	providers, ok := v.(*jsonedit.Object)
-	if !ok {
-		return ""
-	}
-	for _, id := range providers.Keys() {
-		base, _ := providers.GetPath(id, "base_url")
-		if s, ok := base.(string); ok && id != ProviderID && pluginkit.PointsAt(s, t.Host, t.Endpoints.Chat) {
-			return id
-		}
-	}
-	return ""
 }

@@ -363,22 +363,12 @@ func (Plugin) PlanRemove(env configurator.Env, t configurator.Target) (configura
 			cfg.Delete(k)
 		}
 		ch := pluginkit.JSONChange(c.config, c.cfgRaw, c.cfg, cfg, 0o644)
-		if rec != nil && rec.Created && onlySchema(cfg) {
+		if rec != nil && rec.Created && pluginkit.OnlySchema(cfg, schemaURL) {
 			ch.New = nil // a backup is still kept
 		}
 		plan.Changes = append(plan.Changes, ch)
 	}
 	return plan, nil
-}
-
-// onlySchema reports whether nothing but coda's $schema is left.
-func onlySchema(o *jsonedit.Object) bool {
-	for _, k := range o.Keys() {
-		if v, _ := o.Get(k); k != "$schema" || v != schemaURL {
-			return false
-		}
-	}
-	return true
 }
 
 func isCodaModel(v any) bool {

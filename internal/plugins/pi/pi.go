@@ -299,18 +299,23 @@ func (d *dirFiles) codaDefault() bool {
 }
 
 func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: name}
 	if err := checkTarget(t); err != nil {
-		return plan, err
+		return configurator.Plan{Plugin: name}, err
 	}
 	c, err := load(env)
 	if err != nil {
-		return plan, err
+		return configurator.Plan{Plugin: name}, err
 	}
+	return c.plan(t)
+}
+
+// plan is the Plan for t of what load found (t checked).
+func (c *current) plan(t configurator.Target) (configurator.Plan, error) {
+	plan := configurator.Plan{Plugin: name}
 	rec, replaced := c.record()
 	for _, k := range replaced {
 		if v, _ := c.settings.obj.Get(k); v != want(t, k) {
-			plan.Notes = append(plan.Notes, fmt.Sprintf("%s: replaced your %s (coda setup --remove restores it)", pluginkit.Display(env, c.p.settings), k))
+			plan.Notes = append(plan.Notes, fmt.Sprintf("%s: replaced your %s (coda setup --remove restores it)", pluginkit.Display(c.env, c.p.settings), k))
 		}
 	}
 	// The sidecar goes first, so that the originals are known even when a
@@ -319,7 +324,7 @@ func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Pl
 
 	models := pluginkit.CloneJSON(c.models.obj)
 	if err := models.SetPath(provider(t), keyProviders, ProviderID); err != nil {
-		return plan, pluginkit.Malformed(env, c.p.models, "is not a models.json Pi reads", strings.TrimPrefix(err.Error(), "jsonedit: "))
+		return plan, pluginkit.Malformed(c.env, c.p.models, "is not a models.json Pi reads", strings.TrimPrefix(err.Error(), "jsonedit: "))
 	}
 	// models.json often holds the user's own API keys of other providers.
 	plan.Changes = append(plan.Changes, pluginkit.JSONChange(c.p.models, c.models.raw, c.models.obj, models, 0o600))
@@ -441,13 +446,16 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		if !pl.Detect(env).Installed {
 			return configurator.Status{State: configurator.StateAbsent, Detail: "pi is not on PATH"}, nil
 		}
-		if id := c.foreignProvider(t); id != "" {
+		if id := pluginkit.ForeignProvider(c.models.obj, keyProviders, ProviderID, "baseUrl", t.Host, t.Endpoints.Chat); id != "" {
 			return configurator.Status{State: configurator.StateForeign,
 				Detail: fmt.Sprintf("provider %q in %s points at this workspace, but coda did not write it: run coda setup pi to add coda's provider, whose key command follows rotations", id, pluginkit.Display(env, c.p.models))}, nil
 		}
 		return configurator.Status{State: configurator.StateNotConfigured, Detail: "no coda-databricks provider in " + pluginkit.Display(env, c.p.models)}, nil
 	}
-	plan, err := pl.Plan(env, t)
+	if err := checkTarget(t); err != nil {
+		return configurator.Status{}, err
+	}
+	plan, err := c.plan(t)
 	if err != nil {
 		return configurator.Status{}, err
 	}
@@ -490,23 +498,6 @@ func (c *current) staleReason(t configurator.Target) string {
 		}
 	}
 	return "coda's record of the original settings is missing"
-}
-
-// foreignProvider returns the id of a provider that is not coda's but
-// points at the target's workspace.
-func (c *current) foreignProvider(t configurator.Target) string {
-	v, _ := c.models.obj.Get(keyProviders)
-	providers, ok := v.(*jsonedit.Object)
-	if !ok {
-		return ""
-	}
-	for _, id := range providers.Keys() {
-		base, _ := providers.GetPath(id, "baseUrl")
-		if s, ok := base.(string); ok && id != ProviderID && pluginkit.PointsAt(s, t.Host, t.Endpoints.Chat) {
-			return id
-		}
-	}
-	return ""
 }
 
 // notes are what can keep Pi from using coda's provider that coda does

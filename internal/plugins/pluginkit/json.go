@@ -48,6 +48,36 @@ func JSONChange(path string, raw []byte, before, after *jsonedit.Object, perm os
 	return configurator.Change{Path: path, Old: raw, New: data, Perm: perm, Backup: raw != nil}
 }
 
+// ForeignProvider returns the id of a provider in doc's object providers,
+// other than own, whose base URL (the string at key base in its entry)
+// points at one of refs (PointsAt): a provider for the workspace that the
+// user set up without coda. "" when there is none.
+func ForeignProvider(doc *jsonedit.Object, providers, own, base string, refs ...string) string {
+	v, _ := doc.Get(providers)
+	obj, ok := v.(*jsonedit.Object)
+	if !ok {
+		return ""
+	}
+	for _, id := range obj.Keys() {
+		u, _ := obj.GetPath(id, base)
+		if s, ok := u.(string); ok && id != own && PointsAt(s, refs...) {
+			return id
+		}
+	}
+	return ""
+}
+
+// OnlySchema reports whether nothing but "$schema": url is left in o: a
+// file coda created that holds nothing else may go on remove.
+func OnlySchema(o *jsonedit.Object, url string) bool {
+	for _, k := range o.Keys() {
+		if v, _ := o.Get(k); k != "$schema" || v != url {
+			return false
+		}
+	}
+	return true
+}
+
 // JSONText is a value of a jsonedit document as one line of JSON text, the
 // way a Record keeps the original of a JSON key: numbers by their text.
 func JSONText(v any) string {

@@ -531,3 +531,36 @@ func TestShellCommand(t *testing.T) {
 		}
 	}
 }
+
+func TestForeignProvider(t *testing.T) {
+	doc := plugintest.MustParseJSON(t, `{"providers": {
+		"coda-databricks": {"base_url": "https://h.example.com/serving-endpoints"},
+		"ollama": {"base_url": "http://localhost:11434/v1"},
+		"broken": {"base_url": 7},
+		"dbx": {"base_url": "https://H.example.com/serving-endpoints"}
+	}}`)
+	if got := pluginkit.ForeignProvider(doc, "providers", "coda-databricks", "base_url", "https://h.example.com"); got != "dbx" {
+		t.Errorf("ForeignProvider = %q, want dbx", got)
+	}
+	if got := pluginkit.ForeignProvider(doc, "providers", "coda-databricks", "base_url", "https://other.example.com"); got != "" {
+		t.Errorf("another workspace: %q", got)
+	}
+	for _, s := range []string{`{}`, `{"providers": []}`} {
+		if got := pluginkit.ForeignProvider(plugintest.MustParseJSON(t, s), "providers", "x", "base_url", "https://h.example.com"); got != "" {
+			t.Errorf("%s: %q", s, got)
+		}
+	}
+}
+
+func TestOnlySchema(t *testing.T) {
+	for doc, want := range map[string]bool{
+		`{}`:                              true,
+		`{"$schema": "https://s/x.json"}`: true,
+		`{"$schema": "https://s/y.json"}`: false,
+		`{"$schema": "https://s/x.json", "theme": "dark"}`: false,
+	} {
+		if got := pluginkit.OnlySchema(plugintest.MustParseJSON(t, doc), "https://s/x.json"); got != want {
+			t.Errorf("OnlySchema(%s) = %v, want %v", doc, got, want)
+		}
+	}
+}
