@@ -82,10 +82,7 @@ func (f *fixture) snippet(s shellenv.Shell) string { return SnippetPath(f.Env, s
 // --- golden files --------------------------------------------------------------
 
 func TestGolden(t *testing.T) {
-	proxied := target()
-	proxied.Proxied = true
-	proxied.Endpoints.Chat = "http://127.0.0.1:8123/serving-endpoints"
-	proxied.TokenCommand = []string{"/usr/local/bin/coda", "proxy", "key", "-p", "default"}
+	proxied := plugintest.ProxiedTarget(8123, "coda-local-golden-key-000000000000000000000")
 	proxied.Options[OptionShellRC] = "true"
 
 	cases := []struct {

@@ -23,19 +23,9 @@ const (
 
 func target() configurator.Target { return plugintest.Target() }
 
-// proxiedTarget is target through coda's proxy, as pluginhost builds it.
+// proxiedTarget is target through coda's proxy.
 func proxiedTarget() configurator.Target {
-	t := plugintest.Target()
-	proxy := "http://127.0.0.1:41999"
-	t.Endpoints = configurator.Endpoints{Family: "serving",
-		Anthropic: proxy + "/serving-endpoints/anthropic",
-		Responses: proxy + "/serving-endpoints",
-		Gemini:    proxy + "/serving-endpoints/google",
-		Chat:      proxy + "/serving-endpoints"}
-	t.Token = "local-key-0123456789abcdef0123456789abcdef"
-	t.TokenCommand = []string{"/usr/local/bin/coda", "proxy", "key", "-p", "default"}
-	t.Proxied = true
-	return t
+	return plugintest.ProxiedTarget(41999, "local-key-0123456789abcdef0123456789abcdef")
 }
 
 // userConfig is a crush.json with another provider holding the user's key,
@@ -105,22 +95,7 @@ func split(rel string, data []byte) (foreign, owned any, err error) {
 	if rel != configRel {
 		return string(data), nil, nil
 	}
-	doc, err := jsonedit.Parse(data)
-	if err != nil {
-		return nil, nil, err
-	}
-	own := map[string]any{}
-	if v, ok := doc.GetPath(keyProviders, ProviderID); ok {
-		own["providers."+ProviderID] = plugintest.Plain(v)
-	}
-	doc.DeletePathPrune(keyProviders, ProviderID)
-	for _, role := range roles {
-		if v, ok := doc.GetPath(keyModels, role); ok {
-			own["models."+role] = plugintest.Plain(v)
-			doc.DeletePathPrune(keyModels, role)
-		}
-	}
-	return plugintest.Plain(doc), own, nil
+	return plugintest.SplitJSON(data, jsonedit.Strict, []string{keyProviders, ProviderID}, []string{keyModels, "large"}, []string{keyModels, "small"})
 }
 
 func newFixture(t *testing.T, files map[string]string) *plugintest.Fixture {

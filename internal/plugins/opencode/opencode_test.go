@@ -92,27 +92,7 @@ func TestContract(t *testing.T) {
 func split(rel string, data []byte) (foreign, owned any, err error) {
 	switch {
 	case strings.HasSuffix(rel, "opencode.json") || strings.HasSuffix(rel, "opencode.jsonc"):
-		doc, err := jsonedit.ParseDialect(data, jsonedit.JWCC)
-		if err != nil {
-			return nil, nil, err
-		}
-		own := map[string]any{}
-		if v, ok := doc.GetPath("provider", ProviderID); ok {
-			own["provider."+ProviderID] = plugintest.Plain(v)
-		}
-		doc.DeletePath("provider", ProviderID)
-		if v, ok := doc.Get("provider"); ok {
-			if o, ok := v.(*jsonedit.Object); ok && o.Len() == 0 {
-				doc.Delete("provider") // an empty provider object means none
-			}
-		}
-		for _, k := range ownedTop {
-			if v, ok := doc.Get(k); ok {
-				own[k] = plugintest.Plain(v)
-				doc.Delete(k)
-			}
-		}
-		return plugintest.Plain(doc), own, nil
+		return plugintest.SplitJSON(data, jsonedit.JWCC, []string{"provider", ProviderID}, []string{"model"}, []string{"small_model"})
 	case strings.HasSuffix(rel, "plugin/coda-databricks.js"):
 		return nil, string(data), nil
 	}

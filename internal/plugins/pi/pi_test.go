@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -26,19 +27,9 @@ const (
 
 func target() configurator.Target { return plugintest.Target() }
 
-// proxied is the golden target through coda's proxy, as pluginhost builds
-// it.
+// proxied is the golden target through coda's proxy.
 func proxied() configurator.Target {
-	t := target()
-	t.Endpoints = configurator.Endpoints{Family: "serving",
-		Anthropic: "http://127.0.0.1:8787/serving-endpoints/anthropic",
-		Responses: "http://127.0.0.1:8787/serving-endpoints",
-		Gemini:    "http://127.0.0.1:8787/serving-endpoints/google",
-		Chat:      "http://127.0.0.1:8787/serving-endpoints"}
-	t.Token = "coda-local-golden-key-000000000000000000000"
-	t.TokenCommand = []string{"/usr/local/bin/coda", "proxy", "key", "-p", "default"}
-	t.Proxied = true
-	return t
+	return plugintest.ProxiedTarget(8787, "coda-local-golden-key-000000000000000000000")
 }
 
 // userModels is a models.json with // comments, trailing commas (both of
@@ -92,29 +83,9 @@ func TestContract(t *testing.T) {
 func split(rel string, data []byte) (foreign, owned any, err error) {
 	switch filepath.Base(rel) {
 	case "models.json":
-		doc, err := jsonedit.ParseDialect(data, jsonedit.JWCC)
-		if err != nil {
-			return nil, nil, err
-		}
-		own := map[string]any{}
-		if v, ok := doc.GetPath(keyProviders, ProviderID); ok {
-			own[ProviderID] = plugintest.Plain(v)
-		}
-		doc.DeletePath(keyProviders, ProviderID)
-		return plugintest.Plain(doc), own, nil
+		return plugintest.SplitJSON(data, jsonedit.JWCC, []string{keyProviders, ProviderID})
 	case "settings.json":
-		doc, err := jsonedit.Parse(data)
-		if err != nil {
-			return nil, nil, err
-		}
-		own := map[string]any{}
-		for _, k := range ownedSettings {
-			if v, ok := doc.Get(k); ok {
-				own[k] = plugintest.Plain(v)
-				doc.Delete(k)
-			}
-		}
-		return plugintest.Plain(doc), own, nil
+		return plugintest.SplitJSON(data, jsonedit.Strict, []string{keyDefaultProvider}, []string{keyDefaultModel})
 	}
 	return string(data), nil, nil
 }
@@ -342,7 +313,7 @@ func TestModelOverride(t *testing.T) {
 	doc := f.ReadJSON(modelsRel)
 	ms, _ := doc.GetPath(keyProviders, ProviderID, "models")
 	want := []any{map[string]any{"id": "databricks-gpt-5-2", "name": "databricks-gpt-5-2", "contextWindow": "number:128000", "maxTokens": "number:16384"}}
-	if got := plugintest.Plain(ms); !slicesEqualAny(got, want) {
+	if got := plugintest.Plain(ms); !reflect.DeepEqual(got, want) {
 		t.Errorf("models %#v, want %#v", got, want)
 	}
 	if v, _ := f.ReadJSON(settingsRel).Get(keyDefaultModel); v != "databricks-gpt-5-2" {
@@ -351,26 +322,6 @@ func TestModelOverride(t *testing.T) {
 	if st := f.Status(target()); st.State != configurator.StateStale || !strings.Contains(st.Detail, "model "+DefaultModel) {
 		t.Errorf("status for the default model %s: %s", st.State, st.Detail)
 	}
-}
-
-func slicesEqualAny(got any, want []any) bool {
-	g, ok := got.([]any)
-	if !ok || len(g) != len(want) {
-		return false
-	}
-	for i := range g {
-		gm, _ := g[i].(map[string]any)
-		wm, _ := want[i].(map[string]any)
-		if len(gm) != len(wm) {
-			return false
-		}
-		for k, v := range wm {
-			if gm[k] != v {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // --- the key command -------------------------------------------------------------

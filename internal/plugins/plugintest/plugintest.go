@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -35,20 +36,37 @@ const (
 // may change what it gets.
 func Target() configurator.Target {
 	return configurator.Target{
-		Profile: "default",
-		Host:    GoldenHost,
-		User:    "alice@example.com",
-		Endpoints: configurator.Endpoints{Family: "serving",
-			Anthropic: GoldenHost + "/serving-endpoints/anthropic",
-			Responses: GoldenHost + "/serving-endpoints",
-			Gemini:    GoldenHost + "/serving-endpoints/google",
-			Chat:      GoldenHost + "/serving-endpoints"},
+		Profile:       "default",
+		Host:          GoldenHost,
+		User:          "alice@example.com",
+		Endpoints:     servingEndpoints(GoldenHost),
 		Models:        map[string]string{},
 		TokenCommand:  []string{"/usr/local/bin/coda", "token", "-p", "default"},
 		Token:         GoldenToken,
 		HelperRefresh: time.Minute,
 		Options:       map[string]string{},
 	}
+}
+
+// ProxiedTarget is Target through coda's proxy on 127.0.0.1:port, as
+// pluginhost builds it: the endpoints on the proxy, key (the proxy's local
+// key) in place of the token, and coda proxy key as the token command.
+func ProxiedTarget(port int, key string) configurator.Target {
+	t := Target()
+	t.Endpoints = servingEndpoints("http://127.0.0.1:" + strconv.Itoa(port))
+	t.Token = key
+	t.TokenCommand = []string{"/usr/local/bin/coda", "proxy", "key", "-p", "default"}
+	t.Proxied = true
+	return t
+}
+
+// servingEndpoints are the serving-endpoints family on base.
+func servingEndpoints(base string) configurator.Endpoints {
+	return configurator.Endpoints{Family: "serving",
+		Anthropic: base + "/serving-endpoints/anthropic",
+		Responses: base + "/serving-endpoints",
+		Gemini:    base + "/serving-endpoints/google",
+		Chat:      base + "/serving-endpoints"}
 }
 
 // Changed lists the paths a plan changes, in the plan's order.
@@ -111,6 +129,29 @@ func Plain(v any) any {
 		return "number:" + string(t)
 	}
 	return v
+}
+
+// SplitJSON is the configuratortest Split of a JSON file in dialect d of
+// which coda owns the values at paths: it returns the rest of the file,
+// the objects that taking coda's values out leaves empty deleted, and
+// coda's values by their dotted path (nil when there are none), all
+// Plain.
+func SplitJSON(data []byte, d jsonedit.Dialect, paths ...[]string) (foreign, owned any, err error) {
+	doc, err := jsonedit.ParseDialect(data, d)
+	if err != nil {
+		return nil, nil, err
+	}
+	var own map[string]any
+	for _, path := range paths {
+		if v, ok := doc.GetPath(path...); ok {
+			if own == nil {
+				own = map[string]any{}
+			}
+			own[strings.Join(path, ".")] = Plain(v)
+			doc.DeletePathPrune(path...)
+		}
+	}
+	return Plain(doc), own, nil
 }
 
 // WriteFile writes content to path (mode 0644), creating its directories.
