@@ -1,6 +1,7 @@
 package claude_test
 
 import (
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -658,6 +659,30 @@ func TestCompactFileKeepsItsLayout(t *testing.T) {
 	f.Remove(target())
 	if got := f.Read(settingsRel); got != compact {
 		t.Errorf("after remove: %q", got)
+	}
+}
+
+// A NO_PROXY that is not a string (Claude Code ignores it) is replaced
+// through the proxy and comes back as it was, not as "", off the proxy.
+func TestNoProxyNotAString(t *testing.T) {
+	proxied := target()
+	proxied.Proxied = true
+	proxied.TokenCommand = []string{"/usr/local/bin/coda", "proxy", "key", "-p", "default"}
+	proxied.Endpoints.Anthropic = "http://127.0.0.1:41234/serving-endpoints/anthropic"
+	settings := "{\n  \"env\": {\n    \"NO_PROXY\": 8080\n  }\n}\n"
+	f := newFixture(t, map[string]string{settingsRel: settings})
+	f.Apply(proxied)
+	if got := f.settingsEnv()["NO_PROXY"]; got != "127.0.0.1,localhost" {
+		t.Errorf("through the proxy: NO_PROXY = %v", got)
+	}
+	f.Apply(target())
+	if got := f.settingsEnv()["NO_PROXY"]; got != json.Number("8080") {
+		t.Errorf("after --proxy off: NO_PROXY = %#v, want 8080", got)
+	}
+	f.Apply(proxied)
+	f.Remove(proxied)
+	if got := f.Read(settingsRel); got != settings {
+		t.Errorf("remove left:\n%s\nwant:\n%s", got, settings)
 	}
 }
 

@@ -12,10 +12,11 @@ import (
 // Claude Code. Through coda's proxy (on 127.0.0.1) it must cover loopback.
 const envNoProxy = "NO_PROXY"
 
-// noProxyPlan is what coda does to env.NO_PROXY: set it to value, delete
-// it, or leave it (none).
+// noProxyPlan is what coda does to env.NO_PROXY: set it to value (the
+// user's original back as it was, whatever its JSON type), delete it, or
+// leave it (none).
 type noProxyPlan struct {
-	value         string
+	value         any
 	set, del, any bool
 }
 
@@ -56,8 +57,7 @@ func (s *state) noProxy(rec *pluginkit.Record, proxied bool) noProxyPlan {
 	if present && jsonedit.Equal(current, original) {
 		return noProxyPlan{}
 	}
-	o, _ := original.(string)
-	return noProxyPlan{value: o, set: true, any: true}
+	return noProxyPlan{value: original, set: true, any: true}
 }
 
 // apply carries the plan out on settings.json's object.
