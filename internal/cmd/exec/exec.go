@@ -25,6 +25,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	proxycmd "github.com/coda-cli/coda/internal/cmd/proxy"
 	"github.com/coda-cli/coda/internal/cmdutil"
 	"github.com/coda-cli/coda/internal/envtool"
 	"github.com/coda-cli/coda/internal/exit"
@@ -138,9 +139,7 @@ func run(ctx context.Context, opts *Options) error {
 	if !log.Enabled(ctx, slog.LevelDebug) {
 		log = logging.AtLeast(log, slog.LevelWarn)
 	}
-	srv, err := proxy.New(proxy.Config{Host: p.Host, LocalKey: key,
-		Tokens: lifecycle.ProxyTokens{Engine: e, Profile: profile, Timing: opts.Timing},
-		Log:    logging.WithPrefix(log, profile+" exec proxy:")})
+	srv, err := proxycmd.NewServer(e, profile, p, key, opts.Timing, logging.WithPrefix(log, profile+" exec proxy:"))
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -97,11 +97,7 @@ func Prepare(f *cmdutil.Factory, e *lifecycle.Engine, profile string, timing lif
 	}
 	// The proxy's lines read "TIME PROFILE proxy: ...", like the watcher's.
 	log := logging.WithPrefix(f.Log(), profile+" proxy:")
-	srv, err := proxy.New(proxy.Config{
-		Host: p.Host, LocalKey: key,
-		Tokens: lifecycle.ProxyTokens{Engine: e, Profile: profile, Timing: timing},
-		Log:    log,
-	})
+	srv, err := NewServer(e, profile, p, key, timing, log)
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +109,7 @@ func Prepare(f *cmdutil.Factory, e *lifecycle.Engine, profile string, timing lif
 	if err != nil {
 		return nil, err
 	}
-	pidFile := filepath.Join(dir, "locks", "proxy-"+profile+".pid")
+	pidFile := pidPath(dir, profile)
 	log.Info(fmt.Sprintf("serving %s on http://%s", strings.Join(p.ProxyClients(), ", "), addr))
 	return func(ctx context.Context) error {
 		_ = os.WriteFile(pidFile, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600)
@@ -122,9 +118,25 @@ func Prepare(f *cmdutil.Factory, e *lifecycle.Engine, profile string, timing lif
 	}, nil
 }
 
+// NewServer is profile's proxy: to p's workspace, opened by key, with the
+// engine's current token for the profile under timing.
+func NewServer(e *lifecycle.Engine, profile string, p *store.Profile, key string, timing lifecycle.Timing, log *slog.Logger) (*proxy.Server, error) {
+	return proxy.New(proxy.Config{
+		Host: p.Host, LocalKey: key,
+		Tokens: lifecycle.ProxyTokens{Engine: e, Profile: profile, Timing: timing},
+		Log:    log,
+	})
+}
+
+// pidPath is the file that names the coda process serving a profile's
+// proxy port.
+func pidPath(dir, profile string) string {
+	return filepath.Join(dir, "locks", "proxy-"+profile+".pid")
+}
+
 // holder names who holds a profile's proxy port, when it is coda.
 func holder(dir, profile string) string {
-	data, err := os.ReadFile(filepath.Join(dir, "locks", "proxy-"+profile+".pid"))
+	data, err := os.ReadFile(pidPath(dir, profile))
 	if pid, perr := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && perr == nil && pid > 0 {
 		return fmt.Sprintf("by coda (PID %d) serving this proxy already: stop it, or let it serve", pid)
 	}
@@ -137,12 +149,10 @@ func Running(p *store.Profile) bool {
 	if p == nil || p.Proxy.Port == 0 {
 		return false
 	}
-	conn, err := proxyDial("127.0.0.1:" + strconv.Itoa(p.Proxy.Port))
+	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p.Proxy.Port), 300*time.Millisecond)
 	if err != nil {
 		return false
 	}
 	_ = conn.Close()
 	return true
 }
-
-var proxyDial = func(addr string) (io.Closer, error) { return net.DialTimeout("tcp", addr, 300*time.Millisecond) }
