@@ -197,14 +197,20 @@ func runWatch(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	return watchProfile(ctx, opts, profile, nil)
+	return watchProfile(ctx, opts, profile, eventSink(opts.F))
+}
+
+// eventSink writes the watcher's events: JSON lines on stdout with -o
+// json, else log lines on stderr.
+func eventSink(f *cmdutil.Factory) func(lifecycle.Event) {
+	if f.JSON() {
+		return jsonEvents(f.IO.Out)
+	}
+	return textEvents(f.Log())
 }
 
 // watchProfile is one profile's watcher: its lock, its proxy when an agent
-// uses one, and the engine's loop.
-//
-// events, when set, receives the engine's events (runWatchAll's shared
-// writer); else they go to stdout (-o json) or stderr.
+// uses one, and the engine's loop, which sends its events to events.
 func watchProfile(ctx context.Context, opts *Options, profile string, events func(lifecycle.Event)) error {
 	f := opts.F
 	e, err := f.Engine()
@@ -228,19 +234,11 @@ func watchProfile(ctx context.Context, opts *Options, profile string, events fun
 	}
 	if serve != nil {
 		ctx, stop := context.WithCancel(ctx)
-		defer stop()
 		served := make(chan error, 1)
 		go func() { served <- serve(ctx) }()
 		defer func() { stop(); <-served }()
 	}
-	switch {
-	case events != nil:
-		e.Events = events
-	case f.JSON():
-		e.Events = jsonEvents(f.IO.Out)
-	default:
-		e.Events = textEvents(f.Log())
-	}
+	e.Events = events
 	return e.Watch(ctx, lifecycle.WatchRequest{
 		Profile:       profile,
 		Timing:        opts.Timing,
@@ -274,10 +272,7 @@ func runWatchAll(ctx context.Context, opts *Options) error {
 	}
 	// One writer for every profile's events: lines never interleave.
 	var mu sync.Mutex
-	sink := textEvents(f.Log())
-	if f.JSON() {
-		sink = jsonEvents(f.IO.Out)
-	}
+	sink := eventSink(f)
 	events := func(ev lifecycle.Event) {
 		mu.Lock()
 		defer mu.Unlock()
