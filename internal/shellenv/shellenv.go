@@ -67,9 +67,6 @@ func Detect(getenv func(string) string, goos string) Shell {
 	return Sh
 }
 
-// POSIX reports whether s reads POSIX export lines.
-func (s Shell) POSIX() bool { return s == Sh || s == Bash || s == Zsh }
-
 var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // Quote quotes value as one word of shell s, never expanded.
