@@ -90,7 +90,7 @@ func ProxyKey(configDir, profile string) (string, error) {
 	data, err := os.ReadFile(path)
 	if err == nil {
 		key := strings.TrimSpace(string(data))
-		if len(key) < 32 {
+		if len(key) < proxy.MinKeyLen {
 			return "", fmt.Errorf("the proxy key %s is damaged: delete it and run coda setup again", path)
 		}
 		return key, nil
