@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/coda-cli/coda/internal/redact"
@@ -208,7 +209,7 @@ func (s *Server) authenticate(h http.Header) string {
 // the local key, or returns "". Only called after authenticate succeeded.
 func (s *Server) keyElsewhere(r *http.Request) string {
 	for name, vs := range r.Header {
-		if isKeyHeader(name) {
+		if slices.Contains(keyHeaders, name) {
 			continue
 		}
 		for _, v := range vs {
@@ -235,15 +236,6 @@ func (s *Server) keyElsewhere(r *http.Request) string {
 		return "the path"
 	}
 	return ""
-}
-
-func isKeyHeader(canonical string) bool {
-	for _, h := range keyHeaders {
-		if canonical == h {
-			return true
-		}
-	}
-	return false
 }
 
 // route maps a decoded request path to the upstream URL it may go to, or
