@@ -47,7 +47,7 @@ func Secrets(s string, known ...string) string {
 // cursor or recolour a terminal.
 func Line(s string, max int) string {
 	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029' {
+		if IsControl(r) {
 			return ' '
 		}
 		return r
@@ -61,6 +61,12 @@ func Line(s string, max int) string {
 		s = s[:cut] + "…"
 	}
 	return s
+}
+
+// IsControl reports whether r is a character Line replaces: C0 and C1
+// controls, DEL, and the Unicode line and paragraph separators.
+func IsControl(r rune) bool {
+	return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029'
 }
 
 func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }

@@ -341,9 +341,7 @@ func visibleASCII(s string) bool {
 }
 
 func hasControl(s string) bool {
-	return strings.ContainsFunc(s, func(r rune) bool {
-		return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u2028' || r == '\u2029'
-	})
+	return strings.ContainsFunc(s, redact.IsControl)
 }
 
 func (c *sdkClient) DeleteToken(ctx context.Context, id string) error {
