@@ -121,8 +121,12 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	// A dead login fails here, before the command starts, not at its
 	// first request.
-	if _, err := e.EnsureFresh(ctx, profile, opts.Timing); err != nil {
+	fresh, err := e.EnsureFresh(ctx, profile, opts.Timing)
+	if err != nil {
 		return err
+	}
+	if fresh.Warning != "" {
+		fmt.Fprintln(f.IO.ErrOut, "warning:", fresh.Warning)
 	}
 	st, err := e.Store.Load()
 	if err != nil {
