@@ -235,7 +235,15 @@ func watchProfile(ctx context.Context, opts *Options, profile string, events fun
 	if serve != nil {
 		ctx, stop := context.WithCancel(ctx)
 		served := make(chan error, 1)
-		go func() { served <- serve(ctx) }()
+		go func() {
+			err := serve(ctx)
+			if err != nil && ctx.Err() == nil {
+				// The watcher goes on rotating for the helpers; the agents
+				// on the proxy need it restarted.
+				f.Log().Error(fmt.Sprintf("%s proxy stopped: %v; restart the watcher to serve it again", profile, err))
+			}
+			served <- err
+		}()
 		defer func() { stop(); <-served }()
 	}
 	e.Events = events
