@@ -138,14 +138,7 @@ func (e *Engine) jitter(d time.Duration) time.Duration {
 
 // LoginRequired builds the exit-4 error for a profile whose token is gone.
 func LoginRequired(profile, why string) error {
-	return exit.Authf("%s; run: coda login%s", why, profileFlag(profile))
-}
-
-func profileFlag(profile string) string {
-	if profile == "" || profile == "default" {
-		return ""
-	}
-	return " -p " + profile
+	return exit.Authf("%s; run: coda login%s", why, store.ProfileFlag(profile))
 }
 
 // liveProfile loads the profile, checks it still holds a live token and

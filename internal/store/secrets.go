@@ -80,10 +80,7 @@ type KeyringProfileError struct {
 }
 
 func (e *KeyringProfileError) Error() string {
-	flag := ""
-	if e.Profile != "" && e.Profile != "default" {
-		flag = " -p " + e.Profile
-	}
+	flag := ProfileFlag(e.Profile)
 	if e.Op == "read" && errors.Is(e.Err, ErrKeyringNotFound) {
 		return fmt.Sprintf("the token of profile %s is missing from the system keyring (removed outside coda?); run: coda login%s", e.Profile, flag)
 	}

@@ -253,6 +253,15 @@ type State struct {
 	Profiles       map[string]*Profile `json:"profiles"`
 }
 
+// ProfileFlag is the -p part of a coda command line shown for profile:
+// " -p NAME", or "" for the default profile, which needs none.
+func ProfileFlag(profile string) string {
+	if profile == "" || profile == "default" {
+		return ""
+	}
+	return " -p " + profile
+}
+
 // Profile returns the named profile, or nil if absent.
 func (s *State) Profile(name string) *Profile {
 	if s == nil {

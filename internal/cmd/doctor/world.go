@@ -136,10 +136,7 @@ func (w *world) servingEndpoints() ([]string, error) {
 // cmd is a coda command line for the profile: "-p NAME" after the
 // subcommand unless the profile is the default one.
 func (w *world) cmd(sub string, args ...string) string {
-	s := "coda " + sub
-	if w.profile != "default" {
-		s += " -p " + w.profile
-	}
+	s := "coda " + sub + store.ProfileFlag(w.profile)
 	for _, a := range args {
 		s += " " + a
 	}

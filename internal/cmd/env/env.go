@@ -168,7 +168,7 @@ func run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(f.IO.ErrOut, "coda env: profile %s's proxy on %s now serves these tools too; coda rotate --watch serves it\n", profile, addr)
 	}
 	if !running {
-		fmt.Fprintf(f.IO.ErrOut, "warning: nothing serves profile %s's proxy on %s yet, so these tools cannot connect: run coda rotate --watch%s (or coda proxy, or coda service install)\n", profile, addr, profileFlag(profile))
+		fmt.Fprintf(f.IO.ErrOut, "warning: nothing serves profile %s's proxy on %s yet, so these tools cannot connect: run coda rotate --watch%s (or coda proxy, or coda service install)\n", profile, addr, store.ProfileFlag(profile))
 	}
 	// Only -o json on the command line: coda env's text is for eval, and
 	// CODA_OUTPUT or config.yaml must not break "eval $(coda env)".
@@ -190,11 +190,4 @@ func run(ctx context.Context, opts *Options) error {
 	}
 	_, err = fmt.Fprint(f.IO.Out, shellenv.Comment(fmt.Sprintf("coda env: profile %s, through coda's proxy on %s (%s)", profile, addr, strings.Join(envtool.Names(tools), ", ")))+lines)
 	return err
-}
-
-func profileFlag(profile string) string {
-	if profile == "default" {
-		return ""
-	}
-	return " -p " + profile
 }

@@ -194,11 +194,7 @@ func shellRCKey(pl configurator.Configurator) string {
 }
 
 func pluginList(all []configurator.Configurator) string {
-	var names []string
-	for _, p := range all {
-		names = append(names, p.Info().Name)
-	}
-	return strings.Join(names, ", ")
+	return strings.Join(cmdutil.PluginNames(all), ", ")
 }
 
 // Result is one plugin's outcome.
@@ -404,7 +400,7 @@ func (opts *Options) prepare(ctx context.Context, profile string, p *store.Profi
 	}
 	// --gemini-trust-home holds for the setups of gemini that pass it: one
 	// without it takes coda's trust back; other plugins' setups keep it.
-	if slices.ContainsFunc(opts.selected(), func(pl configurator.Configurator) bool { return pl.Info().Name == "gemini" }) {
+	if core.Find(opts.selected(), "gemini") != nil {
 		if opts.GeminiTrustHome {
 			p.Settings["option.gemini.trust-home"] = "true"
 		} else {
@@ -477,7 +473,7 @@ func (opts *Options) offerService(ctx context.Context, profile string, p *store.
 	if proxycmd.Running(p) {
 		return nil
 	}
-	hint := "Nothing serves the proxy yet: keep coda rotate --watch running (it serves it), run coda proxy, or install the watcher as a service: coda service install" + profileFlag(profile)
+	hint := "Nothing serves the proxy yet: keep coda rotate --watch running (it serves it), run coda proxy, or install the watcher as a service: coda service install" + store.ProfileFlag(profile)
 	if !f.IO.CanPrompt() {
 		fmt.Fprintln(f.IO.ErrOut, hint)
 		return nil
@@ -491,13 +487,6 @@ func (opts *Options) offerService(ctx context.Context, profile string, p *store.
 		return nil
 	}
 	return opts.InstallService(ctx, f)
-}
-
-func profileFlag(profile string) string {
-	if profile == "default" {
-		return ""
-	}
-	return " -p " + profile
 }
 
 // proxiedNames lists the plugins set up to go through the proxy.

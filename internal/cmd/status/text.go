@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/coda-cli/coda/internal/cmdutil"
+	"github.com/coda-cli/coda/internal/store"
 	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
@@ -194,17 +195,10 @@ func (tw *textWriter) profile(pj profileJSON, verbose bool) {
 	}
 	for _, pl := range pj.Plugins {
 		if pl.State != string(configurator.StateConfigured) {
-			fmt.Fprintf(tw.w, "\nWhy and what to do: coda status %s%s (or -v for every tool).\n", pl.Name, profileFlag(pj.Name))
+			fmt.Fprintf(tw.w, "\nWhy and what to do: coda status %s%s (or -v for every tool).\n", pl.Name, store.ProfileFlag(pj.Name))
 			break
 		}
 	}
-}
-
-func profileFlag(profile string) string {
-	if profile == "default" {
-		return ""
-	}
-	return " -p " + profile
 }
 
 // table writes one line per plugin: its name, state, delivery and main
