@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"regexp"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,9 +72,6 @@ func (w *world) needProfile() []Result {
 	return nil
 }
 
-// modeChecks: Unix permission bits mean nothing on Windows (ACLs do).
-var modeChecks = runtime.GOOS != "windows"
-
 // checkStore: the config dir is the user's own and private, the
 // credentials file parses and is 0600, and so is the proxy key.
 func checkStore(w *world) []Result {
@@ -89,7 +85,7 @@ func checkStore(w *world) []Result {
 	var out []Result
 	if err := ownercheck.Unshared("config dir", w.dir, fi); err != nil {
 		out = append(out, ownerFail(err))
-	} else if modeChecks && fi.Mode().Perm()&0o077 != 0 {
+	} else if ownercheck.ModesMatter() && fi.Mode().Perm()&0o077 != 0 {
 		out = append(out, Result{Status: Warn, Detail: fmt.Sprintf("%s is open to other users (mode %04o): they can list coda's files", w.dir, fi.Mode().Perm()),
 			Fix: "chmod 700 " + shellquote.Quote(w.dir)})
 	}
@@ -114,7 +110,7 @@ func checkStore(w *world) []Result {
 	}
 	for _, s := range secret {
 		fi, err := os.Stat(s.path)
-		if err != nil || !modeChecks || fi.Mode().Perm()&0o077 == 0 {
+		if err != nil || !ownercheck.ModesMatter() || fi.Mode().Perm()&0o077 == 0 {
 			continue
 		}
 		fix := "chmod 600 " + shellquote.Quote(s.path) + " && " + w.cmd("rotate")
@@ -479,7 +475,7 @@ func checkHelpers(w *world) []Result {
 			switch {
 			case err != nil:
 				r.Status, r.Detail, r.Fix = Fail, fmt.Sprintf("%s's key command runs %s, which does not exist", t.name, path), w.cmd("setup", t.name)
-			case fi.IsDir() || (modeChecks && fi.Mode().Perm()&0o111 == 0):
+			case fi.IsDir() || (ownercheck.ModesMatter() && fi.Mode().Perm()&0o111 == 0):
 				r.Status, r.Detail, r.Fix = Fail, fmt.Sprintf("%s's key command runs %s, which is not an executable", t.name, path), w.cmd("setup", t.name)
 			case path == w.exe || (selfErr == nil && sameFile(fi, self)):
 				r.Status, r.Detail = Pass, fmt.Sprintf("%s's key command runs this coda (%s)", t.name, path)
