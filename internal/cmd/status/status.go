@@ -182,22 +182,23 @@ func run(ctx context.Context, opts *Options) error {
 	for _, name := range names {
 		// Plugins compare a literal token with the profile's: read it from
 		// the keyring, and say so when that fails.
-		if err := state.Profile(name).Unseal(); err != nil {
+		p := state.Profile(name)
+		if err := p.Unseal(); err != nil {
 			fmt.Fprintln(f.IO.ErrOut, "warning:", err)
 		}
-		pj := describe(name, state.Profile(name), now)
+		pj := describe(name, p, now)
 		pid, running := st.WatcherPID(name)
 		pj.Watcher = watcherJSON{Running: running, PID: pid}
-		pj.Plugins = PluginStates(f, opts.Plugins, name, state.Profile(name))
+		pj.Plugins = PluginStates(f, opts.Plugins, name, p)
 		if len(opts.Names) > 0 {
 			pj.Plugins = only(pj.Plugins, opts.Names)
 		}
-		if p := state.Profile(name); p.ServesProxy() {
+		if p.ServesProxy() {
 			pj.Proxy = &proxyJSON{Address: "127.0.0.1:" + strconv.Itoa(p.Proxy.Port), Running: proxycmd.Running(p), Agents: p.ProxyClients(),
 				Warning: LoopbackProxied(f.Getenv)}
 		}
 		if opts.Check && pj.Valid {
-			pj.Check = CheckToken(ctx, f, state.Profile(name))
+			pj.Check = CheckToken(ctx, f, p)
 			pj.Valid = pj.Check.Valid
 		}
 		out.Profiles = append(out.Profiles, pj)
@@ -241,6 +242,7 @@ func PluginStates(f *cmdutil.Factory, plugins []configurator.Configurator, profi
 	env := core.Env(f.Getenv, dir)
 	env.Getwd = f.Getwd
 	exe := core.Executable()
+	key := core.ReadProxyKey(dir, profile)
 	for _, name := range core.Configured(p) {
 		pl := core.Find(plugins, name)
 		if pl == nil {
@@ -251,7 +253,7 @@ func PluginStates(f *cmdutil.Factory, plugins []configurator.Configurator, profi
 		for _, file := range ps.Files {
 			ps.shown = append(ps.shown, pluginkit.Display(env, file))
 		}
-		t, err := core.TargetFor(pl, profile, p, exe, core.Refresh(p, pl), core.ReadProxyKey(dir, profile))
+		t, err := core.TargetFor(pl, profile, p, exe, core.Refresh(p, pl), key)
 		if err != nil {
 			ps.State, ps.Detail = "error", err.Error()
 			out = append(out, ps)
