@@ -270,8 +270,3 @@ func (f *Factory) SettingString(key string) (string, error) {
 	}
 	return v.GetString(key), nil
 }
-
-// DescribeSetting names where a key's value can come from, for help text.
-func DescribeSetting(key string) string {
-	return fmt.Sprintf("--%s, %s or %s in %s", key, EnvName(key), key, SettingsFile)
-}
