@@ -9,16 +9,19 @@ import (
 type Meaning struct {
 	Code int
 	Text string
+	// Short is Text in the one-line Summary.
+	Short string
 }
 
 // Documented are the exit codes any coda command may end with, in order:
-// root --help and the man pages' EXIT STATUS both list them from here.
+// root --help, every command's help and the man pages' EXIT STATUS all
+// list them from here.
 var Documented = []Meaning{
-	{OK, "ok"},
-	{Error, "error"},
-	{Usage, "usage: bad flags or missing input"},
-	{Auth, "not logged in, token invalid or expired: run coda login"},
-	{Interrupted, "interrupted"},
+	{OK, "ok", "ok"},
+	{Error, "error", "error"},
+	{Usage, "usage: bad flags or missing input", "usage"},
+	{Auth, "not logged in, token invalid or expired: run coda login", "not logged in or token invalid/expired (run coda login)"},
+	{Interrupted, "interrupted", "interrupted"},
 }
 
 // Help is the block that ends root --help's description.
@@ -29,4 +32,13 @@ func Help() string {
 		fmt.Fprintf(&b, "\n  %-4d %s", m.Code, m.Text)
 	}
 	return b.String()
+}
+
+// Summary is the line that ends every command's help but the root's.
+func Summary() string {
+	parts := make([]string, len(Documented))
+	for i, m := range Documented {
+		parts[i] = fmt.Sprintf("%d %s", m.Code, m.Short)
+	}
+	return "Exit codes: " + strings.Join(parts, ", ") + "."
 }

@@ -73,7 +73,7 @@ CODA_LIFETIME, CODA_GRACE, CODA_INTERVAL, CODA_MIN_TTL, CODA_STORAGE).
 	}
 	// Every command's help ends with the exit codes scripts rely on; the
 	// root's lists them in its description, so only once.
-	cmd.SetUsageTemplate(cmd.UsageTemplate() + "{{if .HasParent}}\nExit codes: 0 ok, 1 error, 2 usage, 4 not logged in or token invalid/expired (run coda login), 130 interrupted.\n{{end}}")
+	cmd.SetUsageTemplate(cmd.UsageTemplate() + "{{if .HasParent}}\n" + exit.Summary() + "\n{{end}}")
 	// --version prints what coda version prints; the text is quoted as a
 	// template string constant so no character in it can break the template.
 	cmd.SetVersionTemplate("{{" + strconv.Quote(info.String()) + "}}")
