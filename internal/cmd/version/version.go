@@ -64,7 +64,7 @@ type resultJSON struct {
 func run(opts *Options) error {
 	f := opts.F
 	info := opts.Info()
-	if f.Output == "json" {
+	if f.JSON() {
 		out := resultJSON{Version: cmdutil.JSONVersion, CodaVersion: info.Version, Commit: info.Commit,
 			Modified: info.Modified, GoVersion: info.Go, OS: info.OS, Arch: info.Arch}
 		out.Date = cmdutil.TimeOrNil(info.Date)
