@@ -201,6 +201,7 @@ var environment = []entry{
 	{names: []string{"APPDATA"}, text: "On Windows, the config dir is %AppData%\\coda when CODA_CONFIG_DIR is unset."},
 	{names: []string{"CODA_PROFILE"}, text: "The profile to act on when -p is not given, over profile in config.yaml. Default: default."},
 	{names: []string{"CODA_OUTPUT"}, text: "The output format, text or json, when -o is not given, over output in config.yaml. Output other programs read as text (coda token's token, coda env's lines) turns to JSON only with -o json."},
+	{names: []string{"CODA_STORAGE"}, text: "Where coda login keeps the token, keyring or file, when --storage is not given, over storage in config.yaml.", cmds: []string{"login"}},
 	{names: []string{"CODA_DEBUG"}, text: "1 logs each workspace request to stderr, as --debug does (never a token); -q wins over it."},
 	{names: []string{"CODA_LIFETIME"}, text: "The lifetime of each new token, a duration such as 15m (--lifetime; lifetime in config.yaml).", cmds: timing},
 	{names: []string{"CODA_INTERVAL"}, text: "The time between the watcher's rotations (--interval; interval in config.yaml).", cmds: timing},
@@ -218,8 +219,8 @@ var environment = []entry{
 
 var files = []entry{
 	{names: []string{"~/.config/coda/"}, text: "coda's config dir (mode 0700); CODA_CONFIG_DIR or XDG_CONFIG_HOME move it, and on Windows it is %AppData%\\coda. The paths below are in it."},
-	{names: []string{"~/.config/coda/credentials.json"}, text: "The profiles: each one's workspace host and user, coda's current token (the file is 0600), the ids of old tokens waiting to be deleted, the timing policy, the proxy's port and the tools set up. Versioned JSON, replaced atomically and written only under its lock."},
-	{names: []string{"~/.config/coda/config.yaml"}, text: "Optional settings, read and never written: profile, output, lifetime, interval, grace, min-ttl (durations such as 15m) and models (PLUGIN or PLUGIN.ROLE: serving-endpoint name). An unknown key is an error that names it."},
+	{names: []string{"~/.config/coda/credentials.json"}, text: "The profiles: each one's workspace host and user, coda's current token unless the profile keeps it in the system keyring (the file is 0600), the ids of old tokens waiting to be deleted, the timing policy, the proxy's port and the tools set up. Versioned JSON, replaced atomically and written only under its lock."},
+	{names: []string{"~/.config/coda/config.yaml"}, text: "Optional settings, read and never written: profile, output, storage, lifetime, interval, grace, min-ttl (durations such as 15m) and models (PLUGIN or PLUGIN.ROLE: serving-endpoint name). An unknown key is an error that names it."},
 	{names: []string{"~/.config/coda/locks/"}, text: "Lock and pid files: the credentials lock, one lock per profile held across a rotation, each watcher's lock and pid, each proxy's pid, and the lock on the tools' config files."},
 	{names: []string{"~/.config/coda/tokens/"}, text: "Token files (0600) for tools that read a literal token from a file (OpenCode), rewritten at every rotation before the old token is deleted.", cmds: []string{"setup", "rotate", "revoke"}},
 	{names: []string{"~/.config/coda/proxy/PROFILE.key"}, text: "The local key of the profile's loopback proxy (0600): what agents in proxy mode hold instead of a Databricks token. It never rotates.", cmds: []string{"setup", "proxy", "env", "exec", "rotate", "status", "doctor", "service"}},
