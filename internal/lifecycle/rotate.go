@@ -185,17 +185,41 @@ func (e *Engine) mint(ctx context.Context, c workspace.Client, tag Tag, lifetime
 		_ = c.DeleteToken(ctx, fresh.ID)
 		return workspace.NewToken{}, 0, errors.New("the workspace minted a token without an expiry; refusing to use it")
 	}
-	skew := fresh.Created.Sub(before.Add(after.Sub(before) / 2))
-	if skew.Abs() < skewNoise {
-		skew = 0
-	}
+	skew := Skew(before, after, fresh.Created)
 	fresh.Created, fresh.Expiry = fresh.Created.Add(-skew), fresh.Expiry.Add(-skew)
 	return fresh, skew, nil
 }
 
-// skewNoise is clock skew too small to correct: request latency and the
-// workspace's millisecond times.
-const skewNoise = 2 * time.Second
+// SkewNoise is clock skew too small to correct or report: request
+// latency, and the resolution of the workspace's times (a second in an
+// HTTP Date header).
+const SkewNoise = 2 * time.Second
+
+// Skew is the workspace's clock minus this machine's, from a time the
+// workspace gave (remote) during a request sent at before and answered at
+// after (this machine's clock): against the request's middle, 0 below
+// SkewNoise.
+func Skew(before, after, remote time.Time) time.Duration {
+	skew := remote.Sub(before.Add(after.Sub(before) / 2))
+	if skew.Abs() < SkewNoise {
+		return 0
+	}
+	return skew
+}
+
+// DescribeSkew says how the workspace's clock stands to this machine's:
+// "2m ahead of this machine's", "30s behind this machine's", or "in step
+// with this machine's" below SkewNoise.
+func DescribeSkew(skew time.Duration) string {
+	if skew.Abs() < SkewNoise {
+		return "in step with this machine's"
+	}
+	side := "ahead of"
+	if skew < 0 {
+		side = "behind"
+	}
+	return policy.Short(skew.Abs().Round(time.Second)) + " " + side + " this machine's"
+}
 
 // SkewWarning is the clock skew above which coda says so, once.
 const SkewWarning = time.Minute
@@ -205,11 +229,7 @@ func skewNote(previous policy.Duration, skew time.Duration) string {
 	if skew.Abs() <= SkewWarning || time.Duration(previous).Abs() > SkewWarning {
 		return ""
 	}
-	side := "ahead of"
-	if skew < 0 {
-		side = "behind"
-	}
-	return fmt.Sprintf("the workspace's clock is %s %s this machine's; coda keeps token times in this machine's clock, but fix the clock (NTP) if you can", policy.Short(skew.Abs().Round(time.Second)), side)
+	return "the workspace's clock is " + DescribeSkew(skew) + "; coda keeps token times in this machine's clock, but fix the clock (NTP) if you can"
 }
 
 // persist stores the successor as current, the old token as pending for

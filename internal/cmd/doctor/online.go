@@ -23,10 +23,6 @@ import (
 // one answer.)
 const datePath = "/api/2.0/token/list"
 
-// skewNoise is what the Date header's 1 s resolution and the request's
-// round trip can account for.
-const skewNoise = 2 * time.Second
-
 // checkClock compares this machine's clock with the workspace's Date
 // header, and with the skew measured at the last mint (by which coda
 // shifted the token's times). Offline, it reports the stored skew.
@@ -38,9 +34,9 @@ func checkClock(w *world) []Result {
 	fix := "sync this machine's clock (NTP), then " + w.cmd("rotate") + " (it measures the skew again)"
 	if w.opts.Offline {
 		if stored.Abs() > lifecycle.SkewWarning {
-			return []Result{{Status: Warn, Detail: "at the last rotation the workspace's clock was " + describeSkew(stored) + " (not checked now: --offline)", Fix: fix}}
+			return []Result{{Status: Warn, Detail: "at the last rotation the workspace's clock was " + lifecycle.DescribeSkew(stored) + " (not checked now: --offline)", Fix: fix}}
 		}
-		return pass("at the last rotation the workspace's clock was " + describeSkew(stored) + " (not checked now: --offline)")
+		return pass("at the last rotation the workspace's clock was " + lifecycle.DescribeSkew(stored) + " (not checked now: --offline)")
 	}
 	skew, err := measureSkew(w.ctx, w.p.Host, w.f.Clock.Now)
 	if err != nil {
@@ -50,22 +46,11 @@ func checkClock(w *world) []Result {
 	switch drift := skew - stored; {
 	case drift.Abs() >= margin:
 		return []Result{{Status: Fail, Detail: fmt.Sprintf("the workspace's clock is %s, but was %s when the token was minted: coda's token times are off by %s, more than the %s a rotation keeps",
-			describeSkew(skew), describeSkew(stored), policy.Short(drift.Abs()), policy.Short(margin)), Fix: fix}}
+			lifecycle.DescribeSkew(skew), lifecycle.DescribeSkew(stored), policy.Short(drift.Abs()), policy.Short(margin)), Fix: fix}}
 	case skew.Abs() > lifecycle.SkewWarning:
-		return []Result{{Status: Warn, Detail: "the workspace's clock is " + describeSkew(skew) + " (coda corrects token times for it, but other tools may not)", Fix: fix}}
+		return []Result{{Status: Warn, Detail: "the workspace's clock is " + lifecycle.DescribeSkew(skew) + " (coda corrects token times for it, but other tools may not)", Fix: fix}}
 	}
-	return pass("within " + policy.Short(max(skew.Abs(), skewNoise)) + " of the workspace's")
-}
-
-func describeSkew(skew time.Duration) string {
-	if skew.Abs() < skewNoise {
-		return "in step with this machine's"
-	}
-	side := "ahead of"
-	if skew < 0 {
-		side = "behind"
-	}
-	return policy.Short(skew.Abs().Round(time.Second)) + " " + side + " this machine's"
+	return pass("within " + policy.Short(max(skew.Abs(), lifecycle.SkewNoise)) + " of the workspace's")
 }
 
 // measureSkew is the workspace's clock minus this machine's, from the Date
@@ -90,12 +75,8 @@ func measureSkew(ctx context.Context, host string, now func() time.Time) (time.D
 	if err != nil {
 		return 0, fmt.Errorf("the answer has no valid Date header")
 	}
-	// Date has a resolution of a second, well inside skewNoise.
-	skew := date.Sub(before.Add(after.Sub(before) / 2))
-	if skew.Abs() < skewNoise {
-		return 0, nil
-	}
-	return skew.Round(time.Second), nil
+	// Date has a resolution of a second, inside lifecycle.SkewNoise.
+	return lifecycle.Skew(before, after, date).Round(time.Second), nil
 }
 
 // unwrapURL drops the *url.Error wrapping, which repeats the URL.

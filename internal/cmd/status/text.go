@@ -8,8 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/coda-cli/coda/internal/cmdutil"
+	"github.com/coda-cli/coda/internal/lifecycle"
 	"github.com/coda-cli/coda/internal/store"
-	"github.com/coda-cli/coda/internal/policy"
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
@@ -153,11 +153,7 @@ func (tw *textWriter) profile(pj profileJSON, verbose bool) {
 		tw.row(label, desc)
 	}
 	if skew := time.Duration(pj.ClockSkewSeconds) * time.Second; skew != 0 {
-		side := "ahead of"
-		if skew < 0 {
-			side = "behind"
-		}
-		tw.row("Clock", fmt.Sprintf("the workspace is %s %s this machine (token times shown in this machine's clock)", policy.Short(skew.Abs()), side))
+		tw.row("Clock", "the workspace's clock is "+lifecycle.DescribeSkew(skew)+" (token times shown in this machine's clock)")
 	}
 	if pol := pj.Policy; pol != nil {
 		desc := fmt.Sprintf("lifetime %s, interval %s, grace %s, min-ttl %s", pol.Lifetime, pol.Interval, pol.Grace, pol.MinTTL)
