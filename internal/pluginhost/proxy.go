@@ -45,7 +45,10 @@ func UsesProxy(mode string, pl configurator.Configurator) bool {
 }
 
 // ProxyURL is the proxy's base URL for a port.
-func ProxyURL(port int) string { return "http://127.0.0.1:" + strconv.Itoa(port) }
+func ProxyURL(port int) string { return "http://" + ProxyAddr(port) }
+
+// ProxyAddr is the loopback address a profile's proxy listens on.
+func ProxyAddr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
 // ProxyKeyPath is where a profile's local key lives in coda's config dir.
 func ProxyKeyPath(configDir, profile string) string {

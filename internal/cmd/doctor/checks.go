@@ -7,7 +7,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -351,7 +350,7 @@ func checkProxy(w *world) []Result {
 	if w.key == "" || w.p.Proxy.Port == 0 {
 		return []Result{{Status: Fail, Detail: "the proxy has no local key or port, so " + clients + " cannot reach the workspace", Fix: w.cmd("setup", w.p.ProxiedTools()...)}}
 	}
-	addr := "http://127.0.0.1:" + strconv.Itoa(w.p.Proxy.Port)
+	addr := core.ProxyURL(w.p.Proxy.Port)
 	if !proxycmd.Running(w.p) {
 		return []Result{{Status: Fail, Detail: addr + " is down: " + clients + " cannot reach the workspace",
 			Fix: w.cmd("service install") + " (or " + w.cmd("rotate --watch") + ", or " + w.cmd("proxy") + ")"}}

@@ -163,7 +163,7 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	running := proxycmd.Running(p)
-	addr := fmt.Sprintf("127.0.0.1:%d", p.Proxy.Port)
+	addr := pluginhost.ProxyAddr(p.Proxy.Port)
 	if first {
 		fmt.Fprintf(f.IO.ErrOut, "coda env: profile %s's proxy on %s now serves these tools too; coda rotate --watch serves it\n", profile, addr)
 	}

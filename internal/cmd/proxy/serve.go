@@ -101,7 +101,7 @@ func Prepare(f *cmdutil.Factory, e *lifecycle.Engine, profile string, timing lif
 	if err != nil {
 		return nil, err
 	}
-	addr := "127.0.0.1:" + strconv.Itoa(p.Proxy.Port)
+	addr := pluginhost.ProxyAddr(p.Proxy.Port)
 	ln, err := proxy.Listen(addr)
 	if errors.Is(err, proxy.ErrPortInUse) {
 		return nil, fmt.Errorf("%s, the port of profile %s's proxy, is in use %s", addr, profile, holder(dir, profile))
@@ -149,7 +149,7 @@ func Running(p *store.Profile) bool {
 	if p == nil || p.Proxy.Port == 0 {
 		return false
 	}
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p.Proxy.Port), 300*time.Millisecond)
+	conn, err := net.DialTimeout("tcp", pluginhost.ProxyAddr(p.Proxy.Port), 300*time.Millisecond)
 	if err != nil {
 		return false
 	}

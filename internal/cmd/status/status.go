@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -194,7 +193,7 @@ func run(ctx context.Context, opts *Options) error {
 			pj.Plugins = only(pj.Plugins, opts.Names)
 		}
 		if p.ServesProxy() {
-			pj.Proxy = &proxyJSON{Address: "127.0.0.1:" + strconv.Itoa(p.Proxy.Port), Running: proxycmd.Running(p), Agents: p.ProxyClients(),
+			pj.Proxy = &proxyJSON{Address: core.ProxyAddr(p.Proxy.Port), Running: proxycmd.Running(p), Agents: p.ProxyClients(),
 				Warning: LoopbackProxied(f.Getenv)}
 		}
 		if opts.Check && pj.Valid {
