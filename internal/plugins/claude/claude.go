@@ -28,11 +28,12 @@ import (
 	"github.com/coda-cli/coda/pkg/configurator"
 )
 
-// Default models (serving-endpoint names) per role.
+// Default models (serving-endpoint names) per role; Sonnet and Haiku are
+// every agent's defaults (pluginkit owns them).
 const (
-	DefaultSonnet = "databricks-claude-sonnet-4-6"
+	DefaultSonnet = pluginkit.DefaultChatModel
 	DefaultOpus   = "databricks-claude-opus-4-6"
-	DefaultHaiku  = "databricks-claude-haiku-4-5"
+	DefaultHaiku  = pluginkit.DefaultSmallChatModel
 )
 
 // CodingAgentHeader is sent with every request (ANTHROPIC_CUSTOM_HEADERS).
