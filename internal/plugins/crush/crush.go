@@ -98,7 +98,7 @@ func New() configurator.Configurator { return Plugin{} }
 func (Plugin) Info() configurator.Info {
 	return configurator.Info{
 		Name:        name,
-		Description: "Crush: provider coda-databricks in ~/.config/crush/crush.json, whose api_key runs a coda command at start and before each prompt",
+		Description: "Crush: provider coda-databricks in ~/.config/crush/crush.json, holding the proxy's local key (with --proxy off, an api_key that runs coda token at start and before each prompt)",
 		Delivery:    configurator.DeliveryHelper,
 		InAll:       true,
 		Binaries:    []string{"crush"},
