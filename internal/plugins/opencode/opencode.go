@@ -231,15 +231,21 @@ func checkTarget(t configurator.Target) error {
 }
 
 func (Plugin) Plan(env configurator.Env, t configurator.Target) (configurator.Plan, error) {
-	plan := configurator.Plan{Plugin: name}
 	if err := checkTarget(t); err != nil {
-		return plan, err
-	}
-	tokenFile, err := TokenFile(env, t.Profile)
-	if err != nil {
-		return plan, err
+		return configurator.Plan{Plugin: name}, err
 	}
 	c, err := load(env)
+	if err != nil {
+		return configurator.Plan{Plugin: name}, err
+	}
+	return c.plan(t)
+}
+
+// plan is Plan on the files load read (Status reuses them).
+func (c *current) plan(t configurator.Target) (configurator.Plan, error) {
+	env := c.env
+	plan := configurator.Plan{Plugin: name}
+	tokenFile, err := TokenFile(env, t.Profile)
 	if err != nil {
 		return plan, err
 	}
@@ -440,7 +446,10 @@ func (pl Plugin) Status(env configurator.Env, t configurator.Target) (configurat
 		}
 		return configurator.Status{State: configurator.StateNotConfigured, Detail: "no coda-databricks provider in " + pluginkit.Display(env, c.config)}, nil
 	}
-	plan, err := pl.Plan(env, t)
+	if err := checkTarget(t); err != nil {
+		return configurator.Status{}, err
+	}
+	plan, err := c.plan(t)
 	if err != nil {
 		return configurator.Status{}, err
 	}
