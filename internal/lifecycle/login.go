@@ -43,6 +43,9 @@ type LoginResult struct {
 	SinkFailures []SinkFailure
 	// Storage is where the token is kept.
 	Storage string
+	// KeptTools says the profile kept the tools it had set up (a login
+	// again to the same host).
+	KeptTools bool
 }
 
 // Login checks the PAT with that token alone, mints a tagged coda token
@@ -142,6 +145,7 @@ func (e *Engine) Login(ctx context.Context, req LoginRequest) (*LoginResult, err
 		SkewWarning:  skewNote(stored.ClockSkew, skew),
 		SinkFailures: e.deliver(req.Profile, saved),
 		Storage:      storage,
+		KeptTools:    len(saved.Tools) > 0,
 	}, nil
 }
 

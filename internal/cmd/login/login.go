@@ -241,12 +241,7 @@ func run(ctx context.Context, opts *Options) error {
 	if revokeErr != nil {
 		return revokeErr
 	}
-	// The profile has tools when it was set up before on the same host.
-	setUp := false
-	if st, err := e.Store.Load(); err == nil && st.Profile(profile) != nil {
-		setUp = len(st.Profile(profile).Tools) > 0
-	}
-	return offerSetup(ctx, f, opts, !setUp)
+	return offerSetup(ctx, f, opts, !res.KeptTools)
 }
 
 // chooseStorage decides where the profile keeps its token (see the
